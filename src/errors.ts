@@ -1,0 +1,101 @@
+/**
+ * The one error catalogue. Handlers and pipes throw an `AppError` (or a subclass) carrying a
+ * code from here; `ProblemFilter` is the only place that turns one into an HTTP body
+ * (RFC 9457 problem details). Adding an error means adding a line here.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, title: 'Your request is not valid' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  PAYMENT_NOT_FOUND: { status: 404, title: 'Payment not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  PAYMENT_ID_CONFLICT: { status: 409, title: 'A different payment already has this paymentId' },
+  INVALID_TRANSITION: { status: 409, title: 'This event is not allowed in the payment\'s current status' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  REFUND_EXCEEDS_AMOUNT: { status: 422, title: 'The refund exceeds what remains of the payment' },
+  STORE_FULL: { status: 507, title: 'The payment store is full' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** The `type` URI of a problem: a relative reference, documented in the README's catalogue. */
+export function problemType(code: ErrorCode): string {
+  return `/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+    this.name = new.target.name;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.title = ERROR_CATALOGUE[code].title;
+  }
+}
+
+export class RequestValidationError extends AppError {
+  constructor(errors: FieldError[]) {
+    super(
+      'VALIDATION_FAILED',
+      `Invalid ${errors.map((e) => e.field).join(', ')}: ${errors.map((e) => e.message).join('; ')}`,
+      errors,
+    );
+  }
+
+  static field(field: string, message: string): RequestValidationError {
+    return new RequestValidationError([{ field, message }]);
+  }
+}
+
+export class PaymentNotFoundError extends AppError {
+  constructor(paymentId: string) {
+    super('PAYMENT_NOT_FOUND', `No payment with paymentId '${paymentId}'`);
+  }
+}
+
+export class PaymentIdConflictError extends AppError {
+  constructor(paymentId: string, fields: string[]) {
+    super(
+      'PAYMENT_ID_CONFLICT',
+      `Payment '${paymentId}' already exists with different ${fields.join(', ')}; a retry must repeat the same fields`,
+    );
+  }
+}
+
+export class InvalidTransitionError extends AppError {
+  constructor(eventType: string, currentStatus: string) {
+    super('INVALID_TRANSITION', `${eventType} is not allowed when the payment is ${currentStatus} (current status: ${currentStatus})`);
+  }
+}
+
+export class RefundExceedsAmountError extends AppError {
+  constructor(requested: number, remaining: number) {
+    super(
+      'REFUND_EXCEEDS_AMOUNT',
+      remaining === 0
+        ? 'Nothing remains to refund: the payment is fully refunded'
+        : `A refund of ${requested} exceeds the ${remaining} that remains to refund`,
+    );
+  }
+}
+
+export class StoreFullError extends AppError {
+  constructor(capacity: number) {
+    super('STORE_FULL', `The store holds its maximum of ${capacity} payments; nothing was stored`);
+  }
+}

@@ -1,0 +1,59 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { FastifyReply } from 'fastify';
+import { PaymentStore } from '../payments/store/payment.store';
+
+const HEALTH_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: { type: 'object', additionalProperties: true },
+    error: { type: 'object', additionalProperties: true },
+    details: { type: 'object', additionalProperties: true },
+  },
+};
+
+/** Terminus-format health: 200 when up, 503 with the same body shape when not. */
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly store: PaymentStore,
+  ) {}
+
+  @Get('live')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOkResponse({ schema: HEALTH_SCHEMA })
+  live(@Res({ passthrough: true }) reply: FastifyReply) {
+    return this.#run(reply, []);
+  }
+
+  @Get('ready')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: the store is loaded and can serve' })
+  @ApiOkResponse({ schema: HEALTH_SCHEMA })
+  @ApiServiceUnavailableResponse({ schema: HEALTH_SCHEMA })
+  ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    return this.#run(reply, [
+      async () => {
+        const check = this.indicators.check('store');
+        return this.store.loaded ? check.up({ payments: this.store.size }) : check.down({ message: 'loading' });
+      },
+    ]);
+  }
+
+  async #run(reply: FastifyReply, checks: Parameters<HealthCheckService['check']>[0]): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(checks);
+    } catch (e) {
+      if (!(e instanceof ServiceUnavailableException)) throw e;
+      reply.status(503);
+      return e.getResponse() as HealthCheckResult;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { Command } from '@nestjs/cqrs';
+import { Payment, PaymentEvent } from '../payment';
+
+/** Applies one lifecycle event through the state machine; answers with the payment after it. */
+export class ApplyPaymentEventCommand extends Command<Payment> {
+  constructor(
+    readonly paymentId: string,
+    readonly eventId: string | undefined,
+    readonly event: PaymentEvent,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,22 @@
+import { Command } from '@nestjs/cqrs';
+
+export interface ImportItemResult {
+  index: number;
+  paymentId: string | null;
+  status: 201 | 200 | 400 | 409 | 507;
+  error?: { type: string; title: string; status: number; detail: string; errors?: { field: string; message: string }[] };
+}
+
+export interface ImportResult {
+  created: number;
+  replayed: number;
+  failed: number;
+  results: ImportItemResult[];
+}
+
+/** Imports many payments; each item succeeds or fails as it would alone. */
+export class ImportPaymentsCommand extends Command<ImportResult> {
+  constructor(readonly items: readonly unknown[]) {
+    super();
+  }
+}

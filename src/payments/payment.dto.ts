@@ -1,0 +1,308 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsISO4217CurrencyCode,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+  IsArray,
+  ArrayMinSize,
+} from 'class-validator';
+import { FieldError } from '../errors';
+import { normalizeIsoTime, parseIsoTime } from '../iso-time';
+import { CrossFieldChecks, Satisfies } from '../validation.pipe';
+import { PAYMENT_EVENT_TYPES, PAYMENT_STATUSES, PaymentEventType, PaymentStatus } from './payment';
+import { PaymentFilter } from './store/payment-filter';
+import { bucketCount, Interval } from './store/stats';
+
+export const MAX_AMOUNT = 99_999_999_999;
+export const CREATED_AT_MAX_FUTURE_MS = 5 * 60_000;
+export const SEARCH_WINDOW = 10_000;
+export const MAX_BUCKETS = 1000;
+export const SORTS = ['createdAt', '-createdAt', 'amount', '-amount'] as const;
+export type SearchSort = (typeof SORTS)[number];
+
+const METADATA_MAX_KEYS = 50;
+
+function isMetadata(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length <= METADATA_MAX_KEYS &&
+    entries.every(([k, v]) => k.length >= 1 && k.length <= 40 && typeof v === 'string' && v.length <= 500)
+  );
+}
+
+const isIsoTime = (v: unknown): boolean => typeof v === 'string' && parseIsoTime(v) !== undefined;
+/** Canonical UTC form; leaves anything unparseable as it is for the validator to name. */
+const toIsoTime = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? (normalizeIsoTime(value) ?? value) : value;
+/** Query strings hold text: whole numbers only become numbers (so `1.5`, `1e3`, `` stay invalid). */
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value;
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+
+export class CreatePaymentDto {
+  @ApiProperty({ minLength: 1, maxLength: 64, example: 'org-456' })
+  @IsString()
+  @Length(1, 64)
+  organizationId!: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 64, example: 'user-789' })
+  @IsString()
+  @Length(1, 64)
+  userId!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_AMOUNT, example: 10000, description: 'In the currency\'s minor unit (cents for EUR).' })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
+  amount!: number;
+
+  @ApiProperty({ pattern: '^[A-Z]{3}$', example: 'EUR', description: 'ISO 4217 alpha-3 code, upper case.' })
+  @IsString()
+  @IsISO4217CurrencyCode({ message: 'currency must be an ISO 4217 alpha-3 code in upper case (e.g. EUR)' })
+  currency!: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', example: 'pay_0001', description: 'A UUID is generated when absent.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'paymentId may only hold letters, digits and _ . : -' })
+  paymentId?: string;
+
+  @ApiPropertyOptional({ maxLength: 1000, example: 'Test payment' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  description?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 500 },
+    maxProperties: METADATA_MAX_KEYS,
+    example: { source: 'test' },
+    description: 'At most 50 keys of 1-40 chars; values are strings of at most 500 chars.',
+  })
+  @IsOptional()
+  @Satisfies(isMetadata, 'metadata must be an object of at most 50 keys (1-40 chars each) with string values of at most 500 chars')
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T12:00:00.000Z', description: 'For imports; at most 5 minutes in the future; defaults to now.' })
+  @IsOptional()
+  @Transform(toIsoTime)
+  @Satisfies(isIsoTime, 'createdAt must be an ISO-8601 date-time with a time zone (e.g. 2026-03-01T12:00:00.000Z)')
+  @Satisfies(
+    (v) => typeof v !== 'string' || (parseIsoTime(v) ?? 0) <= Date.now() + CREATED_AT_MAX_FUTURE_MS,
+    'createdAt may not be more than 5 minutes in the future',
+  )
+  createdAt?: string;
+}
+
+export class ImportPaymentsDto {
+  @ApiProperty({ type: [CreatePaymentDto], minItems: 1, maxItems: 1000, description: 'At most BULK_MAX_ITEMS (default 1000) items.' })
+  @IsArray({ message: 'payments must be an array of payments' })
+  @ArrayMinSize(1, { message: 'payments must hold at least one payment' })
+  payments!: unknown[];
+}
+
+export class PaymentEventDataDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 1000, description: 'Required for PaymentFailed.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 1000)
+  error?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_AMOUNT, description: 'PaymentRefunded only; defaults to all that remains.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
+  refundAmount?: number;
+}
+
+export class PaymentEventDto implements CrossFieldChecks {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64, description: 'Delivering the same eventId again is a no-op.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  eventId?: string;
+
+  @ApiProperty({ enum: PAYMENT_EVENT_TYPES })
+  @IsIn(PAYMENT_EVENT_TYPES, { message: `type must be one of ${PAYMENT_EVENT_TYPES.join(', ')}` })
+  type!: PaymentEventType;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Defaults to now.' })
+  @IsOptional()
+  @Transform(toIsoTime)
+  @Satisfies(isIsoTime, 'occurredAt must be an ISO-8601 date-time with a time zone')
+  occurredAt?: string;
+
+  @ApiPropertyOptional({ type: PaymentEventDataDto })
+  @IsOptional()
+  @IsObject({ message: 'data must be an object' })
+  @ValidateNested()
+  @Type(() => PaymentEventDataDto)
+  data?: PaymentEventDataDto;
+
+  crossFieldErrors(): FieldError[] {
+    const errors: FieldError[] = [];
+    if (this.type === 'PaymentFailed' && this.data?.error === undefined) {
+      errors.push({ field: 'data.error', message: 'data.error is required for PaymentFailed' });
+    }
+    if (this.type !== 'PaymentFailed' && this.data?.error !== undefined) {
+      errors.push({ field: 'data.error', message: 'data.error is only allowed for PaymentFailed' });
+    }
+    if (this.type !== 'PaymentRefunded' && this.data?.refundAmount !== undefined) {
+      errors.push({ field: 'data.refundAmount', message: 'data.refundAmount is only allowed for PaymentRefunded' });
+    }
+    return errors;
+  }
+}
+
+/** The filters shared by search and stats. */
+export class PaymentFilterQueryDto implements CrossFieldChecks {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  organizationId?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  userId?: string;
+
+  @ApiPropertyOptional({ description: `One status or a comma-separated list: ${PAYMENT_STATUSES.join(', ')}`, example: 'completed,refunded' })
+  @IsOptional()
+  @Transform(toList)
+  @IsIn(PAYMENT_STATUSES, { each: true, message: `status must be one or more of ${PAYMENT_STATUSES.join(', ')}, comma-separated` })
+  status?: PaymentStatus[];
+
+  @ApiPropertyOptional({ description: 'One ISO 4217 code or a comma-separated list', example: 'EUR,USD' })
+  @IsOptional()
+  @Transform(toList)
+  @Matches(/^[A-Z]{3}$/, { each: true, message: 'currency must be one or more upper-case ISO 4217 codes, comma-separated' })
+  currency?: string[];
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Inclusive lower bound on amount' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'minAmount must be a whole number' })
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  minAmount?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Inclusive upper bound on amount' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'maxAmount must be a whole number' })
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  maxAmount?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'createdAt >= from' })
+  @IsOptional()
+  @Transform(toIsoTime)
+  @Satisfies(isIsoTime, 'from must be an ISO-8601 date-time with a time zone')
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'createdAt < to' })
+  @IsOptional()
+  @Transform(toIsoTime)
+  @Satisfies(isIsoTime, 'to must be an ISO-8601 date-time with a time zone')
+  to?: string;
+
+  crossFieldErrors(): FieldError[] {
+    const errors: FieldError[] = [];
+    if (this.minAmount !== undefined && this.maxAmount !== undefined && this.minAmount > this.maxAmount) {
+      errors.push({ field: 'maxAmount', message: 'maxAmount must not be below minAmount' });
+    }
+    if (this.from !== undefined && this.to !== undefined && this.from > this.to) {
+      errors.push({ field: 'to', message: 'to must not be before from' });
+    }
+    return errors;
+  }
+}
+
+export class SearchPaymentsQueryDto extends PaymentFilterQueryDto {
+  @ApiPropertyOptional({ enum: SORTS, default: '-createdAt', description: 'Ties are broken by paymentId ascending.' })
+  @IsOptional()
+  @IsIn(SORTS, { message: `sort must be one of ${SORTS.join(', ')}` })
+  sort?: SearchSort;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: '0-based; page * size may not exceed 10000 (use cursor beyond)' })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'page must be a whole number' })
+  @Min(0)
+  page?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'size must be a whole number' })
+  @Min(1)
+  @Max(100)
+  size?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page; not with page' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 1024)
+  cursor?: string;
+
+  override crossFieldErrors(): FieldError[] {
+    const errors = super.crossFieldErrors();
+    if (this.cursor !== undefined && this.page !== undefined) {
+      errors.push({ field: 'cursor', message: 'cursor cannot be combined with page' });
+    }
+    if ((this.page ?? 0) * (this.size ?? 20) > SEARCH_WINDOW) {
+      errors.push({ field: 'page', message: `page * size may not exceed ${SEARCH_WINDOW}; use cursor to go deeper` });
+    }
+    return errors;
+  }
+}
+
+export class PaymentStatsQueryDto extends PaymentFilterQueryDto {
+  @ApiPropertyOptional({ enum: ['hour', 'day'], description: 'Requires from and to; at most 1000 buckets' })
+  @IsOptional()
+  @IsIn(['hour', 'day'], { message: 'interval must be hour or day' })
+  interval?: Interval;
+
+  override crossFieldErrors(): FieldError[] {
+    const errors = super.crossFieldErrors();
+    if (this.interval !== undefined) {
+      if (this.from === undefined || this.to === undefined) {
+        errors.push({ field: 'interval', message: 'interval requires both from and to' });
+      } else if (bucketCount(Date.parse(this.from), Date.parse(this.to), this.interval) > MAX_BUCKETS) {
+        errors.push({ field: 'interval', message: `from..to holds more than ${MAX_BUCKETS} ${this.interval} buckets` });
+      }
+    }
+    return errors;
+  }
+}
+
+/** The reader's filter form of the shared query parameters. */
+export function toPaymentFilter(q: PaymentFilterQueryDto): PaymentFilter {
+  return {
+    organizationId: q.organizationId,
+    userId: q.userId,
+    statuses: q.status,
+    currencies: q.currency,
+    minAmount: q.minAmount,
+    maxAmount: q.maxAmount,
+    from: q.from,
+    to: q.to,
+  };
+}

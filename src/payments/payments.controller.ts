@@ -1,0 +1,97 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiProblems } from '../openapi';
+import { ApplyPaymentEventCommand } from './commands/apply-payment-event.command';
+import { CreatePaymentCommand } from './commands/create-payment.command';
+import { ImportPaymentsCommand } from './commands/import-payments.command';
+import {
+  CreatePaymentDto,
+  ImportPaymentsDto,
+  PaymentEventDto,
+  PaymentStatsQueryDto,
+  SearchPaymentsQueryDto,
+  toPaymentFilter,
+} from './payment.dto';
+import { ImportResponse, PaymentResponse, SearchResponse, StatsResponse } from './payment.responses';
+import { GetPaymentStatsQuery } from './queries/get-payment-stats.query';
+import { GetPaymentQuery } from './queries/get-payment.query';
+import { SearchPaymentsQuery } from './queries/search-payments.query';
+
+const BODY_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+
+/** Routes only: each builds a command or a query and hands it to its bus. */
+@ApiTags('payments')
+@Controller('payments')
+export class PaymentsController {
+  constructor(
+    private readonly commandBus: CommandBus,
+    private readonly queryBus: QueryBus,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a payment (a retry with the same paymentId and fields replays it)' })
+  @ApiCreatedResponse({ type: PaymentResponse, description: 'Stored; Location names it', headers: { Location: { schema: { type: 'string' } } } })
+  @ApiOkResponse({ type: PaymentResponse, description: 'The same paymentId and fields again: the stored payment, unchanged' })
+  @ApiProblems(...BODY_ERRORS, 'PAYMENT_ID_CONFLICT', 'STORE_FULL')
+  async create(@Body() body: CreatePaymentDto, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(body));
+    reply.status(created ? 201 : 200).header('Location', `/payments/${encodeURIComponent(payment.paymentId)}`);
+    return payment;
+  }
+
+  @Post('bulk')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Import many payments; each item stands or fails alone' })
+  @ApiOkResponse({ type: ImportResponse })
+  @ApiProblems(...BODY_ERRORS)
+  import(@Body() body: ImportPaymentsDto) {
+    return this.commandBus.execute(new ImportPaymentsCommand(body.payments));
+  }
+
+  @Get('search')
+  @ApiOperation({ summary: 'Search payments (filters combine with AND; page or cursor)' })
+  @ApiOkResponse({ type: SearchResponse })
+  @ApiProblems('VALIDATION_FAILED')
+  search(@Query() q: SearchPaymentsQueryDto) {
+    return this.queryBus.execute(
+      new SearchPaymentsQuery({ filter: toPaymentFilter(q), sort: q.sort ?? '-createdAt', size: q.size ?? 20, page: q.page, cursor: q.cursor }),
+    );
+  }
+
+  @Get('stats')
+  @ApiOperation({ summary: 'Counts and exact sums per status and currency, optionally per hour or day' })
+  @ApiOkResponse({ type: StatsResponse })
+  @ApiProblems('VALIDATION_FAILED')
+  stats(@Query() q: PaymentStatsQueryDto) {
+    return this.queryBus.execute(new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval }));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read one payment' })
+  @ApiParam({ name: 'id', description: 'paymentId' })
+  @ApiOkResponse({ type: PaymentResponse })
+  @ApiProblems('PAYMENT_NOT_FOUND')
+  get(@Param('id') id: string) {
+    return this.queryBus.execute(new GetPaymentQuery(id));
+  }
+
+  @Post(':id/events')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Apply a lifecycle event: PaymentProcessed, PaymentFailed or PaymentRefunded' })
+  @ApiParam({ name: 'id', description: 'paymentId' })
+  @ApiBody({ type: PaymentEventDto })
+  @ApiOkResponse({ type: PaymentResponse, description: 'The payment after the event (or unchanged, for a repeated eventId)' })
+  @ApiProblems(...BODY_ERRORS, 'PAYMENT_NOT_FOUND', 'INVALID_TRANSITION', 'REFUND_EXCEEDS_AMOUNT')
+  applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto) {
+    return this.commandBus.execute(
+      new ApplyPaymentEventCommand(id, body.eventId, {
+        type: body.type,
+        occurredAt: body.occurredAt ?? new Date().toISOString(),
+        error: body.data?.error,
+        refundAmount: body.data?.refundAmount,
+      }),
+    );
+  }
+}

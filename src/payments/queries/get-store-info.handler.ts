@@ -1,0 +1,13 @@
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { PaymentStore } from '../store/payment.store';
+import { GetStoreInfoQuery, StoreInfo } from './get-store-info.query';
+
+@QueryHandler(GetStoreInfoQuery)
+export class GetStoreInfoHandler implements IQueryHandler<GetStoreInfoQuery> {
+  constructor(private readonly store: PaymentStore) {}
+
+  async execute(): Promise<StoreInfo> {
+    const { heapUsed, rss } = process.memoryUsage();
+    return { payments: this.store.size, indexes: this.store.describeIndexes(), memory: { heapUsed, rss } };
+  }
+}

@@ -1,0 +1,160 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config';
+import { StoreFullError } from '../../errors';
+import { Payment, PaymentStatus } from '../payment';
+import { HashIndex } from './hash.index';
+import { PaymentIndexes } from './query-planner';
+import { SortedIndex } from './sorted.index';
+
+export type InsertResult = { payment: Payment; created: boolean };
+export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
+
+/**
+ * The in-memory store and the only code that mutates payments. Every method runs to
+ * completion synchronously, so on Node's single thread each write is atomic: a check and the
+ * write it guards can never interleave with another request (this is what makes parallel
+ * creates, idempotent retries and concurrent refunds safe by construction).
+ *
+ * Invariants kept here:
+ * - every stored payment is in every index exactly once, under its current values;
+ * - a write is visible to every read as soon as the method returns (no buffer);
+ * - `version` grows on every write, and `versionOf(org)` on every write in that organization,
+ *   so a cache keyed on them can never serve an answer from before a write.
+ */
+@Injectable()
+export class PaymentStore {
+  /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
+  readonly #rows: Payment[] = [];
+  readonly #rowOf = new Map<string, number>();
+  readonly #organizationId = new HashIndex<string>();
+  readonly #userId = new HashIndex<string>();
+  readonly #status = new HashIndex<PaymentStatus>();
+  readonly #currency = new HashIndex<string>();
+  readonly #amount = new SortedIndex();
+  readonly #createdAt = new SortedIndex();
+  /** Row id -> event ids already applied to it (at-least-once delivery is deduplicated). */
+  readonly #eventIds = new Map<number, Set<string>>();
+  #version = 0;
+  readonly #orgVersions = new Map<string, number>();
+
+  constructor(private readonly config: AppConfig) {
+    const rows = this.#rows;
+    this.indexes = {
+      organizationId: this.#organizationId,
+      userId: this.#userId,
+      status: this.#status,
+      currency: this.#currency,
+      amount: this.#amount,
+      createdAt: this.#createdAt,
+      get rowCount() {
+        return rows.length;
+      },
+      *allRows() {
+        for (let i = 0; i < rows.length; i++) yield i;
+      },
+    };
+  }
+
+  /** True once the store holds everything it should serve (memory mode: from the start). */
+  get loaded(): boolean {
+    return true;
+  }
+
+  get size(): number {
+    return this.#rows.length;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  versionOf(organizationId: string): number {
+    return this.#orgVersions.get(organizationId) ?? 0;
+  }
+
+  get(paymentId: string): Payment | undefined {
+    const row = this.#rowOf.get(paymentId);
+    return row === undefined ? undefined : this.#rows[row];
+  }
+
+  row(rowId: number): Payment {
+    return this.#rows[rowId];
+  }
+
+  /** Read-only views of the indexes, for the query side (planner and reader). */
+  readonly indexes: PaymentIndexes;
+
+  /**
+   * Stores `payment` unless its paymentId is taken; then returns the stored one untouched.
+   * O(log n) (the two sorted indexes).
+   */
+  insertIfAbsent(payment: Payment): InsertResult {
+    const existing = this.get(payment.paymentId);
+    if (existing !== undefined) return { payment: existing, created: false };
+    if (this.#rows.length >= this.config.maxPayments) throw new StoreFullError(this.config.maxPayments);
+    const row = this.#rows.length;
+    this.#rows.push(payment);
+    this.#rowOf.set(payment.paymentId, row);
+    this.#organizationId.add(payment.organizationId, row);
+    this.#userId.add(payment.userId, row);
+    this.#status.add(payment.status, row);
+    this.#currency.add(payment.currency, row);
+    this.#amount.insert(payment.amount, payment.paymentId, row);
+    this.#createdAt.insert(Date.parse(payment.createdAt), payment.paymentId, row);
+    this.#bump(payment.organizationId);
+    return { payment, created: true };
+  }
+
+  /**
+   * Replaces a payment by `next(current)`; `next` may throw to refuse the change, and then
+   * nothing changes. An `eventId` already applied to this payment returns it unchanged.
+   * Returns undefined when there is no such payment. Only `status` can change among the
+   * indexed fields (the state machine keeps the rest), and only its index is touched.
+   */
+  update(paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): UpdateResult {
+    const row = this.#rowOf.get(paymentId);
+    if (row === undefined) return undefined;
+    const current = this.#rows[row];
+    const seen = this.#eventIds.get(row);
+    if (eventId !== undefined && seen?.has(eventId)) return { payment: current, applied: false };
+    const updated = next(current);
+    if (
+      updated.paymentId !== current.paymentId ||
+      updated.organizationId !== current.organizationId ||
+      updated.userId !== current.userId ||
+      updated.currency !== current.currency ||
+      updated.amount !== current.amount ||
+      updated.createdAt !== current.createdAt
+    ) {
+      throw new Error('PaymentStore.update: an update may not change an identity or indexed field other than status');
+    }
+    this.#rows[row] = updated;
+    if (updated.status !== current.status) {
+      this.#status.remove(current.status, row);
+      this.#status.add(updated.status, row);
+    }
+    if (eventId !== undefined) {
+      if (seen) seen.add(eventId);
+      else this.#eventIds.set(row, new Set([eventId]));
+    }
+    this.#bump(updated.organizationId);
+    return { payment: updated, applied: true };
+  }
+
+  /** Distinct values per index, for /admin/store. O(n) for the sorted indexes. */
+  describeIndexes(): Record<string, number> {
+    return {
+      organizationId: this.#organizationId.distinctValues,
+      userId: this.#userId.distinctValues,
+      status: this.#status.distinctValues,
+      currency: this.#currency.distinctValues,
+      amount: this.#amount.distinctKeys(),
+      createdAt: this.#createdAt.distinctKeys(),
+    };
+  }
+
+  #bump(organizationId: string): void {
+    this.#version += 1;
+    this.#orgVersions.set(organizationId, (this.#orgVersions.get(organizationId) ?? 0) + 1);
+  }
+}

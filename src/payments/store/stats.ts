@@ -1,0 +1,127 @@
+import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
+
+/** An integer sum that never rounds: a number while safe, a bigint past 2^53 - 1. */
+export class ExactSum {
+  #small = 0;
+  #big: bigint | null = null;
+
+  add(x: number): void {
+    if (this.#big !== null) {
+      this.#big += BigInt(x);
+      return;
+    }
+    const s = this.#small + x;
+    if (s > Number.MAX_SAFE_INTEGER) this.#big = BigInt(this.#small) + BigInt(x);
+    else this.#small = s;
+  }
+
+  /** A JSON-safe value: a number, or a string of digits past Number.MAX_SAFE_INTEGER. */
+  toJSON(): number | string {
+    return this.#big === null ? this.#small : this.#big.toString();
+  }
+}
+
+export type Interval = 'hour' | 'day';
+
+export interface StatsBucket {
+  start: string;
+  total: number;
+  amountByCurrency: Record<string, number | string>;
+}
+
+export interface PaymentStats {
+  total: number;
+  byStatus: Record<PaymentStatus, number>;
+  byCurrency: Record<string, number>;
+  amountByCurrency: Record<string, number | string>;
+  refundedAmountByCurrency: Record<string, number | string>;
+  series?: StatsBucket[];
+}
+
+const INTERVAL_MS: Record<Interval, number> = { hour: 3_600_000, day: 86_400_000 };
+
+/** UTC-aligned bucket starts covering [from, to): the first is the unit that holds `from`. */
+export function bucketStarts(fromMs: number, toMs: number, interval: Interval): number[] {
+  const step = INTERVAL_MS[interval];
+  const starts: number[] = [];
+  for (let t = Math.floor(fromMs / step) * step; t < toMs; t += step) starts.push(t);
+  return starts;
+}
+
+export function bucketCount(fromMs: number, toMs: number, interval: Interval): number {
+  if (!(fromMs < toMs)) return 0;
+  const step = INTERVAL_MS[interval];
+  return Math.ceil(toMs / step) - Math.floor(fromMs / step);
+}
+
+/**
+ * Folds payments into the stats document. Money is summed per currency only, exactly.
+ * O(1) per payment; the series adds one bucket lookup per payment.
+ */
+export class StatsAccumulator {
+  #total = 0;
+  readonly #byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<PaymentStatus, number>;
+  readonly #byCurrency = new Map<string, { count: number; amount: ExactSum; refunded: ExactSum }>();
+  readonly #series?: { starts: number[]; step: number; first: number; buckets: { total: number; amounts: Map<string, ExactSum> }[] };
+
+  constructor(series?: { fromMs: number; toMs: number; interval: Interval }) {
+    if (series) {
+      const starts = bucketStarts(series.fromMs, series.toMs, series.interval);
+      this.#series = {
+        starts,
+        step: INTERVAL_MS[series.interval],
+        first: starts[0] ?? 0,
+        buckets: starts.map(() => ({ total: 0, amounts: new Map() })),
+      };
+    }
+  }
+
+  add(p: Payment): void {
+    this.#total += 1;
+    this.#byStatus[p.status] += 1;
+    let c = this.#byCurrency.get(p.currency);
+    if (c === undefined) {
+      c = { count: 0, amount: new ExactSum(), refunded: new ExactSum() };
+      this.#byCurrency.set(p.currency, c);
+    }
+    c.count += 1;
+    c.amount.add(p.amount);
+    c.refunded.add(p.refundedAmount);
+    if (this.#series) {
+      const s = this.#series;
+      const b = s.buckets[Math.floor((Date.parse(p.createdAt) - s.first) / s.step)];
+      if (b === undefined) return; // outside [from, to): the caller's filter excludes it anyway
+      b.total += 1;
+      let sum = b.amounts.get(p.currency);
+      if (sum === undefined) {
+        sum = new ExactSum();
+        b.amounts.set(p.currency, sum);
+      }
+      sum.add(p.amount);
+    }
+  }
+
+  result(): PaymentStats {
+    const currencies = [...this.#byCurrency.keys()].sort();
+    const stats: PaymentStats = {
+      total: this.#total,
+      byStatus: { ...this.#byStatus },
+      byCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.count])),
+      amountByCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.amount.toJSON()])),
+      refundedAmountByCurrency: Object.fromEntries(
+        currencies.map((k) => [k, this.#byCurrency.get(k)!.refunded.toJSON()]),
+      ),
+    };
+    if (this.#series) {
+      const s = this.#series;
+      stats.series = s.starts.map((start, i) => ({
+        start: new Date(start).toISOString(),
+        total: s.buckets[i].total,
+        amountByCurrency: Object.fromEntries(
+          [...s.buckets[i].amounts.keys()].sort().map((k) => [k, s.buckets[i].amounts.get(k)!.toJSON()]),
+        ),
+      }));
+    }
+    return stats;
+  }
+}

@@ -1,0 +1,82 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { ValidateBy, ValidationError, ValidationOptions, validateSync } from 'class-validator';
+import { FieldError, RequestValidationError } from './errors';
+
+/** A DTO may add checks that span several fields; they run once every field is valid. */
+export interface CrossFieldChecks {
+  crossFieldErrors(): FieldError[];
+}
+
+type Dto<T> = new () => T;
+
+/**
+ * Turns an untrusted value into a validated DTO instance, or the list of every bad field.
+ * Unknown properties are errors (a client can never set a server-owned field).
+ */
+export function validateDto<T extends object>(
+  cls: Dto<T>,
+  value: unknown,
+  what: 'body' | 'query' = 'body',
+): { ok: true; value: T } | { ok: false; errors: FieldError[] } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, errors: [{ field: what, message: `the ${what} must be a JSON object` }] };
+  }
+  if (what === 'query') {
+    const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
+    if (repeated.length > 0) {
+      return { ok: false, errors: repeated.map(([k]) => ({ field: k, message: `${k} must be given at most once` })) };
+    }
+  }
+  const instance = plainToInstance(cls, value);
+  const errors = flatten(
+    validateSync(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      validationError: { target: false, value: false },
+    }),
+  );
+  if (errors.length === 0 && typeof (instance as Partial<CrossFieldChecks>).crossFieldErrors === 'function') {
+    errors.push(...(instance as unknown as CrossFieldChecks).crossFieldErrors());
+  }
+  return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors };
+}
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    const field = prefix + e.property;
+    const messages = Object.values(e.constraints ?? {});
+    if (messages.length > 0) {
+      out.push({ field, message: messages.join('; ').replace(/^property .* should not exist$/, `${field} is not an allowed property`) });
+    }
+    if (e.children?.length) out.push(...flatten(e.children, `${field}.`));
+  }
+  return out;
+}
+
+/** Validates every @Body() and @Query() whose type is a DTO class; errors become a 400 problem. */
+@Injectable()
+export class ProblemValidationPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const cls = metadata.metatype;
+    if ((metadata.type !== 'body' && metadata.type !== 'query') || !cls || isPrimitive(cls)) return value;
+    const result = validateDto(cls as Dto<object>, value, metadata.type);
+    if (!result.ok) throw new RequestValidationError(result.errors);
+    return result.value;
+  }
+}
+
+function isPrimitive(cls: unknown): boolean {
+  return [String, Boolean, Number, Array, Object].includes(cls as never);
+}
+
+/** A field-level check with access to the whole object (for simple rules on one field). */
+export function Satisfies(
+  check: (value: unknown) => boolean,
+  message: string,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy({ name: 'satisfies', validator: { validate: (v) => check(v), defaultMessage: () => message } }, options);
+}
