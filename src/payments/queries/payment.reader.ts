@@ -1,6 +1,7 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
+import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { lowerBound } from '../store/lower-bound';
 import { Payment } from '../payment';
@@ -45,7 +46,12 @@ export class PaymentReader {
     private readonly store: PaymentStore,
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly metrics: MetricsService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.#cacheOn = config.cacheTtlSeconds > 0 && config.cacheMaxEntries > 0;
+  }
+
+  readonly #cacheOn: boolean;
 
   get(paymentId: string): Payment | undefined {
     return this.store.get(paymentId);
@@ -109,6 +115,7 @@ export class PaymentReader {
   }
 
   async #cached<T>(query: 'search' | 'stats', key: string, compute: () => T): Promise<T> {
+    if (!this.#cacheOn) return compute();
     const hit = await this.cache.get<T>(key);
     if (hit !== undefined && hit !== null) {
       this.metrics.cacheHits.inc({ query });

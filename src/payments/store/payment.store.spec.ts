@@ -1,0 +1,355 @@
+import { AppConfig } from '../../config';
+import { AppError, InvalidTransitionError, StoreFullError } from '../../errors';
+import { createPayment, NewPayment, Payment, PaymentEvent, transition } from '../payment';
+import { HashIndexView } from './hash.index';
+import { PaymentStore } from './payment.store';
+import { SortedIndexView } from './sorted.index';
+
+/** A small seeded generator, so a failure can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const NOW = '2026-03-01T12:00:00.000Z';
+const LATER = '2026-03-01T13:00:00.000Z';
+
+const base: NewPayment = { organizationId: 'org-a', userId: 'u1', amount: 1_000, currency: 'EUR', createdAt: NOW };
+
+function payment(id: string, overrides: Partial<NewPayment> = {}): Payment {
+  return createPayment({ ...base, ...overrides }, id, NOW);
+}
+
+const processed: PaymentEvent = { type: 'PaymentProcessed', occurredAt: LATER };
+const failed: PaymentEvent = { type: 'PaymentFailed', occurredAt: LATER, error: 'declined' };
+const refundAll: PaymentEvent = { type: 'PaymentRefunded', occurredAt: LATER };
+
+function apply(store: PaymentStore, id: string, event: PaymentEvent, eventId?: string) {
+  return store.update(id, eventId, (p) => transition(p, event, LATER));
+}
+
+type HashField = 'organizationId' | 'userId' | 'status' | 'currency';
+const HASH_FIELDS: HashField[] = ['organizationId', 'userId', 'status', 'currency'];
+
+/**
+ * Checks, through the read-only views only, that every payment of `expected` is in every index
+ * exactly once, under its current values, and nothing else is.
+ */
+function expectIndexesHold(store: PaymentStore, expected: Map<string, Payment>): void {
+  const n = expected.size;
+  const ix = store.indexes;
+  expect(store.size).toBe(n);
+  expect(ix.rowCount).toBe(n);
+
+  const rows = [...ix.allRows()];
+  expect(rows).toHaveLength(n);
+  const rowOf = new Map<string, number>();
+  for (const row of rows) {
+    const p = store.row(row);
+    expect(expected.get(p.paymentId)).toEqual(p);
+    expect(store.get(p.paymentId)).toBe(p);
+    rowOf.set(p.paymentId, row);
+  }
+  expect(rowOf.size).toBe(n);
+
+  const described = store.describeIndexes();
+  for (const field of HASH_FIELDS) {
+    const view = ix[field] as HashIndexView<string>;
+    const want = new Map<string, Set<number>>();
+    for (const p of expected.values()) {
+      const key = p[field];
+      if (!want.has(key)) want.set(key, new Set());
+      want.get(key)!.add(rowOf.get(p.paymentId)!);
+    }
+    expect(view.distinctValues).toBe(want.size);
+    expect(described[field]).toBe(want.size);
+    let total = 0;
+    for (const [key, set] of want) {
+      expect(new Set(view.get(key) ?? [])).toEqual(set);
+      expect(view.count(key)).toBe(set.size);
+      total += view.count(key);
+    }
+    // Each row sits under its own value, and the sets hold n rows in all: no row is anywhere else.
+    expect(total).toBe(n);
+  }
+
+  const sorted: [('amount' | 'createdAt'), (p: Payment) => number][] = [
+    ['amount', (p) => p.amount],
+    ['createdAt', (p) => Date.parse(p.createdAt)],
+  ];
+  for (const [field, keyOf] of sorted) {
+    const view = ix[field] as SortedIndexView;
+    const want = [...expected.values()]
+      .sort((a, b) => keyOf(a) - keyOf(b) || (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0))
+      .map((p) => rowOf.get(p.paymentId)!);
+    expect(view.size).toBe(n);
+    expect(view.countRange(-Infinity, Infinity)).toBe(n);
+    expect([...view.range(-Infinity, Infinity)]).toEqual(want);
+    const distinct = new Set([...expected.values()].map(keyOf)).size;
+    expect(view.distinctKeys()).toBe(distinct);
+    expect(described[field]).toBe(distinct);
+  }
+}
+
+describe('PaymentStore', () => {
+  let store: PaymentStore;
+  beforeEach(() => {
+    store = new PaymentStore(new AppConfig());
+  });
+
+  it('is empty, loaded and at version 0 at first', () => {
+    expect(store.size).toBe(0);
+    expect(store.loaded).toBe(true);
+    expect(store.version).toBe(0);
+    expect(store.versionOf('org-a')).toBe(0);
+    expect(store.get('nope')).toBeUndefined();
+    expectIndexesHold(store, new Map());
+  });
+
+  it('makes a stored payment readable as soon as insertIfAbsent returns', () => {
+    const p = payment('p1');
+    expect(store.insertIfAbsent(p)).toEqual({ payment: p, created: true });
+    expect(store.get('p1')).toBe(p);
+    expect(store.indexes.organizationId.count('org-a')).toBe(1);
+    expect(store.indexes.amount.countRange(1_000, 1_001)).toBe(1);
+  });
+
+  it('keeps every payment in every index exactly once under its current values through random writes', () => {
+    const rand = lcg(2026);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+    const expected = new Map<string, Payment>();
+    const ids: string[] = [];
+    let refused = 0;
+    for (let op = 0; op < 1500; op++) {
+      if (ids.length === 0 || rand() < 0.45) {
+        const id = `pay_${Math.floor(rand() * 1e9).toString(36)}_${op}`;
+        const p = createPayment(
+          {
+            organizationId: pick(['org-a', 'org-b', 'org-c']),
+            userId: pick(['u1', 'u2', 'u3', 'u4']),
+            amount: 1 + Math.floor(rand() * 50) * 100,
+            currency: pick(['EUR', 'USD', 'GBP']),
+            createdAt: new Date(Date.UTC(2026, 2, 1) + Math.floor(rand() * 500) * 60_000).toISOString(),
+          },
+          id,
+          NOW,
+        );
+        expect(store.insertIfAbsent(p).created).toBe(true);
+        expected.set(id, p);
+        ids.push(id);
+      } else {
+        const id = pick(ids);
+        const event = pick<PaymentEvent>([
+          processed,
+          failed,
+          refundAll,
+          { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 1 + Math.floor(rand() * 300) },
+        ]);
+        try {
+          const result = apply(store, id, event);
+          expect(result?.applied).toBe(true);
+          expected.set(id, result!.payment);
+        } catch (e) {
+          expect(e).toBeInstanceOf(AppError);
+          refused++;
+        }
+      }
+      if (op % 300 === 299) expectIndexesHold(store, expected);
+    }
+    expectIndexesHold(store, expected);
+    // The run saw every status and refused some events, so both paths were exercised.
+    expect(store.indexes.status.distinctValues).toBe(4);
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  describe('insertIfAbsent', () => {
+    it('returns the stored payment untouched when the paymentId is taken, whatever the new fields', () => {
+      const first = payment('p1');
+      store.insertIfAbsent(first);
+      store.insertIfAbsent(payment('p2', { organizationId: 'org-b' }));
+      const version = store.version;
+      const orgVersion = store.versionOf('org-a');
+
+      const result = store.insertIfAbsent(payment('p1', { organizationId: 'org-z', userId: 'u9', amount: 7, currency: 'USD' }));
+
+      expect(result.created).toBe(false);
+      expect(result.payment).toBe(first);
+      expect(store.get('p1')).toBe(first);
+      expect(store.version).toBe(version);
+      expect(store.versionOf('org-a')).toBe(orgVersion);
+      expect(store.versionOf('org-z')).toBe(0);
+      expectIndexesHold(store, new Map([['p1', first], ['p2', store.get('p2')!]]));
+    });
+
+    it('returns the current state of an updated payment, not the one first stored', () => {
+      store.insertIfAbsent(payment('p1'));
+      const updated = apply(store, 'p1', processed)!.payment;
+      expect(store.insertIfAbsent(payment('p1')).payment).toBe(updated);
+    });
+  });
+
+  describe('update', () => {
+    it('replaces the payment and moves it between status sets', () => {
+      store.insertIfAbsent(payment('p1'));
+      const result = apply(store, 'p1', processed);
+      expect(result?.applied).toBe(true);
+      expect(result?.payment.status).toBe('completed');
+      expect(store.get('p1')).toBe(result?.payment);
+      expect(store.indexes.status.count('pending')).toBe(0);
+      expect(store.indexes.status.count('completed')).toBe(1);
+    });
+
+    it('returns undefined for an unknown payment and changes nothing', () => {
+      store.insertIfAbsent(payment('p1'));
+      const next = jest.fn((p: Payment) => p);
+      expect(store.update('nope', 'e1', next)).toBeUndefined();
+      expect(next).not.toHaveBeenCalled();
+      expect(store.version).toBe(1);
+    });
+
+    it('applies an eventId once and ignores its redelivery', () => {
+      store.insertIfAbsent(payment('p1'));
+      apply(store, 'p1', processed, 'e0');
+      const first = apply(store, 'p1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 100 }, 'e1')!;
+      expect(first.applied).toBe(true);
+      const version = store.version;
+      const orgVersion = store.versionOf('org-a');
+      const next = jest.fn((p: Payment) => transition(p, { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 100 }, LATER));
+
+      const again = store.update('p1', 'e1', next);
+
+      expect(again).toEqual({ payment: first.payment, applied: false });
+      expect(again?.payment).toBe(store.get('p1'));
+      expect(next).not.toHaveBeenCalled();
+      expect(store.get('p1')?.refundedAmount).toBe(100);
+      expect(store.version).toBe(version);
+      expect(store.versionOf('org-a')).toBe(orgVersion);
+    });
+
+    it('remembers eventIds per payment: the same eventId on another payment is applied', () => {
+      store.insertIfAbsent(payment('p1'));
+      store.insertIfAbsent(payment('p2'));
+      expect(apply(store, 'p1', processed, 'shared')?.applied).toBe(true);
+      expect(apply(store, 'p2', processed, 'shared')?.applied).toBe(true);
+      expect(store.get('p2')?.status).toBe('completed');
+    });
+
+    it('applies every update without an eventId', () => {
+      store.insertIfAbsent(payment('p1'));
+      apply(store, 'p1', processed);
+      apply(store, 'p1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 10 });
+      apply(store, 'p1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 10 });
+      expect(store.get('p1')?.refundedAmount).toBe(20);
+    });
+
+    it('changes nothing when the update refuses by throwing', () => {
+      const p = payment('p1');
+      store.insertIfAbsent(p);
+      store.insertIfAbsent(payment('p2', { organizationId: 'org-b' }));
+      const version = store.version;
+      const orgVersion = store.versionOf('org-a');
+
+      expect(() => apply(store, 'p1', refundAll, 'e1')).toThrow(InvalidTransitionError);
+
+      expect(store.get('p1')).toBe(p);
+      expect(store.version).toBe(version);
+      expect(store.versionOf('org-a')).toBe(orgVersion);
+      expectIndexesHold(store, new Map([['p1', p], ['p2', store.get('p2')!]]));
+    });
+
+    it.each<[string, (p: Payment) => Payment]>([
+      ['paymentId', (p) => ({ ...p, paymentId: 'other' })],
+      ['organizationId', (p) => ({ ...p, organizationId: 'org-other' })],
+      ['userId', (p) => ({ ...p, userId: 'u-other' })],
+      ['currency', (p) => ({ ...p, currency: 'USD' })],
+      ['amount', (p) => ({ ...p, amount: p.amount + 1 })],
+      ['createdAt', (p) => ({ ...p, createdAt: LATER })],
+    ])('refuses an update that changes %s and changes nothing', (_field, change) => {
+      const p = payment('p1');
+      store.insertIfAbsent(p);
+      const version = store.version;
+      expect(() => store.update('p1', 'e1', (current) => ({ ...change(current), status: 'completed', version: 2 }))).toThrow();
+      expect(store.get('p1')).toBe(p);
+      expect(store.version).toBe(version);
+      expectIndexesHold(store, new Map([['p1', p]]));
+    });
+  });
+
+  describe('versions', () => {
+    it('grows version on every write and versionOf(org) on every write in that organization only', () => {
+      const seen: [number, number, number][] = [];
+      const snap = () => seen.push([store.version, store.versionOf('org-a'), store.versionOf('org-b')]);
+      snap();
+      store.insertIfAbsent(payment('a1'));
+      snap();
+      store.insertIfAbsent(payment('b1', { organizationId: 'org-b' }));
+      snap();
+      apply(store, 'a1', processed);
+      snap();
+      apply(store, 'b1', failed);
+      snap();
+      apply(store, 'a1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 1 });
+      snap();
+      expect(seen).toEqual([
+        [0, 0, 0],
+        [1, 1, 0],
+        [2, 1, 1],
+        [3, 2, 1],
+        [4, 2, 2],
+        [5, 3, 2],
+      ]);
+    });
+
+    it('does not grow on a replayed insert, a redelivered event, a refused update or an unknown payment', () => {
+      store.insertIfAbsent(payment('a1'));
+      apply(store, 'a1', processed, 'e1');
+      const before = [store.version, store.versionOf('org-a')];
+      store.insertIfAbsent(payment('a1'));
+      apply(store, 'a1', processed, 'e1');
+      expect(() => apply(store, 'a1', processed, 'e2')).toThrow(InvalidTransitionError);
+      store.update('missing', undefined, (p) => p);
+      expect([store.version, store.versionOf('org-a')]).toEqual(before);
+    });
+  });
+
+  describe('capacity', () => {
+    it('refuses a payment past maxPayments with a StoreFullError and stores nothing of it', () => {
+      const small = new PaymentStore(new AppConfig({ maxPayments: 3 }));
+      const kept = new Map<string, Payment>();
+      for (const id of ['p1', 'p2', 'p3']) {
+        const p = payment(id, { amount: id.length * 100 });
+        small.insertIfAbsent(p);
+        kept.set(id, p);
+      }
+      const version = small.version;
+
+      let thrown: unknown;
+      try {
+        small.insertIfAbsent(payment('p4', { organizationId: 'org-new', userId: 'u-new', currency: 'JPY', amount: 9 }));
+      } catch (e) {
+        thrown = e;
+      }
+
+      expect(thrown).toBeInstanceOf(StoreFullError);
+      expect((thrown as AppError).code).toBe('STORE_FULL');
+      expect((thrown as AppError).status).toBe(507);
+      expect(small.get('p4')).toBeUndefined();
+      expect(small.version).toBe(version);
+      expect(small.versionOf('org-new')).toBe(0);
+      expect(small.indexes.currency.count('JPY')).toBe(0);
+      expectIndexesHold(small, kept);
+    });
+
+    it('still answers a retry of a stored payment and still applies events when full', () => {
+      const small = new PaymentStore(new AppConfig({ maxPayments: 1 }));
+      const p = payment('p1');
+      small.insertIfAbsent(p);
+      expect(small.insertIfAbsent(payment('p1'))).toEqual({ payment: p, created: false });
+      expect(apply(small, 'p1', processed)?.applied).toBe(true);
+      expect(() => small.insertIfAbsent(payment('p2'))).toThrow(StoreFullError);
+    });
+  });
+});

@@ -1,0 +1,205 @@
+import { AppConfig } from '../../config';
+import { createPayment, Payment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
+import { PaymentStore } from './payment.store';
+import { PaymentFilter } from './payment-filter';
+import { Driver, planSearch } from './query-planner';
+
+/** A small seeded generator, so a failure can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const ORGS = ['org-a', 'org-b', 'org-c', 'org-rare'];
+const USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+const CURRENCIES = ['EUR', 'USD', 'JPY', 'GBP'];
+const BASE = Date.UTC(2026, 2, 1);
+const HOUR = 3_600_000;
+
+/** The reference meaning of a filter, written out independently of matchesFilter. */
+function matches(p: Payment, f: PaymentFilter): boolean {
+  const t = Date.parse(p.createdAt);
+  if (f.organizationId !== undefined && p.organizationId !== f.organizationId) return false;
+  if (f.userId !== undefined && p.userId !== f.userId) return false;
+  if (f.statuses !== undefined && !f.statuses.includes(p.status)) return false;
+  if (f.currencies !== undefined && !f.currencies.includes(p.currency)) return false;
+  if (f.minAmount !== undefined && p.amount < f.minAmount) return false;
+  if (f.maxAmount !== undefined && p.amount > f.maxAmount) return false;
+  if (f.from !== undefined && t < Date.parse(f.from)) return false;
+  if (f.to !== undefined && t >= Date.parse(f.to)) return false;
+  return true;
+}
+
+/** How many payments each usable driver would yield, counted by brute force. */
+function candidateCounts(f: PaymentFilter, all: Payment[]): Partial<Record<Driver, number>> {
+  const count = (pred: (p: Payment) => boolean) => all.filter(pred).length;
+  const counts: Partial<Record<Driver, number>> = { all: all.length };
+  if (f.organizationId !== undefined) counts.organizationId = count((p) => p.organizationId === f.organizationId);
+  if (f.userId !== undefined) counts.userId = count((p) => p.userId === f.userId);
+  if (f.statuses !== undefined) counts.status = count((p) => f.statuses!.includes(p.status));
+  if (f.currencies !== undefined) counts.currency = count((p) => f.currencies!.includes(p.currency));
+  if (f.minAmount !== undefined || f.maxAmount !== undefined) {
+    counts.amount = count((p) => p.amount >= (f.minAmount ?? -Infinity) && p.amount <= (f.maxAmount ?? Infinity));
+  }
+  if (f.from !== undefined || f.to !== undefined) {
+    counts.createdAt = count((p) => matches(p, { from: f.from, to: f.to }));
+  }
+  return counts;
+}
+
+function buildStore(seed: number, n: number): { store: PaymentStore; all: () => Payment[] } {
+  const rand = lcg(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+  const store = new PaymentStore(new AppConfig());
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    // org-rare holds about 2% of the payments, so it wins plans it appears in.
+    const organizationId = rand() < 0.02 ? 'org-rare' : pick(ORGS.slice(0, 3));
+    const id = `pay_${Math.floor(rand() * 1e8).toString(36)}_${i}`;
+    const createdAt = new Date(BASE + Math.floor(rand() * 72) * HOUR + Math.floor(rand() * 60) * 60_000).toISOString();
+    const p = createPayment(
+      { organizationId, userId: pick(USERS), amount: 1 + Math.floor(rand() * 500) * 10, currency: pick(CURRENCIES), createdAt },
+      id,
+      createdAt,
+    );
+    store.insertIfAbsent(p);
+    ids.push(id);
+  }
+  const events: PaymentEvent[] = [
+    { type: 'PaymentProcessed', occurredAt: new Date(BASE).toISOString() },
+    { type: 'PaymentFailed', occurredAt: new Date(BASE).toISOString(), error: 'declined' },
+  ];
+  for (const id of ids) {
+    const r = rand();
+    if (r < 0.5) store.update(id, undefined, (p) => transition(p, events[0], p.createdAt));
+    else if (r < 0.7) store.update(id, undefined, (p) => transition(p, events[1], p.createdAt));
+    if (r < 0.2) store.update(id, undefined, (p) => transition(p, { type: 'PaymentRefunded', occurredAt: p.createdAt }, p.createdAt));
+  }
+  return { store, all: () => ids.map((id) => store.get(id)!) };
+}
+
+function randomFilter(rand: () => number): PaymentFilter {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+  const f: PaymentFilter = {};
+  if (rand() < 0.35) f.organizationId = pick([...ORGS, 'org-none']);
+  if (rand() < 0.3) f.userId = pick(USERS);
+  if (rand() < 0.3) f.statuses = PAYMENT_STATUSES.filter(() => rand() < 0.4);
+  if (rand() < 0.3) f.currencies = CURRENCIES.filter(() => rand() < 0.5);
+  if (rand() < 0.3) f.minAmount = Math.floor(rand() * 5000);
+  if (rand() < 0.3) f.maxAmount = Math.floor(rand() * 5000);
+  if (rand() < 0.3) f.from = new Date(BASE + Math.floor(rand() * 80) * HOUR - 4 * HOUR).toISOString();
+  if (rand() < 0.3) f.to = new Date(BASE + Math.floor(rand() * 80) * HOUR).toISOString();
+  return f;
+}
+
+describe('planSearch', () => {
+  const { store, all } = buildStore(11, 2000);
+
+  it('scans every row when there is no filter', () => {
+    const plan = planSearch({}, store.indexes);
+    expect(plan.driver).toBe('all');
+    expect(plan.estimate).toBe(2000);
+    expect([...plan.rows()].sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it('drives a rare organization from the organization index', () => {
+    const plan = planSearch({ organizationId: 'org-rare', currencies: ['EUR'] }, store.indexes);
+    expect(plan.driver).toBe('organizationId');
+    expect(plan.estimate).toBe(all().filter((p) => p.organizationId === 'org-rare').length);
+  });
+
+  it('drives a narrow amount range from the amount index, with maxAmount inclusive', () => {
+    const amount = all()[0].amount;
+    const plan = planSearch({ minAmount: amount, maxAmount: amount, organizationId: 'org-a' }, store.indexes);
+    expect(plan.driver).toBe('amount');
+    expect(plan.estimate).toBe(all().filter((p) => p.amount === amount).length);
+    expect(plan.estimate).toBeGreaterThan(0);
+    for (const row of plan.rows()) expect(store.row(row).amount).toBe(amount);
+  });
+
+  it('drives a one-hour window from the createdAt index, half-open [from, to)', () => {
+    const from = new Date(BASE + 10 * HOUR).toISOString();
+    const to = new Date(BASE + 11 * HOUR).toISOString();
+    const plan = planSearch({ from, to, currencies: ['EUR', 'USD'] }, store.indexes);
+    expect(plan.driver).toBe('createdAt');
+    const inWindow = all().filter((p) => p.createdAt >= from && p.createdAt < to);
+    expect(plan.estimate).toBe(inWindow.length);
+    expect(new Set([...plan.rows()].map((r) => store.row(r).paymentId))).toEqual(new Set(inWindow.map((p) => p.paymentId)));
+  });
+
+  it('excludes payments created exactly at `to` and includes those exactly at `from`', () => {
+    const at = all()[5].createdAt;
+    const sameInstant = all().filter((p) => p.createdAt === at).length;
+    expect(planSearch({ from: at, to: at }, store.indexes).estimate).toBe(0);
+    const plan = planSearch({ from: at, to: new Date(Date.parse(at) + 1).toISOString() }, store.indexes);
+    expect(plan.driver).toBe('createdAt');
+    expect(plan.estimate).toBe(sameInstant);
+  });
+
+  it('counts a list of statuses once per distinct status', () => {
+    const once = planSearch({ statuses: ['failed'] }, store.indexes);
+    const twice = planSearch({ statuses: ['failed', 'failed'] }, store.indexes);
+    expect(once.driver).toBe('status');
+    expect(twice.estimate).toBe(once.estimate);
+    expect([...twice.rows()]).toHaveLength(once.estimate);
+  });
+
+  it('yields no candidates for a value no payment has', () => {
+    const plan = planSearch({ organizationId: 'org-none' }, store.indexes);
+    expect(plan.estimate).toBe(0);
+    expect([...plan.rows()]).toEqual([]);
+  });
+
+  it('yields no candidates for an empty amount range', () => {
+    const plan = planSearch({ minAmount: 3000, maxAmount: 2999 }, store.indexes);
+    expect(plan.estimate).toBe(0);
+    expect([...plan.rows()]).toEqual([]);
+  });
+
+  it('follows status changes made after the payments were stored', () => {
+    const { store: s, all: rows } = buildStore(5, 50);
+    const before = planSearch({ statuses: ['completed'] }, s.indexes).estimate;
+    const target = rows().find((p) => p.status === 'pending')!;
+    s.update(target.paymentId, undefined, (p) => transition(p, { type: 'PaymentProcessed', occurredAt: p.createdAt }, p.createdAt));
+    const after = planSearch({ statuses: ['completed'] }, s.indexes);
+    expect(after.estimate).toBe(before + 1);
+    expect(planSearch({ statuses: ['pending'] }, s.indexes).estimate).toBe(rows().filter((p) => p.status === 'pending').length);
+  });
+
+  it('on random filters picks the fewest candidates, estimates exactly and never misses a match', () => {
+    const rand = lcg(99);
+    const payments = all();
+    const drivers = new Set<Driver>();
+    for (let round = 0; round < 400; round++) {
+      const f = randomFilter(rand);
+      const plan = planSearch(f, store.indexes);
+      const counts = candidateCounts(f, payments);
+      drivers.add(plan.driver);
+
+      expect(Object.keys(counts)).toContain(plan.driver);
+      expect(plan.estimate).toBe(counts[plan.driver]);
+      expect(plan.estimate).toBe(Math.min(...Object.values(counts)));
+
+      const rows = [...plan.rows()];
+      expect(rows).toHaveLength(plan.estimate);
+      expect(new Set(rows).size).toBe(rows.length);
+      const candidates = new Set(rows);
+      const missed = payments.map((p, row) => [p, row] as const).filter(([p, row]) => matches(p, f) && !candidates.has(row));
+      expect(missed).toEqual([]);
+    }
+    // The random filters exercised every kind of driver.
+    expect([...drivers].sort()).toEqual(['all', 'amount', 'createdAt', 'currency', 'organizationId', 'status', 'userId']);
+  });
+
+  it('reads the store indexes, not a copy: a payment stored after planning a filter shows in the next plan', () => {
+    const s = new PaymentStore(new AppConfig());
+    expect(planSearch({ userId: 'late' }, s.indexes).estimate).toBe(0);
+    s.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'late', amount: 5, currency: 'EUR' }, 'p1', new Date(BASE).toISOString()));
+    const plan = planSearch({ userId: 'late' }, s.indexes);
+    expect(plan.estimate).toBe(1);
+    expect([...plan.rows()].map((r) => s.row(r).paymentId)).toEqual(['p1']);
+  });
+});

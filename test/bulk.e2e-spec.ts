@@ -1,0 +1,219 @@
+import request from 'supertest';
+import {
+  Body,
+  createPayment,
+  expectInvalidFields,
+  expectNotStored,
+  expectProblem,
+  expectStatus,
+  getPayment,
+  paymentBody,
+  storedTotal,
+  uniqueId,
+} from './e2e-helpers';
+import { startTestApp, TestApp } from './test-app';
+
+const BULK_MAX_ITEMS = 5;
+const BODY_LIMIT = 16 * 1024;
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp({ bulkMaxItems: BULK_MAX_ITEMS, bodyLimitBytes: BODY_LIMIT });
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+interface ItemResult {
+  index: number;
+  paymentId: string | null;
+  status: number;
+  error?: unknown;
+}
+
+describe('POST /payments/bulk imports each item on its own', () => {
+  it('answers 200 with counts and one result per item: created, replayed, invalid, conflicting, repeated', async () => {
+    const existing = await createPayment(t.url, { amount: 500 });
+    const existingBody = {
+      paymentId: existing.paymentId,
+      organizationId: existing.organizationId,
+      userId: existing.userId,
+      amount: existing.amount,
+      currency: existing.currency,
+    };
+    const fresh = paymentBody();
+    const invalid = paymentBody({ amount: 0 });
+    const total = await storedTotal(t.url);
+
+    const res = await request(t.url)
+      .post('/payments/bulk')
+      .send({ payments: [fresh, invalid, existingBody, { ...existingBody, amount: 501 }, fresh] });
+
+    expectStatus(res, 200);
+    expect(res.headers['content-type']).toMatch(/^application\/json\b/);
+    expect({ created: res.body.created, replayed: res.body.replayed, failed: res.body.failed }).toEqual({
+      created: 1,
+      replayed: 2,
+      failed: 2,
+    });
+    const results = res.body.results as ItemResult[];
+    expect(results).toHaveLength(5);
+    expect(results[0]).toEqual({ index: 0, paymentId: fresh.paymentId, status: 201 });
+    expect(results[1]).toMatchObject({ index: 1, paymentId: invalid.paymentId, status: 400 });
+    expect(results[1]).toHaveProperty('error');
+    expect(JSON.stringify(results[1].error)).toContain('amount');
+    expect(results[2]).toEqual({ index: 2, paymentId: existing.paymentId, status: 200 });
+    expect(results[3]).toMatchObject({ index: 3, paymentId: existing.paymentId, status: 409 });
+    expect(results[3]).toHaveProperty('error');
+    expect(results[4]).toEqual({ index: 4, paymentId: fresh.paymentId, status: 200 });
+
+    expect(await getPayment(t.url, fresh.paymentId as string)).toMatchObject({ ...fresh, status: 'pending', version: 1 });
+    await expectNotStored(t.url, invalid.paymentId as string);
+    expect(await getPayment(t.url, existing.paymentId)).toEqual(existing);
+    expect(await storedTotal(t.url)).toBe(total + 1);
+  });
+
+  it('stores valid items that come after failing ones', async () => {
+    const items = [paymentBody({ currency: 'eu' }), paymentBody({ status: 'completed' }), paymentBody(), paymentBody()];
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: items });
+
+    expectStatus(res, 200);
+    expect(res.body).toMatchObject({ created: 2, replayed: 0, failed: 2 });
+    expect((res.body.results as ItemResult[]).map((r) => r.status)).toEqual([400, 400, 201, 201]);
+    await expectNotStored(t.url, items[0].paymentId as string);
+    await expectNotStored(t.url, items[1].paymentId as string);
+    expect(await getPayment(t.url, items[2].paymentId as string)).toMatchObject(items[2]);
+    expect(await getPayment(t.url, items[3].paymentId as string)).toMatchObject(items[3]);
+  });
+
+  it('reports the generated paymentId of an item that has none', async () => {
+    const item = paymentBody();
+    delete item.paymentId;
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: [item] });
+
+    expectStatus(res, 200);
+    const [result] = res.body.results as ItemResult[];
+    expect(result).toEqual({ index: 0, paymentId: expect.stringMatching(/^[0-9a-f-]{36}$/i), status: 201 });
+    expect(await getPayment(t.url, result.paymentId as string)).toMatchObject(item);
+  });
+
+  it('answers 400 for an item that is not an object, and imports the rest', async () => {
+    const valid = paymentBody();
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: [42, null, 'payment', valid] });
+
+    expectStatus(res, 200);
+    expect(res.body).toMatchObject({ created: 1, replayed: 0, failed: 3 });
+    expect((res.body.results as ItemResult[]).map((r) => [r.index, r.status])).toEqual([
+      [0, 400],
+      [1, 400],
+      [2, 400],
+      [3, 201],
+    ]);
+    expect(await getPayment(t.url, valid.paymentId as string)).toMatchObject(valid);
+  });
+
+  it('accepts exactly the configured maximum of items', async () => {
+    const items = Array.from({ length: BULK_MAX_ITEMS }, () => paymentBody());
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: items });
+
+    expectStatus(res, 200);
+    expect(res.body).toMatchObject({ created: BULK_MAX_ITEMS, replayed: 0, failed: 0 });
+    for (const item of items) expect(await getPayment(t.url, item.paymentId as string)).toMatchObject(item);
+  });
+
+  it('makes imported payments visible to search and stats at once', async () => {
+    const organizationId = uniqueId('org');
+    const items = [paymentBody({ organizationId, amount: 100 }), paymentBody({ organizationId, amount: 200, currency: 'USD' })];
+
+    await request(t.url).post('/payments/bulk').send({ payments: items });
+    const search = await request(t.url).get('/payments/search').query({ organizationId });
+    const stats = await request(t.url).get('/payments/stats').query({ organizationId });
+
+    expect(search.body.total).toBe(2);
+    expect(stats.body.amountByCurrency).toEqual({ EUR: 100, USD: 200 });
+  });
+});
+
+describe('POST /payments/bulk rejects a body not of its shape with 400 and stores nothing', () => {
+  let total: number;
+
+  beforeEach(async () => {
+    total = await storedTotal(t.url);
+  });
+
+  afterEach(async () => {
+    expect(await storedTotal(t.url)).toBe(total);
+  });
+
+  it.each<[string, () => Body, string]>([
+    ['payments is an empty array', () => ({ payments: [] }), 'payments'],
+    ['payments is an object', () => ({ payments: paymentBody() }), 'payments'],
+    ['payments is a string', () => ({ payments: 'all of them' }), 'payments'],
+    ['payments is null', () => ({ payments: null }), 'payments'],
+    ['payments is missing', () => ({}), 'payments'],
+  ])('names payments when %s', async (_case, body, field) => {
+    const res = await request(t.url).post('/payments/bulk').send(body());
+
+    expectInvalidFields(res, [field]);
+  });
+
+  it('names an unknown top-level property and imports none of the items', async () => {
+    const item = paymentBody();
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: [item], dryRun: false });
+
+    expectInvalidFields(res, ['dryRun']);
+    await expectNotStored(t.url, item.paymentId as string);
+  });
+
+  it('answers 400 naming payments for more items than allowed, and imports none of them', async () => {
+    const items = Array.from({ length: BULK_MAX_ITEMS + 1 }, () => paymentBody());
+
+    const res = await request(t.url).post('/payments/bulk').send({ payments: items });
+
+    expectInvalidFields(res, ['payments']);
+    for (const item of items) await expectNotStored(t.url, item.paymentId as string);
+  });
+
+  it('answers 400 for a top-level array of payments', async () => {
+    const item = paymentBody();
+
+    const res = await request(t.url).post('/payments/bulk').send([item]);
+
+    expectProblem(res, 400);
+    await expectNotStored(t.url, item.paymentId as string);
+  });
+
+  it('answers 400 for malformed JSON', async () => {
+    const res = await request(t.url).post('/payments/bulk').set('Content-Type', 'application/json').send('{"payments": [');
+
+    expectProblem(res, 400);
+  });
+
+  it('answers 415 for a body that is not application/json', async () => {
+    const item = paymentBody();
+
+    const res = await request(t.url).post('/payments/bulk').set('Content-Type', 'text/plain').send(JSON.stringify({ payments: [item] }));
+
+    expectProblem(res, 415);
+    await expectNotStored(t.url, item.paymentId as string);
+  });
+
+  it('answers 413 for a body over the configured limit', async () => {
+    const metadata = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`key${i}`, 'v'.repeat(500)]));
+    const items = Array.from({ length: BULK_MAX_ITEMS }, () => paymentBody({ metadata }));
+    const body = { payments: items };
+
+    const res = await request(t.url).post('/payments/bulk').send(body);
+
+    expect(JSON.stringify(body).length).toBeGreaterThan(BODY_LIMIT);
+    expectProblem(res, 413);
+    for (const item of items) await expectNotStored(t.url, item.paymentId as string);
+  });
+});
