@@ -1,6 +1,6 @@
 /** Two projects: unit specs beside the code, e2e specs under test/ over real HTTP. */
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
 };
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform };
 

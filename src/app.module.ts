@@ -9,8 +9,6 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PaymentsModule } from './payments/payments.module';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 @Global()
 @Module({})
 class ConfigModule {
@@ -30,14 +28,8 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            // One id per request, taken from X-Request-Id when the caller sends a sane one,
-            // echoed back, and on every log line of the request.
-            genReqId: (req, res) => {
-              const given = req.headers['x-request-id'];
-              const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-              res.setHeader('x-request-id', id);
-              return id;
-            },
+            // Fastify assigns the request id (see app.setup.ts); pino-http logs the same one.
+            genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
             redact: ['req.headers.authorization', 'req.headers.cookie'],
             customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
           },

@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import secureJson from 'secure-json-parse';
+import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -10,11 +11,17 @@ import { AppError } from './errors';
 import { ProblemFilter } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** Builds the whole application for a configuration; main.ts and every e2e test use this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 256 },
+    // One id per request: the caller's X-Request-Id when it is sane, else a UUID. It is echoed
+    // back and is on every log line of the request.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     // the reader and writer never wait on I/O; a slow client must not hold a socket forever
     requestTimeout: 30_000,
   });
@@ -42,6 +49,12 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): void {
       const reason = (body as string).trim() === '' ? 'the body is empty' : (e as Error).message;
       done(new AppError('MALFORMED_JSON', `The body is not valid JSON: ${reason}`), undefined);
     }
+  });
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!REQUEST_ID.test(request.id)) request.id = randomUUID();
+    void reply.header('x-request-id', request.id);
+    done();
   });
 
   const metrics = app.get(MetricsService);
