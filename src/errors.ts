@@ -79,7 +79,7 @@ export class PaymentIdConflictError extends AppError {
 
 export class InvalidTransitionError extends AppError {
   constructor(eventType: string, currentStatus: string) {
-    super('INVALID_TRANSITION', `${eventType} is not allowed when the payment is ${currentStatus} (current status: ${currentStatus})`);
+    super('INVALID_TRANSITION', `${eventType} is not allowed: the payment's current status is ${currentStatus}`);
   }
 }
 

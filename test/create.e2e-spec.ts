@@ -401,6 +401,24 @@ describe('POST /payments rejects a body that is not JSON or too large, and store
     },
   );
 
+  it('accepts application/json with a charset parameter', async () => {
+    const body = paymentBody();
+
+    const res = await request(t.url).post('/payments').set('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+
+    expectStatus(res, 201);
+    expect(await getPayment(t.url, body.paymentId as string)).toMatchObject(body);
+  });
+
+  it('answers 415 for a body sent without a Content-Type', async () => {
+    const body = paymentBody();
+
+    const res = await request(t.url).post('/payments').unset('Content-Type').send(Buffer.from(JSON.stringify(body)));
+
+    expectProblem(res, 415);
+    await expectNotStored(t.url, body.paymentId as string);
+  });
+
   it('answers 413 for a body over the configured limit', async () => {
     const body = paymentBody({ metadata: metadataOf(50, 40, 2000) });
     const total = await storedTotal(t.url);

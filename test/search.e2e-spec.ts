@@ -238,14 +238,14 @@ describe('GET /payments/search sorting', () => {
     d = await seed();
   });
 
-  it.each<[string | undefined, string[]]>([
-    [undefined, ['p08', 'p07', 'p05', 'p06', 'p04', 'p03', 'p02', 'p01']],
-    ['-createdAt', ['p08', 'p07', 'p05', 'p06', 'p04', 'p03', 'p02', 'p01']],
-    ['createdAt', ['p01', 'p02', 'p03', 'p04', 'p05', 'p06', 'p07', 'p08']],
-    ['amount', ['p08', 'p01', 'p04', 'p02', 'p06', 'p03', 'p05', 'p07']],
-    ['-amount', ['p07', 'p05', 'p03', 'p02', 'p06', 'p01', 'p04', 'p08']],
-  ])('orders by %s (default -createdAt), ties broken by paymentId ascending', async (sort, expected) => {
-    const body = await searchOk({ organizationId: d.organizationId, ...(sort ? { sort } : {}) });
+  it.each<[string, Query, string[]]>([
+    ['-createdAt when no sort is given', {}, ['p08', 'p07', 'p05', 'p06', 'p04', 'p03', 'p02', 'p01']],
+    ['-createdAt (newest first)', { sort: '-createdAt' }, ['p08', 'p07', 'p05', 'p06', 'p04', 'p03', 'p02', 'p01']],
+    ['createdAt (oldest first)', { sort: 'createdAt' }, ['p01', 'p02', 'p03', 'p04', 'p05', 'p06', 'p07', 'p08']],
+    ['amount (smallest first)', { sort: 'amount' }, ['p08', 'p01', 'p04', 'p02', 'p06', 'p03', 'p05', 'p07']],
+    ['-amount (largest first)', { sort: '-amount' }, ['p07', 'p05', 'p03', 'p02', 'p06', 'p01', 'p04', 'p08']],
+  ])('orders by %s, ties broken by paymentId ascending', async (_case, sort, expected) => {
+    const body = await searchOk({ organizationId: d.organizationId, ...sort });
 
     expect(ids(body.items)).toEqual(d.idsOf(...expected));
   });

@@ -2,13 +2,6 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../src/app.setup';
 import { AppConfig } from '../src/config';
 
-// content-disposition 3 (required by @fastify/static, which serves the Swagger UI) is ESM-only.
-// Node 20.19+ require()s it natively, jest's module runtime cannot (and it wraps `module`'s own
-// createRequire): hand jest the copy that Node's real loader gives, as in production.
-jest.mock('content-disposition', () =>
-  process.getBuiltinModule('node:module').createRequire(__filename)('content-disposition'),
-);
-
 export interface TestApp {
   app: NestFastifyApplication;
   /** Base URL of the app listening on a random local port (real HTTP, as in production). */

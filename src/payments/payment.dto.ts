@@ -70,6 +70,7 @@ export class CreatePaymentDto {
 
   @ApiProperty({ pattern: '^[A-Z]{3}$', example: 'EUR', description: 'ISO 4217 alpha-3 code, upper case.' })
   @IsString()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 alpha-3 code in upper case (e.g. EUR)' })
   @IsISO4217CurrencyCode({ message: 'currency must be an ISO 4217 alpha-3 code in upper case (e.g. EUR)' })
   currency!: string;
 

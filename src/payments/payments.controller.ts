@@ -37,7 +37,8 @@ export class PaymentsController {
   @ApiProblems(...BODY_ERRORS, 'PAYMENT_ID_CONFLICT', 'STORE_FULL')
   async create(@Body() body: CreatePaymentDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(body));
-    reply.status(created ? 201 : 200).header('Location', `/payments/${encodeURIComponent(payment.paymentId)}`);
+    // paymentId only holds path-safe characters (see CreatePaymentDto), so it needs no escaping
+    reply.status(created ? 201 : 200).header('Location', `/payments/${payment.paymentId}`);
     return payment;
   }
 

@@ -1,0 +1,287 @@
+import request from 'supertest';
+import {
+  createPayment,
+  expectNotStored,
+  expectProblem,
+  expectStatus,
+  getPayment,
+  paymentBody,
+  paymentPath,
+  storedTotal,
+  uniqueId,
+} from './e2e-helpers';
+import { startTestApp, TestApp } from './test-app';
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+/** The value of one Prometheus sample (`name{labels} value`); 0 when it is not exposed yet. */
+function sample(metrics: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const line of metrics.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && wanted.every((w) => (m[2] ?? '').split(',').includes(w))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+async function scrape(): Promise<string> {
+  const res = await request(t.url).get('/metrics');
+  expectStatus(res, 200);
+  return res.text;
+}
+
+describe('health', () => {
+  it('answers /health/live 200 in terminus format', async () => {
+    const res = await request(t.url).get('/health/live');
+
+    expectStatus(res, 200);
+    expect(res.headers['content-type']).toMatch(/^application\/json\b/);
+    expect(res.body).toEqual({ status: 'ok', info: expect.any(Object), error: {}, details: expect.any(Object) });
+  });
+
+  it('answers /health/ready 200 in terminus format once the store is loaded', async () => {
+    const res = await request(t.url).get('/health/ready');
+
+    expectStatus(res, 200);
+    expect(res.body).toEqual({ status: 'ok', info: expect.any(Object), error: {}, details: expect.any(Object) });
+    expect(Object.values(res.body.details as Record<string, { status: string }>).every((d) => d.status === 'up')).toBe(true);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with request counts, latencies, store size and cache hits and misses', async () => {
+    await request(t.url).get('/payments/search').query({ organizationId: uniqueId('org') });
+
+    const res = await request(t.url).get('/metrics');
+
+    expectStatus(res, 200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain\b/);
+    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'payments_store_size', 'payments_query_cache_hits_total', 'payments_query_cache_misses_total']) {
+      expect(res.text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+    }
+    expect(res.text).toMatch(/^http_request_duration_seconds_bucket\{/m);
+  });
+
+  it('counts requests per route pattern, not per concrete URL', async () => {
+    const { paymentId } = await createPayment(t.url);
+    const before = await scrape();
+
+    await request(t.url).get(paymentPath(paymentId));
+    await request(t.url).get(paymentPath(uniqueId('missing')));
+    const after = await scrape();
+
+    const labels = { method: 'GET', route: '/payments/:id' };
+    expect(sample(after, 'http_requests_total', { ...labels, status: '200' }) - sample(before, 'http_requests_total', { ...labels, status: '200' })).toBe(1);
+    expect(sample(after, 'http_requests_total', { ...labels, status: '404' }) - sample(before, 'http_requests_total', { ...labels, status: '404' })).toBe(1);
+    expect(after).not.toContain(paymentId);
+  });
+
+  it('reports the store size as the number of stored payments', async () => {
+    await createPayment(t.url);
+    await createPayment(t.url);
+
+    const metrics = await scrape();
+
+    expect(sample(metrics, 'payments_store_size')).toBe(await storedTotal(t.url));
+    expect(sample(metrics, 'payments_store_size')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts a repeated identical search with no write between as a cache hit', async () => {
+    const organizationId = uniqueId('org');
+    await request(t.url).get('/payments/search').query({ organizationId });
+    const before = await scrape();
+
+    await request(t.url).get('/payments/search').query({ organizationId });
+    const after = await scrape();
+
+    expect(sample(after, 'payments_query_cache_hits_total') - sample(before, 'payments_query_cache_hits_total')).toBe(1);
+  });
+});
+
+describe('API documentation', () => {
+  it('serves the Swagger UI as HTML on /docs', async () => {
+    const res = await request(t.url).get('/docs').redirects(2);
+
+    expectStatus(res, 200);
+    expect(res.headers['content-type']).toMatch(/^text\/html\b/);
+    expect(res.text).toMatch(/swagger/i);
+  });
+
+  describe('the OpenAPI document on /docs/json', () => {
+    interface Operation {
+      parameters?: { name: string; in: string }[];
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    }
+    let doc: { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+    beforeAll(async () => {
+      const res = await request(t.url).get('/docs/json');
+      expectStatus(res, 200);
+      doc = res.body;
+    });
+
+    it('is OpenAPI 3', () => {
+      expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    });
+
+    it.each<[string, string]>([
+      ['/payments', 'post'],
+      ['/payments/bulk', 'post'],
+      ['/payments/{id}', 'get'],
+      ['/payments/search', 'get'],
+      ['/payments/stats', 'get'],
+      ['/payments/{id}/events', 'post'],
+      ['/health/live', 'get'],
+      ['/health/ready', 'get'],
+      ['/metrics', 'get'],
+      ['/admin/store', 'get'],
+    ])('lists %s %s', (path, method) => {
+      expect(Object.keys(doc.paths[path] ?? {})).toContain(method);
+    });
+
+    it('lists every search query parameter', () => {
+      const names = (doc.paths['/payments/search'].get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+
+      expect(names.sort()).toEqual(
+        ['organizationId', 'userId', 'status', 'currency', 'minAmount', 'maxAmount', 'from', 'to', 'sort', 'page', 'size', 'cursor'].sort(),
+      );
+    });
+
+    it('lists every stats query parameter', () => {
+      const names = (doc.paths['/payments/stats'].get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+
+      expect(names.sort()).toEqual(['organizationId', 'userId', 'status', 'currency', 'minAmount', 'maxAmount', 'from', 'to', 'interval'].sort());
+    });
+
+    it.each<[string, string, string[]]>([
+      ['/payments', 'post', ['400', '409', '413', '415', '507']],
+      ['/payments/bulk', 'post', ['400', '413', '415']],
+      ['/payments/{id}', 'get', ['404']],
+      ['/payments/search', 'get', ['400']],
+      ['/payments/stats', 'get', ['400']],
+      ['/payments/{id}/events', 'post', ['400', '404', '409', '413', '415', '422']],
+    ])('describes the problem responses of %s %s as application/problem+json', (path, method, statuses) => {
+      const responses = doc.paths[path][method].responses;
+
+      for (const status of statuses) {
+        expect({ status, content: Object.keys(responses[status]?.content ?? {}) }).toEqual({ status, content: ['application/problem+json'] });
+      }
+    });
+  });
+});
+
+describe('GET /admin/store', () => {
+  it('answers the number of payments, distinct values per index and process memory', async () => {
+    const before = await request(t.url).get('/admin/store');
+    const organizationId = uniqueId('org');
+    await createPayment(t.url, { organizationId, userId: uniqueId('user') });
+    await createPayment(t.url, { organizationId, userId: uniqueId('user') });
+
+    const res = await request(t.url).get('/admin/store');
+
+    expectStatus(res, 200);
+    expect(res.body).toEqual({
+      payments: expect.any(Number),
+      indexes: {
+        organizationId: expect.any(Number),
+        userId: expect.any(Number),
+        status: expect.any(Number),
+        currency: expect.any(Number),
+        amount: expect.any(Number),
+        createdAt: expect.any(Number),
+      },
+      memory: { heapUsed: expect.any(Number), rss: expect.any(Number) },
+    });
+    expect(res.body.payments).toBe(before.body.payments + 2);
+    expect(res.body.payments).toBe(await storedTotal(t.url));
+    expect(res.body.indexes.organizationId).toBe(before.body.indexes.organizationId + 1);
+    expect(res.body.indexes.userId).toBe(before.body.indexes.userId + 2);
+    expect(res.body.memory.heapUsed).toBeGreaterThan(0);
+    expect(res.body.memory.rss).toBeGreaterThanOrEqual(res.body.memory.heapUsed);
+  });
+});
+
+describe('unknown routes and request ids', () => {
+  it.each<[string, string]>([
+    ['get', '/nope'],
+    ['get', '/payments/abc/events'],
+    ['post', '/payments/abc/refunds'],
+    ['get', '/v2/payments'],
+  ])('answers %s %s with 404 problem details', async (method, path) => {
+    const res = method === 'get' ? await request(t.url).get(path) : await request(t.url).post(path).send({});
+
+    expectProblem(res, 404);
+  });
+
+  it('echoes the X-Request-Id the caller sends', async () => {
+    const requestId = uniqueId('req');
+
+    const ok = await request(t.url).get('/health/live').set('X-Request-Id', requestId);
+    const problem = await request(t.url).get('/nope').set('X-Request-Id', requestId);
+
+    expect(ok.headers['x-request-id']).toBe(requestId);
+    expect(problem.headers['x-request-id']).toBe(requestId);
+  });
+
+  it('gives every request without an X-Request-Id one of its own', async () => {
+    const first = await request(t.url).get('/health/live');
+    const second = await request(t.url).get('/health/live');
+
+    expect(first.headers['x-request-id']).toMatch(/\S/);
+    expect(second.headers['x-request-id']).toMatch(/\S/);
+    expect(first.headers['x-request-id']).not.toBe(second.headers['x-request-id']);
+  });
+});
+
+describe('a store at its capacity (maxPayments)', () => {
+  let full: TestApp;
+
+  beforeAll(async () => {
+    full = await startTestApp({ maxPayments: 3 });
+  });
+
+  afterAll(async () => {
+    await full.close();
+  });
+
+  it('answers 507 for a create past capacity, stores nothing and keeps every stored payment', async () => {
+    const stored = [await createPayment(full.url), await createPayment(full.url), await createPayment(full.url)];
+    const extra = paymentBody();
+
+    const res = await request(full.url).post('/payments').send(extra);
+
+    expectProblem(res, 507);
+    await expectNotStored(full.url, extra.paymentId as string);
+    expect(await storedTotal(full.url)).toBe(3);
+    for (const p of stored) expect(await getPayment(full.url, p.paymentId)).toEqual(p);
+  });
+
+  it('still answers a retry of a stored payment 200 and still applies events when full', async () => {
+    const first = (await request(full.url).get('/payments/search').query({ size: 1, sort: 'createdAt' })).body.items[0];
+    const retryBody = {
+      paymentId: first.paymentId,
+      organizationId: first.organizationId,
+      userId: first.userId,
+      amount: first.amount,
+      currency: first.currency,
+    };
+
+    const retry = await request(full.url).post('/payments').send(retryBody);
+    const event = await request(full.url).post(`${paymentPath(first.paymentId)}/events`).send({ type: 'PaymentProcessed' });
+
+    expectStatus(retry, 200);
+    expect(retry.body).toEqual(first);
+    expectStatus(event, 200);
+    expect(event.body.status).toBe('completed');
+    expect(await storedTotal(full.url)).toBe(3);
+  });
+});
