@@ -62,14 +62,15 @@ describe('the service process', () => {
       expect(created.status).toBe(201);
       expect(created.headers.get('x-request-id')).toBe('req-process-test');
 
-      // a burst of requests in flight when the signal arrives: every one is answered
+      // a burst of requests in flight when the signal arrives: each is answered, or refused
+      // cleanly (connection refused, or 503 from Fastify for a request that arrives while closing)
       const inFlight = Array.from({ length: 50 }, () => fetch(`${url}/payments/stats`).then((r) => r.status));
       child.kill('SIGTERM');
       const statuses = await Promise.all(inFlight.map((p) => p.catch(() => 'refused')));
       const [code] = await once(child, 'exit');
       expect(code).toBe(0);
       expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
-      expect(statuses.every((s) => s === 200 || s === 'refused')).toBe(true);
+      expect(statuses.filter((s) => s !== 200 && s !== 503 && s !== 'refused')).toEqual([]);
 
       const lines = output()
         .split('\n')
