@@ -25,8 +25,11 @@ export function parseIsoTime(text: string): number | undefined {
     offsetMs = sign * (oh * 60 + om) * 60_000;
   }
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
-  const t = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), ms) - offsetMs;
-  return t >= Date.UTC(0, 0, 1) && t <= Date.UTC(9999, 11, 31, 23, 59, 59, 999) ? t : undefined;
+  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear takes the year as written.
+  const date = new Date(Date.UTC(2000, 0, 1, Number(h), Number(mi), Number(s), ms));
+  date.setUTCFullYear(year, month - 1, day);
+  const t = date.getTime() - offsetMs;
+  return t >= MIN_TIME && t <= MAX_TIME ? t : undefined;
 }
 
 /** The canonical UTC form used everywhere inside the service (string order = time order). */
@@ -36,5 +39,9 @@ export function normalizeIsoTime(text: string): string | undefined {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
+
+const MIN_TIME = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');

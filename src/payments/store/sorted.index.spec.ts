@@ -158,6 +158,33 @@ describe('SortedIndex', () => {
     expect(ix.distinctKeys()).toBe(3000);
   });
 
+  it('stays ordered when removals empty whole chunks and inserts fill the gap again', () => {
+    const rand = lcg(77);
+    const ix = new SortedIndex();
+    const ref = new Reference();
+    for (let i = 0; i < 3000; i++) {
+      ix.insert(i, `id${i}`, i);
+      ref.insert({ key: i, id: `id${i}`, row: i });
+    }
+    // Removing a contiguous run empties every chunk inside it.
+    for (let i = 500; i < 2500; i++) {
+      expect(ix.remove(i, `id${i}`)).toBe(true);
+      ref.remove(i, `id${i}`);
+    }
+    expect(ix.countRange(500, 2500)).toBe(0);
+    expect([...ix.range(400, 2600)]).toEqual(ref.range(400, 2600));
+    for (let row = 3000; row < 3600; row++) {
+      const key = Math.floor(rand() * 3000);
+      const id = `new${row}`;
+      ix.insert(key, id, row);
+      ref.insert({ key, id, row });
+    }
+    expectSame(ix, ref, rand, 3000);
+    for (let i = 0; i < 3000; i += 7) {
+      expect(ix.countRange(i, i + 50)).toBe(ref.range(i, i + 50).length);
+    }
+  });
+
   it('counts one key held by thousands of entries across many chunks', () => {
     const ix = new SortedIndex();
     const rand = lcg(3);

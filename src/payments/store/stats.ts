@@ -44,6 +44,7 @@ const INTERVAL_MS: Record<Interval, number> = { hour: 3_600_000, day: 86_400_000
 export function bucketStarts(fromMs: number, toMs: number, interval: Interval): number[] {
   const step = INTERVAL_MS[interval];
   const starts: number[] = [];
+  if (!(fromMs < toMs)) return starts;
   for (let t = Math.floor(fromMs / step) * step; t < toMs; t += step) starts.push(t);
   return starts;
 }

@@ -1,0 +1,129 @@
+import { AppConfig, ConfigError, loadConfig } from './config';
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toBeInstanceOf(AppConfig);
+    expect({ ...config }).toEqual({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      cacheTtlSeconds: 300,
+      cacheMaxEntries: 10_000,
+      bulkMaxItems: 1000,
+      bodyLimitBytes: 1_048_576,
+      maxPayments: 5_000_000,
+      corsOrigins: [],
+    });
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    expect({ ...loadConfig({ PORT: '', HOST: '  ', LOG_LEVEL: '', CORS_ORIGINS: ' ' }) }).toEqual({ ...loadConfig({}) });
+  });
+
+  it('reads every variable it knows, trimming spaces', () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: ' 8080 ',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      CACHE_TTL_SECONDS: '0',
+      CACHE_MAX_ENTRIES: '50',
+      BULK_MAX_ITEMS: '10',
+      BODY_LIMIT_BYTES: '2048',
+      MAX_PAYMENTS: '100',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:4200 ,*',
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
+    expect({ ...config }).toEqual({
+      nodeEnv: 'test',
+      port: 8080,
+      host: '127.0.0.1',
+      logLevel: 'debug',
+      cacheTtlSeconds: 0,
+      cacheMaxEntries: 50,
+      bulkMaxItems: 10,
+      bodyLimitBytes: 2048,
+      maxPayments: 100,
+      corsOrigins: ['https://app.example.com', 'http://localhost:4200', '*'],
+    });
+  });
+
+  it('ignores variables it does not know', () => {
+    expect({ ...loadConfig({ SOMETHING_ELSE: 'x', PATH: '/bin' }) }).toEqual({ ...loadConfig({}) });
+  });
+
+  it('accepts the bounds of each range', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65_535);
+    expect(loadConfig({ BULK_MAX_ITEMS: '1' }).bulkMaxItems).toBe(1);
+    expect(loadConfig({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
+    expect(loadConfig({ MAX_PAYMENTS: '1' }).maxPayments).toBe(1);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['PORT', '1e3'],
+    ['PORT', '65536'],
+    ['CACHE_TTL_SECONDS', 'five'],
+    ['CACHE_TTL_SECONDS', '2592001'],
+    ['CACHE_MAX_ENTRIES', '10000001'],
+    ['BULK_MAX_ITEMS', '0'],
+    ['BULK_MAX_ITEMS', '100001'],
+    ['BODY_LIMIT_BYTES', '1023'],
+    ['BODY_LIMIT_BYTES', '1 MiB'],
+    ['MAX_PAYMENTS', '0'],
+    ['MAX_PAYMENTS', '-5'],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'INFO '],
+    ['CORS_ORIGINS', 'app.example.com'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'https://ok.example.com,ftp://bad.example.com'],
+    ['RATE_LIMIT_PER_MINUTE', '60'],
+    ['RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['DATABASE_URL', 'postgres://localhost/payments'],
+    ['AUTH_JWT_SECRET', 'secret'],
+  ])('stops with a ConfigError naming %s when it is %j', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+  });
+
+  it('names every bad variable at once, in the error message too', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud', MAX_PAYMENTS: '0' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const err = thrown as ConfigError;
+    expect(err.problems).toHaveLength(3);
+    for (const name of ['PORT', 'LOG_LEVEL', 'MAX_PAYMENTS']) expect(err.message).toContain(name);
+  });
+
+  it('quotes the bad value so an operator can find it', () => {
+    expect(problemsOf({ PORT: 'eighty' })[0]).toContain('eighty');
+  });
+});
+
+describe('AppConfig', () => {
+  it('takes overrides over its defaults', () => {
+    const config = new AppConfig({ maxPayments: 3 });
+    expect(config.maxPayments).toBe(3);
+    expect(config.port).toBe(3000);
+  });
+});

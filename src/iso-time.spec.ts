@@ -1,0 +1,110 @@
+import { normalizeIsoTime, parseIsoTime } from './iso-time';
+
+describe('parseIsoTime', () => {
+  it('reads a UTC date-time with milliseconds', () => {
+    expect(parseIsoTime('2026-03-01T12:34:56.789Z')).toBe(Date.UTC(2026, 2, 1, 12, 34, 56, 789));
+  });
+
+  it('reads a date-time without seconds or without a fraction', () => {
+    expect(parseIsoTime('2026-03-01T12:34Z')).toBe(Date.UTC(2026, 2, 1, 12, 34));
+    expect(parseIsoTime('2026-03-01T12:34:56Z')).toBe(Date.UTC(2026, 2, 1, 12, 34, 56));
+  });
+
+  it('reads a bare date as midnight UTC', () => {
+    expect(parseIsoTime('2026-03-01')).toBe(Date.UTC(2026, 2, 1));
+  });
+
+  it.each([
+    ['2026-03-01T12:00:00+01:00', Date.UTC(2026, 2, 1, 11)],
+    ['2026-03-01T12:00:00+0530', Date.UTC(2026, 2, 1, 6, 30)],
+    ['2026-03-01T12:00:00-05:00', Date.UTC(2026, 2, 1, 17)],
+    ['2026-03-01T00:30:00+01:00', Date.UTC(2026, 1, 28, 23, 30)],
+    ['2026-03-01T12:00:00+00:00', Date.UTC(2026, 2, 1, 12)],
+  ])('converts the offset of %s to UTC', (text, expected) => {
+    expect(parseIsoTime(text)).toBe(expected);
+  });
+
+  it('keeps milliseconds of a short fraction and drops digits past them', () => {
+    expect(parseIsoTime('2026-03-01T12:00:00.5Z')).toBe(Date.UTC(2026, 2, 1, 12, 0, 0, 500));
+    expect(parseIsoTime('2026-03-01T12:00:00.12Z')).toBe(Date.UTC(2026, 2, 1, 12, 0, 0, 120));
+    expect(parseIsoTime('2026-03-01T12:00:00.123456789Z')).toBe(Date.UTC(2026, 2, 1, 12, 0, 0, 123));
+  });
+
+  it('accepts 29 February only in leap years', () => {
+    expect(parseIsoTime('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseIsoTime('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(parseIsoTime('2026-02-29T00:00:00Z')).toBeUndefined();
+    expect(parseIsoTime('2100-02-29T00:00:00Z')).toBeUndefined();
+  });
+
+  it.each([
+    ['a local time without an offset', '2026-03-01T12:00:00'],
+    ['a local time without seconds or offset', '2026-03-01T12:00'],
+    ['30 February', '2026-02-30T00:00:00Z'],
+    ['31 April', '2026-04-31'],
+    ['day 0', '2026-03-00'],
+    ['month 0', '2026-00-10'],
+    ['month 13', '2026-13-01'],
+    ['hour 24', '2026-03-01T24:00:00Z'],
+    ['minute 60', '2026-03-01T12:60:00Z'],
+    ['second 60', '2026-03-01T12:00:60Z'],
+    ['an offset of 24 hours', '2026-03-01T12:00:00+24:00'],
+    ['an offset minute of 60', '2026-03-01T12:00:00+05:60'],
+    ['a fraction of ten digits', '2026-03-01T12:00:00.1234567890Z'],
+    ['an empty fraction', '2026-03-01T12:00:00.Z'],
+    ['a two-digit year', '26-03-01'],
+    ['a space instead of T', '2026-03-01 12:00:00Z'],
+    ['surrounding space', ' 2026-03-01T12:00:00Z'],
+    ['a trailing character', '2026-03-01T12:00:00Zx'],
+    ['an empty string', ''],
+    ['text', 'yesterday'],
+    ['an epoch number', '1772366400000'],
+    ['a time after year 9999', '9999-12-31T23:59:59-01:00'],
+  ])('rejects %s (%j)', (_what, text) => {
+    expect(parseIsoTime(text)).toBeUndefined();
+  });
+
+  it('accepts the last millisecond of year 9999', () => {
+    expect(parseIsoTime('9999-12-31T23:59:59.999Z')).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+  });
+
+  it('never reads a year below 100 as a year of the 1900s', () => {
+    // Date.UTC maps years 0-99 to 1900-1999; a parser must not roll 0050 over to 1950.
+    for (const text of ['0050-06-15T00:00:00.000Z', '0099-12-31T00:00:00.000Z', '0001-01-01T00:00:00.000Z']) {
+      const t = parseIsoTime(text);
+      if (t !== undefined) expect(new Date(t).toISOString()).toBe(text);
+    }
+  });
+});
+
+describe('normalizeIsoTime', () => {
+  it('writes the canonical UTC form with milliseconds', () => {
+    expect(normalizeIsoTime('2026-03-01T12:00:00+01:00')).toBe('2026-03-01T11:00:00.000Z');
+    expect(normalizeIsoTime('2026-03-01')).toBe('2026-03-01T00:00:00.000Z');
+    expect(normalizeIsoTime('2026-03-01T12:34Z')).toBe('2026-03-01T12:34:00.000Z');
+  });
+
+  it('returns undefined for what parseIsoTime rejects', () => {
+    expect(normalizeIsoTime('2026-02-30')).toBeUndefined();
+    expect(normalizeIsoTime('2026-03-01T12:00:00')).toBeUndefined();
+  });
+
+  it('gives back any canonical instant from 1970 to 9999 unchanged', () => {
+    let s = 12345;
+    const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    for (let i = 0; i < 2000; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const t = Math.floor((s / 2 ** 32) * max);
+      const text = new Date(t).toISOString();
+      expect(normalizeIsoTime(text)).toBe(text);
+    }
+  });
+
+  it('orders canonical strings as the instants they name', () => {
+    const texts = ['2026-03-01T12:00:00+01:00', '2026-03-01T11:30:00Z', '2026-03-01T10:59:59.999-00:30', '2025-12-31'];
+    const normalized = texts.map((t) => normalizeIsoTime(t)!);
+    const byString = [...normalized].sort();
+    const byTime = [...normalized].sort((a, b) => Date.parse(a) - Date.parse(b));
+    expect(byString).toEqual(byTime);
+  });
+});

@@ -1,0 +1,589 @@
+import { createCache } from 'cache-manager';
+import { createKeyv } from 'cacheable';
+import { AppConfig } from '../../config';
+import { AppError, RequestValidationError } from '../../errors';
+import { MetricsService } from '../../metrics/metrics.service';
+import { createPayment, Payment, PAYMENT_STATUSES, PaymentEvent, PaymentStatus, transition } from '../payment';
+import { SearchSort, SORTS } from '../payment.dto';
+import { PaymentStore } from '../store/payment.store';
+import { PaymentFilter } from '../store/payment-filter';
+import { Interval, PaymentStats } from '../store/stats';
+import { PaymentReader, SearchRequest, SearchResult } from './payment.reader';
+
+/** A small seeded generator, so a failure can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const ORGS = ['org-a', 'org-b', 'org-c'];
+const USERS = ['u1', 'u2', 'u3', 'u4'];
+const CURRENCIES = ['EUR', 'USD', 'JPY'];
+const AMOUNTS = [100, 250, 999, 1_000, 5_000, 99_999_999_999];
+const HOUR = 3_600_000;
+const BASE = Date.UTC(2026, 2, 1);
+const NOW = '2026-03-05T00:00:00.000Z';
+
+/** The reader against a real store, a real in-memory cache and a real metrics registry. */
+function setup(config = new AppConfig()) {
+  const store = new PaymentStore(config);
+  // As in AppModule: values by reference, bounded LRU, no timers.
+  const cache = createCache({ stores: [createKeyv({ ttl: 300_000, lruSize: 10_000, useClone: false, checkInterval: 0 })] });
+  const metrics = new MetricsService();
+  const reader = new PaymentReader(store, cache, metrics, config);
+  const counter = async (which: 'cacheHits' | 'cacheMisses', query: 'search' | 'stats') =>
+    (await metrics[which].get()).values.find((v) => v.labels.query === query)?.value ?? 0;
+  return { store, reader, metrics, counter };
+}
+
+/** Random writes through the store (the only writer), with a plain map of what it should hold. */
+class World {
+  readonly payments = new Map<string, Payment>();
+  #n = 0;
+
+  constructor(
+    readonly store: PaymentStore,
+    readonly rand: () => number,
+  ) {}
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.rand() * xs.length)];
+  }
+
+  create(overrides: Partial<{ organizationId: string; createdAt: string; amount: number }> = {}): Payment {
+    const id = `pay_${Math.floor(this.rand() * 36 ** 4).toString(36)}_${this.#n++}`;
+    const createdAt =
+      overrides.createdAt ??
+      new Date(BASE + Math.floor(this.rand() * 72) * HOUR + Math.floor(this.rand() * 4) * 15 * 60_000).toISOString();
+    const p = createPayment(
+      {
+        organizationId: overrides.organizationId ?? this.pick(ORGS),
+        userId: this.pick(USERS),
+        amount: overrides.amount ?? this.pick(AMOUNTS),
+        currency: this.pick(CURRENCIES),
+        createdAt,
+      },
+      id,
+      NOW,
+    );
+    const { created } = this.store.insertIfAbsent(p);
+    expect(created).toBe(true);
+    this.payments.set(id, p);
+    return p;
+  }
+
+  /** A random lifecycle event on a random payment; refused events change nothing. */
+  event(): void {
+    const id = this.pick([...this.payments.keys()]);
+    const current = this.payments.get(id)!;
+    const event: PaymentEvent = this.pick<PaymentEvent>([
+      { type: 'PaymentProcessed', occurredAt: NOW },
+      { type: 'PaymentFailed', occurredAt: NOW, error: 'declined' },
+      { type: 'PaymentRefunded', occurredAt: NOW },
+      { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1 + Math.floor(this.rand() * current.amount) },
+    ]);
+    this.apply(id, event);
+  }
+
+  apply(id: string, event: PaymentEvent, eventId?: string): Payment | undefined {
+    try {
+      const result = this.store.update(id, eventId, (p) => transition(p, event, NOW));
+      this.payments.set(id, result!.payment);
+      return result!.payment;
+    } catch (e) {
+      expect(e).toBeInstanceOf(AppError);
+      return undefined;
+    }
+  }
+
+  write(): void {
+    if (this.payments.size < 5 || this.rand() < 0.5) this.create();
+    else this.event();
+  }
+
+  all(): Payment[] {
+    return [...this.payments.values()];
+  }
+}
+
+/** What a filter means, written out independently of matchesFilter. */
+function refMatches(p: Payment, f: PaymentFilter): boolean {
+  const t = Date.parse(p.createdAt);
+  return (
+    (f.organizationId === undefined || p.organizationId === f.organizationId) &&
+    (f.userId === undefined || p.userId === f.userId) &&
+    (f.statuses === undefined || f.statuses.includes(p.status)) &&
+    (f.currencies === undefined || f.currencies.includes(p.currency)) &&
+    (f.minAmount === undefined || p.amount >= f.minAmount) &&
+    (f.maxAmount === undefined || p.amount <= f.maxAmount) &&
+    (f.from === undefined || t >= Date.parse(f.from)) &&
+    (f.to === undefined || t < Date.parse(f.to))
+  );
+}
+
+function refSorted(all: Payment[], filter: PaymentFilter, sort: SearchSort): Payment[] {
+  const field = sort.replace('-', '') as 'amount' | 'createdAt';
+  const sign = sort.startsWith('-') ? -1 : 1;
+  const key = (p: Payment) => (field === 'amount' ? p.amount : Date.parse(p.createdAt));
+  return all
+    .filter((p) => refMatches(p, filter))
+    .sort((a, b) => sign * (key(a) - key(b)) || (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0));
+}
+
+const exact = (sum: bigint): number | string => (sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum.toString());
+
+function refStats(all: Payment[], filter: PaymentFilter, interval?: Interval): PaymentStats {
+  const matching = all.filter((p) => refMatches(p, filter));
+  const byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<PaymentStatus, number>;
+  const count: Record<string, number> = {};
+  const amount: Record<string, bigint> = {};
+  const refunded: Record<string, bigint> = {};
+  for (const p of matching) {
+    byStatus[p.status]++;
+    count[p.currency] = (count[p.currency] ?? 0) + 1;
+    amount[p.currency] = (amount[p.currency] ?? 0n) + BigInt(p.amount);
+    refunded[p.currency] = (refunded[p.currency] ?? 0n) + BigInt(p.refundedAmount);
+  }
+  const stats: PaymentStats = {
+    total: matching.length,
+    byStatus,
+    byCurrency: count,
+    amountByCurrency: Object.fromEntries(Object.entries(amount).map(([c, s]) => [c, exact(s)])),
+    refundedAmountByCurrency: Object.fromEntries(Object.entries(refunded).map(([c, s]) => [c, exact(s)])),
+  };
+  if (interval && filter.from && filter.to) {
+    const step = interval === 'hour' ? HOUR : 24 * HOUR;
+    const from = Date.parse(filter.from);
+    const to = Date.parse(filter.to);
+    stats.series = [];
+    for (let start = from - (((from % step) + step) % step); start < to; start += step) {
+      const inBucket = matching.filter((p) => Date.parse(p.createdAt) >= start && Date.parse(p.createdAt) < start + step);
+      const sums: Record<string, bigint> = {};
+      for (const p of inBucket) sums[p.currency] = (sums[p.currency] ?? 0n) + BigInt(p.amount);
+      stats.series.push({
+        start: new Date(start).toISOString(),
+        total: inBucket.length,
+        amountByCurrency: Object.fromEntries(Object.entries(sums).map(([c, s]) => [c, exact(s)])),
+      });
+    }
+  }
+  return stats;
+}
+
+function randomFilter(rand: () => number): PaymentFilter {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+  const f: PaymentFilter = {};
+  if (rand() < 0.4) f.organizationId = pick([...ORGS, 'org-none']);
+  if (rand() < 0.25) f.userId = pick(USERS);
+  if (rand() < 0.3) f.statuses = PAYMENT_STATUSES.filter(() => rand() < 0.5);
+  if (rand() < 0.25) f.currencies = CURRENCIES.filter(() => rand() < 0.5);
+  if (rand() < 0.25) f.minAmount = pick(AMOUNTS) - (rand() < 0.5 ? 1 : 0);
+  if (rand() < 0.25) f.maxAmount = pick(AMOUNTS) + (rand() < 0.5 ? 1 : 0);
+  if (rand() < 0.3) {
+    const a = BASE + Math.floor(rand() * 76 * 4) * 15 * 60_000 - 2 * HOUR;
+    const b = a + 1 + Math.floor(rand() * 30 * HOUR);
+    if (rand() < 0.7) f.from = new Date(a).toISOString();
+    if (rand() < 0.7) f.to = new Date(b).toISOString();
+  }
+  return f;
+}
+
+function expectPage(result: SearchResult, all: Payment[], req: SearchRequest): void {
+  const expected = refSorted(all, req.filter, req.sort);
+  const page = req.page ?? 0;
+  const start = page * req.size;
+  expect(result.total).toBe(expected.length);
+  expect(result.page).toBe(page);
+  expect(result.size).toBe(req.size);
+  // toEqual on whole payments: a stale payment (older status or refund) would show here.
+  expect(result.items).toEqual(expected.slice(start, start + req.size));
+  expect(result.nextCursor === null).toBe(start + req.size >= expected.length);
+}
+
+/** Follows nextCursor from the first page to the last, returning every page. */
+async function walk(reader: PaymentReader, filter: PaymentFilter, sort: SearchSort, size: number, between?: () => void) {
+  const pages: SearchResult[] = [];
+  let cursor: string | undefined;
+  for (let guard = 0; guard < 10_000; guard++) {
+    const page = await reader.search({ filter, sort, size, cursor });
+    pages.push(page);
+    if (page.nextCursor === null) return pages;
+    cursor = page.nextCursor;
+    between?.();
+  }
+  throw new Error('the cursor walk did not end');
+}
+
+describe('PaymentReader', () => {
+  describe('compared with a plain array filter and sort after random writes', () => {
+    it.each([1, 2, 3])('answers search and stats like the reference, seed %i', async (seed) => {
+      const { store, reader, counter } = setup();
+      const rand = lcg(seed * 7919);
+      const world = new World(store, rand);
+      for (let i = 0; i < 60; i++) world.write();
+
+      const sizes = [1, 3, 7, 20, 100];
+      const searches: SearchRequest[] = Array.from({ length: 30 }, () => ({
+        filter: randomFilter(rand),
+        sort: SORTS[Math.floor(rand() * SORTS.length)],
+        size: sizes[Math.floor(rand() * sizes.length)],
+        page: rand() < 0.3 ? undefined : Math.floor(rand() * 4),
+      }));
+      const stats = Array.from({ length: 15 }, () => {
+        const filter = randomFilter(rand);
+        const interval: Interval | undefined = filter.from && filter.to && rand() < 0.6 ? (rand() < 0.7 ? 'hour' : 'day') : undefined;
+        return { filter, interval };
+      });
+
+      for (let round = 0; round < 20; round++) {
+        // Some rounds write nothing, so the same queries come again on an unchanged store.
+        const writes = rand() < 0.3 ? 0 : Math.floor(rand() * 25);
+        for (let i = 0; i < writes; i++) world.write();
+        const all = world.all();
+        for (const req of searches) expectPage(await reader.search(req), all, req);
+        for (const req of stats) expect(await reader.stats(req)).toEqual(refStats(all, req.filter, req.interval));
+      }
+
+      expect(world.payments.size).toBeGreaterThan(100);
+      expect(new Set(world.all().map((p) => p.status)).size).toBe(4);
+      expect(await counter('cacheHits', 'search')).toBeGreaterThan(0);
+      expect(await counter('cacheHits', 'stats')).toBeGreaterThan(0);
+    });
+
+    it.each(SORTS)('walks every match exactly once, in order, following nextCursor (sort %s)', async (sort) => {
+      const { store, reader } = setup();
+      const rand = lcg(sort.length * 31 + (sort.startsWith('-') ? 1 : 0));
+      const world = new World(store, rand);
+      for (let i = 0; i < 300; i++) world.write();
+      for (let q = 0; q < 12; q++) {
+        const filter = q === 0 ? {} : randomFilter(rand);
+        const size = [1, 4, 25][q % 3];
+        const expected = refSorted(world.all(), filter, sort);
+        const pages = await walk(reader, filter, sort, size);
+        expect(pages.flatMap((p) => p.items)).toEqual(expected);
+        expect(pages.map((p) => p.page)).toEqual(pages.map((_, i) => i));
+        for (const p of pages) {
+          expect(p.total).toBe(expected.length);
+          expect(p.size).toBe(size);
+        }
+        expect(pages.slice(0, -1).every((p) => p.items.length === size)).toBe(true);
+      }
+    });
+  });
+
+  describe('search', () => {
+    it('breaks ties by paymentId ascending, whatever the direction of the sort', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(4));
+      const at = new Date(BASE).toISOString();
+      const ids = ['c', 'a', 'b'].map(() => world.create({ createdAt: at, amount: 500, organizationId: 'org-t' }).paymentId);
+      const sortedIds = [...ids].sort();
+      for (const sort of SORTS) {
+        const result = await reader.search({ filter: { organizationId: 'org-t' }, sort, size: 10 });
+        expect(result.items.map((p) => p.paymentId)).toEqual(sortedIds);
+      }
+    });
+
+    it('answers a page past the end with no items, the full total and no cursor', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(5));
+      for (let i = 0; i < 5; i++) world.create();
+      expect(await reader.search({ filter: {}, sort: 'amount', size: 10, page: 3 })).toEqual({
+        items: [],
+        total: 5,
+        page: 3,
+        size: 10,
+        nextCursor: null,
+      });
+    });
+
+    it('answers an empty store with nothing and no cursor', async () => {
+      const { reader } = setup();
+      expect(await reader.search({ filter: {}, sort: '-createdAt', size: 20 })).toEqual({
+        items: [],
+        total: 0,
+        page: 0,
+        size: 20,
+        nextCursor: null,
+      });
+    });
+
+    it('gives no cursor on a last page that is exactly full', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(6));
+      for (let i = 0; i < 6; i++) world.create();
+      expect((await reader.search({ filter: {}, sort: 'amount', size: 3, page: 1 })).nextCursor).toBeNull();
+      expect((await reader.search({ filter: {}, sort: 'amount', size: 3, page: 0 })).nextCursor).not.toBeNull();
+    });
+
+    it('continues from a page-based nextCursor with the next page', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(7));
+      for (let i = 0; i < 20; i++) world.create();
+      const page1 = await reader.search({ filter: {}, sort: 'amount', size: 5, page: 1 });
+      const page2 = await reader.search({ filter: {}, sort: 'amount', size: 5, cursor: page1.nextCursor! });
+      const expected = refSorted(world.all(), {}, 'amount');
+      expect(page2.page).toBe(2);
+      expect(page2.items).toEqual(expected.slice(10, 15));
+    });
+
+    it('neither skips nor repeats a payment that existed before the first page while others are written', async () => {
+      for (const sort of SORTS) {
+        const { store, reader } = setup();
+        const rand = lcg(sort.length * 13 + (sort.startsWith('-') ? 3 : 0));
+        const world = new World(store, rand);
+        for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
+        const filter = { organizationId: 'org-a' };
+        const before = refSorted(world.all(), filter, sort).map((p) => p.paymentId);
+
+        const pages = await walk(reader, filter, sort, 9, () => {
+          // New payments sort anywhere (before and after the cursor); events change other payments.
+          for (let i = 0; i < 4; i++) world.create({ organizationId: 'org-a' });
+          world.event();
+        });
+
+        const seen = pages.flatMap((p) => p.items.map((i) => i.paymentId));
+        expect(new Set(seen).size).toBe(seen.length);
+        const seenSet = new Set(seen);
+        expect(before.filter((id) => !seenSet.has(id))).toEqual([]);
+      }
+    });
+
+    it('refuses a cursor of other filters or another sort, naming the cursor', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(8));
+      for (let i = 0; i < 10; i++) world.create({ organizationId: 'org-a' });
+      const first = await reader.search({ filter: { organizationId: 'org-a' }, sort: 'amount', size: 2 });
+      const cursor = first.nextCursor!;
+      for (const req of [
+        { filter: { organizationId: 'org-b' }, sort: 'amount' as const },
+        { filter: { organizationId: 'org-a' }, sort: '-amount' as const },
+        { filter: { organizationId: 'org-a', minAmount: 1 }, sort: 'amount' as const },
+      ]) {
+        const attempt = reader.search({ ...req, size: 2, cursor });
+        await expect(attempt).rejects.toBeInstanceOf(RequestValidationError);
+        await expect(attempt).rejects.toMatchObject({ errors: [expect.objectContaining({ field: 'cursor' })] });
+      }
+    });
+
+    it.each(['not-a-cursor', '', Buffer.from('{"v":2}').toString('base64url'), Buffer.from('[]').toString('base64url')])(
+      'refuses a cursor it never issued (%j)',
+      async (cursor) => {
+        const { reader } = setup();
+        await expect(reader.search({ filter: {}, sort: 'amount', size: 2, cursor })).rejects.toBeInstanceOf(RequestValidationError);
+      },
+    );
+
+    it('reads one payment by id, as it is now', () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(9));
+      const p = world.create();
+      expect(reader.get(p.paymentId)).toBe(p);
+      const done = world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
+      expect(reader.get(p.paymentId)).toBe(done);
+      expect(reader.get('missing')).toBeUndefined();
+    });
+  });
+
+  describe('stats', () => {
+    it('lists all four statuses even for no matches', async () => {
+      const { reader } = setup();
+      expect(await reader.stats({ filter: {} })).toEqual({
+        total: 0,
+        byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
+        byCurrency: {},
+        amountByCurrency: {},
+        refundedAmountByCurrency: {},
+      });
+    });
+
+    it('writes sums past Number.MAX_SAFE_INTEGER as exact digits, per currency', async () => {
+      const { store, reader } = setup();
+      const n = 91_000; // 91,000 * 99,999,999,999 > 2^53 - 1
+      for (let i = 0; i < n; i++) {
+        store.insertIfAbsent(
+          createPayment({ organizationId: 'o', userId: 'u', amount: 99_999_999_999, currency: 'USD', createdAt: NOW }, `b${i}`, NOW),
+        );
+      }
+      store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 5, currency: 'EUR', createdAt: NOW }, 'small', NOW));
+      const stats = await reader.stats({ filter: { organizationId: 'o' } });
+      expect(stats.amountByCurrency).toEqual({ USD: (BigInt(n) * 99_999_999_999n).toString(), EUR: 5 });
+      expect(stats.byCurrency).toEqual({ USD: n, EUR: 1 });
+      expect(stats.total).toBe(n + 1);
+    });
+
+    it('returns one bucket per UTC hour of [from, to), empty ones included', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(11));
+      world.create({ createdAt: '2026-03-01T10:15:00.000Z', organizationId: 'org-s', amount: 100 });
+      world.create({ createdAt: '2026-03-01T12:59:59.999Z', organizationId: 'org-s', amount: 250 });
+      world.create({ createdAt: '2026-03-01T13:00:00.000Z', organizationId: 'org-s', amount: 999 });
+      const stats = await reader.stats({
+        filter: { organizationId: 'org-s', from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T13:00:00.000Z' },
+        interval: 'hour',
+      });
+      expect(stats.total).toBe(2);
+      expect(stats.series?.map((b) => [b.start, b.total])).toEqual([
+        ['2026-03-01T10:00:00.000Z', 1],
+        ['2026-03-01T11:00:00.000Z', 0],
+        ['2026-03-01T12:00:00.000Z', 1],
+      ]);
+    });
+  });
+
+  describe('cache', () => {
+    async function seeded() {
+      const ctx = setup();
+      const world = new World(ctx.store, lcg(12));
+      for (let i = 0; i < 40; i++) world.write();
+      return { ...ctx, world };
+    }
+
+    it('serves a repeated search without writes from the cache', async () => {
+      const { reader, counter, world } = await seeded();
+      const req: SearchRequest = { filter: { currencies: ['EUR'] }, sort: 'amount', size: 5 };
+      const first = await reader.search(req);
+      const [hits, misses] = [await counter('cacheHits', 'search'), await counter('cacheMisses', 'search')];
+      const second = await reader.search(req);
+      expect(await counter('cacheHits', 'search')).toBe(hits + 1);
+      expect(await counter('cacheMisses', 'search')).toBe(misses);
+      expect(second).toEqual(first);
+      expectPage(second, world.all(), req);
+    });
+
+    it('serves a repeated stats query without writes from the cache', async () => {
+      const { reader, counter } = await seeded();
+      const req = { filter: { organizationId: 'org-a' }, interval: undefined };
+      const first = await reader.stats(req);
+      const hits = await counter('cacheHits', 'stats');
+      expect(await reader.stats(req)).toEqual(first);
+      expect(await counter('cacheHits', 'stats')).toBe(hits + 1);
+    });
+
+    it('counts a first query as a miss', async () => {
+      const { reader, counter } = await seeded();
+      await reader.search({ filter: { userId: 'u1' }, sort: 'amount', size: 5 });
+      expect(await counter('cacheMisses', 'search')).toBe(1);
+      expect(await counter('cacheHits', 'search')).toBe(0);
+    });
+
+    it('exposes cache hits in the Prometheus text', async () => {
+      const { reader, metrics } = await seeded();
+      const req: SearchRequest = { filter: {}, sort: 'amount', size: 5 };
+      await reader.search(req);
+      await reader.search(req);
+      expect(await metrics.registry.getSingleMetricAsString('payments_query_cache_hits_total')).toContain(
+        'payments_query_cache_hits_total{query="search"} 1',
+      );
+    });
+
+    it.each([
+      ['a search of the organization', { organizationId: 'org-a' }],
+      ['a search of every organization', {}],
+    ])('never serves a cached answer after a create that changes it (%s)', async (_name, filter: PaymentFilter) => {
+      const { reader, world } = await seeded();
+      const req: SearchRequest = { filter, sort: '-createdAt', size: 100 };
+      const before = await reader.search(req);
+      await reader.search(req);
+      const p = world.create({ organizationId: 'org-a' });
+      const after = await reader.search(req);
+      expect(after.total).toBe(before.total + 1);
+      expect(after.items.map((i) => i.paymentId)).toContain(p.paymentId);
+      expectPage(after, world.all(), req);
+    });
+
+    it('never serves a cached search after an event that changes a status', async () => {
+      const { reader, world } = await seeded();
+      const pending = world.create({ organizationId: 'org-a' });
+      const req: SearchRequest = { filter: { organizationId: 'org-a', statuses: ['completed'] }, sort: 'amount', size: 100 };
+      const before = await reader.search(req);
+      expect(before.items.map((i) => i.paymentId)).not.toContain(pending.paymentId);
+      world.apply(pending.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
+      const after = await reader.search(req);
+      expect(after.total).toBe(before.total + 1);
+      expect(after.items.map((i) => i.paymentId)).toContain(pending.paymentId);
+    });
+
+    it('never serves a cached payment in its old state after a refund', async () => {
+      const { reader, world } = await seeded();
+      const p = world.create({ organizationId: 'org-c', amount: 5_000 });
+      world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
+      const req: SearchRequest = { filter: {}, sort: 'amount', size: 100 };
+      await reader.search(req);
+      const statsBefore = await reader.stats({ filter: { organizationId: 'org-c' } });
+      world.apply(p.paymentId, { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1_234 });
+      const after = await reader.search(req);
+      expect(after.items.find((i) => i.paymentId === p.paymentId)?.refundedAmount).toBe(1_234);
+      expectPage(after, world.all(), req);
+      const statsAfter = await reader.stats({ filter: { organizationId: 'org-c' } });
+      expect(statsAfter).toEqual(refStats(world.all(), { organizationId: 'org-c' }));
+      expect(statsAfter.byStatus.refunded).toBe(statsBefore.byStatus.refunded + 1);
+    });
+
+    it('never serves cached stats after a create, with or without an organization', async () => {
+      const { reader, world } = await seeded();
+      for (const filter of [{}, { organizationId: 'org-b' }, { organizationId: 'org-b', currencies: ['EUR', 'USD', 'JPY'] }]) {
+        const before = await reader.stats({ filter });
+        world.create({ organizationId: 'org-b' });
+        const after = await reader.stats({ filter });
+        expect(after.total).toBe(before.total + 1);
+        expect(after).toEqual(refStats(world.all(), filter));
+      }
+    });
+
+    it('keeps an organization\'s cached answer through writes in another organization', async () => {
+      const { reader, world, counter } = await seeded();
+      const req: SearchRequest = { filter: { organizationId: 'org-a' }, sort: 'amount', size: 10 };
+      await reader.search(req);
+      const hits = await counter('cacheHits', 'search');
+      world.create({ organizationId: 'org-b' });
+      const again = await reader.search(req);
+      expect(await counter('cacheHits', 'search')).toBe(hits + 1);
+      expectPage(again, world.all(), req);
+    });
+
+    it('keeps the cached answer through writes that change nothing (a redelivered or refused event)', async () => {
+      const { reader, world, counter } = await seeded();
+      const p = world.create({ organizationId: 'org-a' });
+      world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW }, 'evt-1');
+      const req: SearchRequest = { filter: { organizationId: 'org-a' }, sort: 'amount', size: 10 };
+      await reader.search(req);
+      const hits = await counter('cacheHits', 'search');
+      world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW }, 'evt-1');
+      world.apply(p.paymentId, { type: 'PaymentFailed', occurredAt: NOW, error: 'late' });
+      await reader.search(req);
+      expect(await counter('cacheHits', 'search')).toBe(hits + 1);
+    });
+
+    it.each([
+      ['a TTL of 0', { cacheTtlSeconds: 0 }],
+      ['no entries', { cacheMaxEntries: 0 }],
+    ])('answers every query afresh when the cache is turned off (%s)', async (_name, overrides) => {
+      const { store, reader, counter } = setup(new AppConfig(overrides));
+      const world = new World(store, lcg(13));
+      for (let i = 0; i < 30; i++) world.write();
+      const req: SearchRequest = { filter: {}, sort: 'amount', size: 50 };
+      await reader.search(req);
+      await reader.search(req);
+      await reader.stats({ filter: {} });
+      world.create();
+      expectPage(await reader.search(req), world.all(), req);
+      expect(await reader.stats({ filter: {} })).toEqual(refStats(world.all(), {}));
+      expect(await counter('cacheHits', 'search')).toBe(0);
+      expect(await counter('cacheHits', 'stats')).toBe(0);
+    });
+
+    it('caches pages and sorts apart', async () => {
+      const { reader, world } = await seeded();
+      for (const sort of SORTS) {
+        for (const page of [0, 1, 2]) {
+          const req: SearchRequest = { filter: {}, sort, size: 4, page };
+          expectPage(await reader.search(req), world.all(), req);
+        }
+      }
+    });
+  });
+});
