@@ -7,13 +7,6 @@ const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'js
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '\\.spec\\.ts$' },
-    {
-      ...common,
-      displayName: 'e2e',
-      rootDir: 'test',
-      testRegex: '\\.e2e-spec\\.ts$',
-      // ESM-only packages that the app loads (see the file)
-      setupFiles: ['<rootDir>/setup/esm-packages.ts'],
-    },
+    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '\\.e2e-spec\\.ts$' },
   ],
 };
