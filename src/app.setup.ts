@@ -84,5 +84,9 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): void {
       .setVersion('1')
       .build(),
   );
+  // Request bodies reject unknown properties (400): say so in the schemas of the DTOs.
+  for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
+    if (name.endsWith('Dto') && 'type' in schema) schema.additionalProperties = false;
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 }
