@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CacheModule } from '@nestjs/cache-manager';
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ScopesGuard } from './auth/scopes.guard';
 import { createKeyv } from 'cacheable';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config';
@@ -51,6 +53,7 @@ export class AppModule {
         PaymentsModule,
         HealthModule,
       ],
+      providers: [{ provide: APP_GUARD, useClass: ScopesGuard }],
     };
   }
 }

@@ -1,5 +1,7 @@
 import { NestFactory } from '@nestjs/core';
-import secureJson from 'secure-json-parse';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,8 +9,10 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { MetricsService } from './metrics/metrics.service';
-import { AppError } from './errors';
-import { ProblemFilter } from './problem.filter';
+import { JwtVerifier } from './auth/jwt.verifier';
+import { AppError, RateLimitedError } from './errors';
+import { parseJsonBody } from './json-body';
+import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,33 +33,88 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
     bodyParser: false, // setupApp installs the one JSON parser
   });
-  setupApp(app, config);
+  await setupApp(app, config);
   await app.init();
+  if (config.authJwtSecret === undefined) {
+    app
+      .get(Logger)
+      .warn('AUTH_JWT_SECRET is not set: the API is open to anyone who can reach it (allowed outside NODE_ENV=production only)');
+  }
   return app;
 }
 
 /** Pipes, the problem filter, body parsing, metrics, CORS and Swagger: everything but listen. */
-export function setupApp(app: NestFastifyApplication, config: AppConfig): void {
+export async function setupApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
   // JSON is the only body this API accepts: anything else is a 415 before it reaches a route.
-  // The parser rejects `__proto__` / `constructor.prototype` keys instead of honouring them.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, parseJsonBody(body as Buffer, config.maxJsonDepth));
     } catch (e) {
-      const reason = (body as string).trim() === '' ? 'the body is empty' : (e as Error).message;
-      done(new AppError('MALFORMED_JSON', `The body is not valid JSON: ${reason}`), undefined);
+      done(e as Error, undefined);
     }
   });
 
   fastify.addHook('onRequest', (request, reply, done) => {
     if (!REQUEST_ID.test(request.id)) request.id = randomUUID();
     void reply.header('x-request-id', request.id);
+    if (request.url.length > config.maxUrlLength) {
+      done(new AppError('URI_TOO_LONG', `The URL is longer than ${config.maxUrlLength} characters`));
+      return;
+    }
     done();
   });
+
+  // Verify the bearer token first (before rate limiting, which counts per verified caller);
+  // the ScopesGuard decides per route what a missing or bad token means.
+  fastify.decorateRequest('auth', null);
+  if (config.authJwtSecret !== undefined) {
+    const verifier = new JwtVerifier(config.authJwtSecret, config.authClockSkewSeconds);
+    fastify.addHook('onRequest', async (request) => {
+      request.auth = await verifier.verify(request.headers.authorization).then(
+        (caller) => ({ caller }),
+        (error: Error) => ({ error }),
+      );
+    });
+  }
+
+  await app.register(helmet, {
+    // Swagger UI at /docs runs an inline initializer; everything else is JSON.
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
+    },
+  });
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // per verified caller (token subject within its organization), else per client address
+      keyGenerator: (request) => {
+        const caller = request.auth?.caller;
+        return caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`;
+      },
+      allowList: (request) => !/^\/(payments|admin)(\/|\?|$)/.test(request.url),
+      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    });
+  }
+  if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      maxHeapUsedBytes: config.maxHeapUsedBytes,
+      retryAfter: 5,
+      // Shed load on the API, never on health, metrics or docs (a liveness probe must not fail
+      // because the service is busy).
+      pressureHandler: (request, reply, type, value) => {
+        if (!/^\/(payments|admin)(\/|\?|$)/.test(request.url)) return;
+        const problem = toProblem(new AppError('OVERLOADED', `The service is overloaded (${type}: ${value}); retry later`), request.url.split('?')[0]);
+        void reply.header('retry-after', '5');
+        sendProblem(reply, problem);
+      },
+    });
+  }
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -82,6 +141,7 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): void {
           'every error is application/problem+json (RFC 9457).',
       )
       .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT with org and scope claims (when AUTH_JWT_SECRET is set)' })
       .build(),
   );
   // Request bodies reject unknown properties (400): say so in the schemas of the DTOs.

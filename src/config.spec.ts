@@ -25,6 +25,14 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1_048_576,
       maxPayments: 5_000_000,
       corsOrigins: [],
+      authJwtSecret: undefined,
+      authClockSkewSeconds: 30,
+      rateLimitPerMinute: 0,
+      metricsRequireAdmin: false,
+      maxEventLoopDelayMs: 1000,
+      maxHeapUsedBytes: 0,
+      maxUrlLength: 4096,
+      maxJsonDepth: 32,
     });
   });
 
@@ -44,7 +52,12 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '2048',
       MAX_PAYMENTS: '100',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:4200 ,*',
-      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_PER_MINUTE: '120',
+      AUTH_JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes!',
+      AUTH_CLOCK_SKEW_SECONDS: '5',
+      METRICS_REQUIRE_ADMIN: 'true',
+      MAX_EVENT_LOOP_DELAY_MS: '250',
+      MAX_HEAP_USED_BYTES: '1000000000',
     });
     expect({ ...config }).toEqual({
       nodeEnv: 'test',
@@ -57,6 +70,14 @@ describe('loadConfig', () => {
       bodyLimitBytes: 2048,
       maxPayments: 100,
       corsOrigins: ['https://app.example.com', 'http://localhost:4200', '*'],
+      authJwtSecret: 'a-secret-of-at-least-thirty-two-bytes!',
+      authClockSkewSeconds: 5,
+      rateLimitPerMinute: 120,
+      metricsRequireAdmin: true,
+      maxEventLoopDelayMs: 250,
+      maxHeapUsedBytes: 1_000_000_000,
+      maxUrlLength: 4096,
+      maxJsonDepth: 32,
     });
   });
 
@@ -92,14 +113,21 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', 'app.example.com'],
     ['CORS_ORIGINS', 'https://app.example.com/path'],
     ['CORS_ORIGINS', 'https://ok.example.com,ftp://bad.example.com'],
-    ['RATE_LIMIT_PER_MINUTE', '60'],
     ['RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['METRICS_REQUIRE_ADMIN', 'yes'],
+    ['AUTH_CLOCK_SKEW_SECONDS', '601'],
     ['DATABASE_URL', 'postgres://localhost/payments'],
     ['AUTH_JWT_SECRET', 'secret'],
   ])('stops with a ConfigError naming %s when it is %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it('refuses to run open in production, or with a secret shorter than 32 bytes', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })[0]).toContain('AUTH_JWT_SECRET is required when NODE_ENV=production');
+    expect(problemsOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(31) })[0]).toContain('at least 32 bytes');
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }).authJwtSecret).toBe('x'.repeat(32));
   });
 
   it('names every bad variable at once, in the error message too', () => {

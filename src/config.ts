@@ -13,6 +13,19 @@ export class AppConfig {
   bodyLimitBytes = 1_048_576;
   maxPayments = 5_000_000;
   corsOrigins: string[] = [];
+  /** HS256 secret; unset = open mode (development only). */
+  authJwtSecret?: string = undefined;
+  /** Tolerance on exp/nbf, for clocks that disagree a little. */
+  authClockSkewSeconds = 30;
+  /** Requests per caller per minute on /payments and /admin; 0 = off. */
+  rateLimitPerMinute = 0;
+  /** With auth on, /metrics needs a token with the admin scope. */
+  metricsRequireAdmin = false;
+  /** Overload shedding (503 + Retry-After) past these; 0 = that check is off. */
+  maxEventLoopDelayMs = 1000;
+  maxHeapUsedBytes = 0;
+  maxUrlLength = 4096;
+  maxJsonDepth = 32;
 
   constructor(overrides: Partial<AppConfig> = {}) {
     Object.assign(this, overrides);
@@ -26,10 +39,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** HS256 needs a key at least as long as its output: 256 bits. */
+export const MIN_SECRET_BYTES = 32;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Variables of the contract that later versions implement; set, they stop the start. */
-const NOT_YET_SUPPORTED = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
+const NOT_YET_SUPPORTED = ['DATABASE_URL'];
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const problems: string[] = [];
@@ -67,11 +83,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const name of NOT_YET_SUPPORTED) {
     if (env[name]) problems.push(`${name} is not supported by this version of the service; unset it`);
   }
-  const rateLimit = int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000_000);
-  if (rateLimit !== 0) problems.push('RATE_LIMIT_PER_MINUTE is not supported by this version of the service; set it to 0');
+  const nodeEnv = str('NODE_ENV', defaults.nodeEnv);
+  const secret = env.AUTH_JWT_SECRET === undefined || env.AUTH_JWT_SECRET === '' ? undefined : env.AUTH_JWT_SECRET;
+  if (secret === undefined && nodeEnv === 'production') {
+    problems.push('AUTH_JWT_SECRET is required when NODE_ENV=production (the service will not run open in production)');
+  }
+  if (secret !== undefined && Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+    problems.push(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes long (HS256), got ${Buffer.byteLength(secret, 'utf8')}`);
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name, String(fallback)).toLowerCase();
+    if (raw !== 'true' && raw !== 'false') problems.push(`${name} must be true or false, got '${env[name]}'`);
+    return raw === 'true';
+  };
 
   const config = new AppConfig({
-    nodeEnv: str('NODE_ENV', defaults.nodeEnv),
+    nodeEnv,
+    authJwtSecret: secret,
+    authClockSkewSeconds: int('AUTH_CLOCK_SKEW_SECONDS', defaults.authClockSkewSeconds, 0, 600),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', defaults.rateLimitPerMinute, 0, 1_000_000_000),
+    metricsRequireAdmin: bool('METRICS_REQUIRE_ADMIN', defaults.metricsRequireAdmin),
+    maxEventLoopDelayMs: int('MAX_EVENT_LOOP_DELAY_MS', defaults.maxEventLoopDelayMs, 0, 60_000),
+    maxHeapUsedBytes: int('MAX_HEAP_USED_BYTES', defaults.maxHeapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
     port: int('PORT', defaults.port, 0, 65_535),
     host: str('HOST', defaults.host),
     logLevel,

@@ -7,16 +7,22 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, title: 'Your request is not valid' },
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
+  UNAUTHORIZED: { status: 401, title: 'A valid bearer token is required' },
+  MISSING_SCOPE: { status: 403, title: 'The token lacks the scope this route needs' },
+  ORGANIZATION_FORBIDDEN: { status: 403, title: 'The token does not act for this organization' },
   PAYMENT_NOT_FOUND: { status: 404, title: 'Payment not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   PAYMENT_ID_CONFLICT: { status: 409, title: 'A different payment already has this paymentId' },
   INVALID_TRANSITION: { status: 409, title: 'This event is not allowed in the payment\'s current status' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, title: 'The request URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   REFUND_EXCEEDS_AMOUNT: { status: 422, title: 'The refund exceeds what remains of the payment' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
   STORE_FULL: { status: 507, title: 'The payment store is full' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
+  OVERLOADED: { status: 503, title: 'The service is overloaded; retry later' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -40,6 +46,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** Response headers that belong to the error (WWW-Authenticate, Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail);
     this.name = new.target.name;
@@ -97,5 +105,31 @@ export class RefundExceedsAmountError extends AppError {
 export class StoreFullError extends AppError {
   constructor(capacity: number) {
     super('STORE_FULL', `The store holds its maximum of ${capacity} payments; nothing was stored`);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(detail: string) {
+    super('UNAUTHORIZED', detail, undefined, { 'WWW-Authenticate': 'Bearer realm="payments", error="invalid_token"' });
+  }
+}
+
+export class MissingScopeError extends AppError {
+  constructor(scope: string) {
+    super('MISSING_SCOPE', `This route needs a token with the '${scope}' scope`);
+  }
+}
+
+export class OrganizationForbiddenError extends AppError {
+  constructor(field: string) {
+    super('ORGANIZATION_FORBIDDEN', `${field} must be the token's own organization (or omitted)`);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Too many requests; retry in ${retryAfterSeconds} s`, undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }

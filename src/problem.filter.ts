@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, ErrorCode, FieldError, problemType } from './errors';
 
 export interface Problem {
+  headers?: Record<string, string>;
   type: string;
   title: string;
   status: number;
@@ -29,15 +30,25 @@ export function toProblem(error: unknown, instance?: string): Problem {
   let code: ErrorCode = 'INTERNAL_ERROR';
   let detail = 'An unexpected error occurred; it has been logged';
   let errors: FieldError[] | undefined;
+  let headers: Record<string, string> | undefined;
   if (error instanceof AppError) {
-    ({ code, detail, errors } = error);
+    ({ code, detail, errors, headers } = error);
   } else if (error instanceof HttpException) {
     const status = error.getStatus();
     code = BY_STATUS[status] ?? (status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR');
     if (status < 500) detail = DETAILS[code] ?? error.message;
   }
   const { status, title } = ERROR_CATALOGUE[code];
-  return { type: problemType(code), title, status, detail, code, ...(instance ? { instance } : {}), ...(errors ? { errors } : {}) };
+  return {
+    type: problemType(code),
+    title,
+    status,
+    detail,
+    code,
+    ...(instance ? { instance } : {}),
+    ...(errors ? { errors } : {}),
+    ...(headers ? { headers } : {}),
+  };
 }
 
 const DETAILS: Partial<Record<ErrorCode, string>> = {
@@ -45,7 +56,8 @@ const DETAILS: Partial<Record<ErrorCode, string>> = {
   PAYLOAD_TOO_LARGE: 'The request body is larger than the configured limit (BODY_LIMIT_BYTES)',
 };
 
-export function sendProblem(reply: FastifyReply, problem: Problem): void {
+export function sendProblem(reply: FastifyReply, { headers, ...problem }: Problem): void {
+  if (headers) void reply.headers(headers);
   void reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(problem);
 }
 

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { RequireScope } from '../auth/scopes.guard';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('operations')
@@ -9,6 +10,7 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
+  @RequireScope('admin', 'metricsRequireAdmin')
   @ApiOperation({ summary: 'Prometheus metrics: request counts and latencies per route, store size, cache hits and misses' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })

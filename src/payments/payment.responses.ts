@@ -77,7 +77,7 @@ export class StatsResponse {
 export class ImportItemResponse {
   @ApiProperty({ type: 'integer' }) index!: number;
   @ApiProperty({ type: 'string', nullable: true }) paymentId!: string | null;
-  @ApiProperty({ enum: [201, 200, 400, 409, 507], description: 'The status the item would have had alone' }) status!: number;
+  @ApiProperty({ enum: [201, 200, 400, 403, 409, 507], description: 'The status the item would have had alone' }) status!: number;
   @ApiPropertyOptional({ type: ProblemResponse }) error?: ProblemResponse;
 }
 

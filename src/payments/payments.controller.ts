@@ -1,7 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Caller } from '../auth/caller';
+import { RequireScope } from '../auth/scopes.guard';
+import { CurrentCaller, TenancyInterceptor } from '../auth/tenancy.interceptor';
 import { ApiProblems } from '../openapi';
 import { ApplyPaymentEventCommand } from './commands/apply-payment-event.command';
 import { CreatePaymentCommand } from './commands/create-payment.command';
@@ -20,9 +23,13 @@ import { GetPaymentQuery } from './queries/get-payment.query';
 import { SearchPaymentsQuery } from './queries/search-payments.query';
 
 const BODY_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+/** With auth on: 401 without a valid token, 403 without the scope, 429 past the rate limit. */
+const AUTH_ERRORS = ['UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'OVERLOADED'] as const;
 
 /** Routes only: each builds a command or a query and hands it to its bus. */
 @ApiTags('payments')
+@ApiBearerAuth()
+@ApiProblems(...AUTH_ERRORS)
 @Controller('payments')
 export class PaymentsController {
   constructor(
@@ -31,10 +38,15 @@ export class PaymentsController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a payment (a retry with the same paymentId and fields replays it)' })
+  @RequireScope('payments:write')
+  @UseInterceptors(TenancyInterceptor)
+  @ApiOperation({
+    summary: 'Create a payment (a retry with the same paymentId and fields replays it)',
+    description: 'With auth on, organizationId may be omitted (it is the token\'s org); another org is a 403.',
+  })
   @ApiCreatedResponse({ type: PaymentResponse, description: 'Stored; Location names it', headers: { Location: { schema: { type: 'string' } } } })
   @ApiOkResponse({ type: PaymentResponse, description: 'The same paymentId and fields again: the stored payment, unchanged' })
-  @ApiProblems(...BODY_ERRORS, 'PAYMENT_ID_CONFLICT', 'STORE_FULL')
+  @ApiProblems(...BODY_ERRORS, 'ORGANIZATION_FORBIDDEN', 'PAYMENT_ID_CONFLICT', 'STORE_FULL')
   async create(@Body() body: CreatePaymentDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(body));
     // paymentId only holds path-safe characters (see CreatePaymentDto), so it needs no escaping
@@ -44,17 +56,21 @@ export class PaymentsController {
 
   @Post('bulk')
   @HttpCode(200)
+  @RequireScope('payments:write')
+  @UseInterceptors(TenancyInterceptor)
   @ApiOperation({ summary: 'Import many payments; each item stands or fails alone' })
   @ApiOkResponse({ type: ImportResponse })
   @ApiProblems(...BODY_ERRORS)
-  import(@Body() body: ImportPaymentsDto) {
-    return this.commandBus.execute(new ImportPaymentsCommand(body.payments));
+  import(@Body() body: ImportPaymentsDto, @CurrentCaller() caller?: Caller) {
+    return this.commandBus.execute(new ImportPaymentsCommand(body.payments, caller?.org));
   }
 
   @Get('search')
+  @RequireScope('payments:read')
+  @UseInterceptors(TenancyInterceptor)
   @ApiOperation({ summary: 'Search payments (filters combine with AND; page or cursor)' })
   @ApiOkResponse({ type: SearchResponse })
-  @ApiProblems('VALIDATION_FAILED')
+  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
   search(@Query() q: SearchPaymentsQueryDto) {
     return this.queryBus.execute(
       new SearchPaymentsQuery({ filter: toPaymentFilter(q), sort: q.sort ?? '-createdAt', size: q.size ?? 20, page: q.page, cursor: q.cursor }),
@@ -62,37 +78,46 @@ export class PaymentsController {
   }
 
   @Get('stats')
+  @RequireScope('payments:read')
+  @UseInterceptors(TenancyInterceptor)
   @ApiOperation({ summary: 'Counts and exact sums per status and currency, optionally per hour or day' })
   @ApiOkResponse({ type: StatsResponse })
-  @ApiProblems('VALIDATION_FAILED')
+  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
   stats(@Query() q: PaymentStatsQueryDto) {
     return this.queryBus.execute(new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval }));
   }
 
   @Get(':id')
+  @RequireScope('payments:read')
   @ApiOperation({ summary: 'Read one payment' })
   @ApiParam({ name: 'id', description: 'paymentId' })
   @ApiOkResponse({ type: PaymentResponse })
   @ApiProblems('PAYMENT_NOT_FOUND')
-  get(@Param('id') id: string) {
-    return this.queryBus.execute(new GetPaymentQuery(id));
+  get(@Param('id') id: string, @CurrentCaller() caller?: Caller) {
+    return this.queryBus.execute(new GetPaymentQuery(id, caller?.org));
   }
 
   @Post(':id/events')
   @HttpCode(200)
+  @RequireScope('payments:write')
   @ApiOperation({ summary: 'Apply a lifecycle event: PaymentProcessed, PaymentFailed or PaymentRefunded' })
   @ApiParam({ name: 'id', description: 'paymentId' })
   @ApiBody({ type: PaymentEventDto })
   @ApiOkResponse({ type: PaymentResponse, description: 'The payment after the event (or unchanged, for a repeated eventId)' })
   @ApiProblems(...BODY_ERRORS, 'PAYMENT_NOT_FOUND', 'INVALID_TRANSITION', 'REFUND_EXCEEDS_AMOUNT')
-  applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto) {
+  applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto, @CurrentCaller() caller?: Caller) {
     return this.commandBus.execute(
-      new ApplyPaymentEventCommand(id, body.eventId, {
-        type: body.type,
-        occurredAt: body.occurredAt ?? new Date().toISOString(),
-        error: body.data?.error,
-        refundAmount: body.data?.refundAmount,
-      }),
+      new ApplyPaymentEventCommand(
+        id,
+        body.eventId,
+        {
+          type: body.type,
+          occurredAt: body.occurredAt ?? new Date().toISOString(),
+          error: body.data?.error,
+          refundAmount: body.data?.refundAmount,
+        },
+        caller?.org,
+      ),
     );
   }
 }

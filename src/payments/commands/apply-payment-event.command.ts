@@ -7,6 +7,8 @@ export class ApplyPaymentEventCommand extends Command<Payment> {
     readonly paymentId: string,
     readonly eventId: string | undefined,
     readonly event: PaymentEvent,
+    /** The caller's tenant: a payment of another one is "not found". */
+    readonly organizationId?: string,
   ) {
     super();
   }

@@ -13,7 +13,12 @@ export class ApplyPaymentEventHandler implements ICommandHandler<ApplyPaymentEve
   ) {}
 
   /** The 200/409/422 answer comes from here; events are published only after the write. */
-  async execute({ paymentId, eventId, event }: ApplyPaymentEventCommand): Promise<Payment> {
+  async execute({ paymentId, eventId, event, organizationId }: ApplyPaymentEventCommand): Promise<Payment> {
+    // A payment's organization never changes, so this check holds for the update below.
+    const owner = this.store.get(paymentId)?.organizationId;
+    if (owner === undefined || (organizationId !== undefined && owner !== organizationId)) {
+      throw new PaymentNotFoundError(paymentId);
+    }
     let before: Payment | undefined;
     // The read of the current state and the write happen in one synchronous store call, so
     // two refunds can never both see the same refundedAmount.

@@ -3,7 +3,7 @@ import { Command } from '@nestjs/cqrs';
 export interface ImportItemResult {
   index: number;
   paymentId: string | null;
-  status: 201 | 200 | 400 | 409 | 507;
+  status: 201 | 200 | 400 | 403 | 409 | 507;
   error?: { type: string; title: string; status: number; detail: string; errors?: { field: string; message: string }[] };
 }
 
@@ -16,7 +16,11 @@ export interface ImportResult {
 
 /** Imports many payments; each item succeeds or fails as it would alone. */
 export class ImportPaymentsCommand extends Command<ImportResult> {
-  constructor(readonly items: readonly unknown[]) {
+  /** `organizationId`: the caller's tenant; an item for another one fails with 403. */
+  constructor(
+    readonly items: readonly unknown[],
+    readonly organizationId?: string,
+  ) {
     super();
   }
 }

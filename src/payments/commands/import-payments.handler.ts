@@ -1,6 +1,6 @@
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
-import { AppError, problemType, RequestValidationError } from '../../errors';
+import { AppError, OrganizationForbiddenError, problemType, RequestValidationError } from '../../errors';
 import { validateDto } from '../../validation.pipe';
 import { CreatePaymentDto } from '../payment.dto';
 import { CreatePaymentCommand } from './create-payment.command';
@@ -13,12 +13,12 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
     private readonly config: AppConfig,
   ) {}
 
-  async execute({ items }: ImportPaymentsCommand): Promise<ImportResult> {
+  async execute({ items, organizationId }: ImportPaymentsCommand): Promise<ImportResult> {
     if (items.length > this.config.bulkMaxItems) {
       throw RequestValidationError.field('payments', `payments may hold at most ${this.config.bulkMaxItems} items`);
     }
     const results: ImportItemResult[] = [];
-    for (const [index, item] of items.entries()) results.push(await this.#importOne(index, item));
+    for (const [index, item] of items.entries()) results.push(await this.#importOne(index, item, organizationId));
     return {
       created: results.filter((r) => r.status === 201).length,
       replayed: results.filter((r) => r.status === 200).length,
@@ -27,11 +27,14 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
     };
   }
 
-  async #importOne(index: number, item: unknown): Promise<ImportItemResult> {
+  async #importOne(index: number, item: unknown, organizationId: string | undefined): Promise<ImportItemResult> {
     const claimedId = (item as { paymentId?: unknown } | null)?.paymentId;
     const paymentId = typeof claimedId === 'string' ? claimedId : null;
     const valid = validateDto(CreatePaymentDto, item);
     if (!valid.ok) return { index, paymentId, status: 400, error: problemOf(new RequestValidationError(valid.errors)) };
+    if (organizationId !== undefined && valid.value.organizationId !== organizationId) {
+      return { index, paymentId, status: 403, error: problemOf(new OrganizationForbiddenError('organizationId')) };
+    }
     try {
       const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(valid.value));
       return { index, paymentId: payment.paymentId, status: created ? 201 : 200 };

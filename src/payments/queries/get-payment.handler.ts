@@ -8,9 +8,11 @@ import { PaymentReader } from './payment.reader';
 export class GetPaymentHandler implements IQueryHandler<GetPaymentQuery> {
   constructor(private readonly reader: PaymentReader) {}
 
-  async execute({ paymentId }: GetPaymentQuery): Promise<Payment> {
+  async execute({ paymentId, organizationId }: GetPaymentQuery): Promise<Payment> {
     const payment = this.reader.get(paymentId);
-    if (payment === undefined) throw new PaymentNotFoundError(paymentId);
+    if (payment === undefined || (organizationId !== undefined && payment.organizationId !== organizationId)) {
+      throw new PaymentNotFoundError(paymentId);
+    }
     return payment;
   }
 }
