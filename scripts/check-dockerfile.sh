@@ -38,7 +38,7 @@ port=$((20000 + RANDOM % 20000))
 cmd=$(awk '/^FROM /{n++} n==2 && /^CMD /' "$dockerfile" | sed -e 's/^CMD //' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
 health=$(awk '/^FROM /{n++} n==2' "$dockerfile" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | awk '/^HEALTHCHECK /' | sed -e 's/.* CMD //')
 echo "check-dockerfile: start '$cmd' (production dependencies only) and probe it"
-(cd "$work" && NODE_ENV=production HOST=127.0.0.1 PORT=$port LOG_LEVEL=warn bash -c "exec $cmd") &
+(cd "$work" && NODE_ENV=production AUTH_JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HOST=127.0.0.1 PORT=$port LOG_LEVEL=warn bash -c "exec $cmd") &
 pid=$!
 for _ in $(seq 1 50); do
   if (cd "$work" && PORT=$port bash -c "$health"); then

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Mints an HS256 JWT for local use, signed with AUTH_JWT_SECRET (the same one the service uses).
+//
+//   AUTH_JWT_SECRET=... node scripts/mint-token.js --org org-456 \
+//     [--scope "payments:read payments:write"] [--sub me] [--ttl 3600]
+//
+// Prints the token on stdout. Never use a token minted this way as a production credential.
+'use strict';
+const { SignJWT } = require('jose');
+
+function args(argv) {
+  const out = { scope: 'payments:read payments:write', ttl: '3600', sub: 'local-dev' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i].replace(/^--/, '');
+    if (!['org', 'scope', 'sub', 'ttl'].includes(name) || argv[i + 1] === undefined) {
+      throw new Error(`unknown or incomplete option ${argv[i]}`);
+    }
+    out[name] = argv[i + 1];
+  }
+  if (!out.org) throw new Error('--org is required');
+  if (!/^\d+$/.test(out.ttl)) throw new Error('--ttl must be a number of seconds');
+  return out;
+}
+
+async function main() {
+  const secret = process.env.AUTH_JWT_SECRET;
+  if (!secret || Buffer.byteLength(secret) < 32) throw new Error('set AUTH_JWT_SECRET (at least 32 bytes) first');
+  const { org, scope, sub, ttl } = args(process.argv.slice(2));
+  const token = await new SignJWT({ org, scope })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + Number(ttl))
+    .sign(new TextEncoder().encode(secret));
+  process.stdout.write(`${token}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`mint-token: ${e.message}\n`);
+  process.exit(2);
+});
