@@ -1,0 +1,68 @@
+import { SignJWT } from 'jose';
+import { UnauthorizedError } from '../errors';
+import { JwtVerifier } from './jwt.verifier';
+
+const SECRET = 'unit-test-secret-of-at-least-32-bytes!!';
+const key = (s = SECRET) => new TextEncoder().encode(s);
+const now = () => Math.floor(Date.now() / 1000);
+
+function token(claims: Record<string, unknown>, opts: { alg?: string; secret?: string; exp?: number; nbf?: number } = {}) {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? 'HS256' }).setIssuedAt();
+  if (opts.exp !== undefined) jwt.setExpirationTime(opts.exp);
+  if (opts.nbf !== undefined) jwt.setNotBefore(opts.nbf);
+  return jwt.sign(key(opts.secret));
+}
+
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+describe('JwtVerifier', () => {
+  const verifier = new JwtVerifier(SECRET, 30);
+
+  async function rejection(header: string | undefined): Promise<string> {
+    try {
+      await verifier.verify(header);
+    } catch (e) {
+      expect(e).toBeInstanceOf(UnauthorizedError);
+      return (e as UnauthorizedError).detail;
+    }
+    throw new Error('accepted');
+  }
+
+  it('accepts an HS256 token with org and scope, and returns the caller', async () => {
+    const t = await token({ org: 'org-a', scope: 'payments:read payments:write', sub: 'svc' }, { exp: now() + 60 });
+    const caller = await verifier.verify(`Bearer ${t}`);
+    expect(caller.org).toBe('org-a');
+    expect(caller.sub).toBe('svc');
+    expect([...caller.scopes]).toEqual(['payments:read', 'payments:write']);
+  });
+
+  it('refuses a missing header, another scheme and a malformed token', async () => {
+    expect(await rejection(undefined)).toContain('Bearer');
+    expect(await rejection('Basic dXNlcjpwYXNz')).toContain('Bearer <JWT>');
+    expect(await rejection('Bearer not-a-jwt')).toContain('Bearer <JWT>');
+  });
+
+  it('refuses alg none and other algorithms', async () => {
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ org: 'org-a', scope: 'admin' })}.`;
+    expect(await rejection(`Bearer ${none}`)).toBeDefined();
+    const hs512 = await token({ org: 'org-a', scope: 'admin' }, { alg: 'HS512' });
+    expect(await rejection(`Bearer ${hs512}`)).toContain('HS256');
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    const t = await token({ org: 'org-a', scope: 'admin' }, { secret: 'another-secret-of-at-least-32-bytes!!' });
+    expect(await rejection(`Bearer ${t}`)).toContain('signature');
+  });
+
+  it('honours exp and nbf with the configured clock skew', async () => {
+    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 31 })}`)).toContain('expired');
+    expect(await verifier.verify(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 10 })}`)).toMatchObject({ org: 'o' });
+    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { nbf: now() + 120 })}`)).toContain('nbf');
+  });
+
+  it('requires the org and scope claims', async () => {
+    expect(await rejection(`Bearer ${await token({ scope: 'admin' })}`)).toContain('org');
+    expect(await rejection(`Bearer ${await token({ org: '', scope: 'admin' })}`)).toContain('org');
+    expect(await rejection(`Bearer ${await token({ org: 'o' })}`)).toContain('scope');
+  });
+});
