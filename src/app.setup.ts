@@ -21,7 +21,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { maxParamLength: 256 },
+    // long ids reach the URL-length check and the handlers, which answer problem+json
+    routerOptions: { maxParamLength: config.maxUrlLength },
     // One id per request: the caller's X-Request-Id when it is sane, else a UUID. It is echoed
     // back and is on every log line of the request.
     requestIdHeader: 'x-request-id',

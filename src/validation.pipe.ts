@@ -1,6 +1,6 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { ValidateBy, ValidationError, ValidationOptions, validateSync } from 'class-validator';
+import { getMetadataStorage, ValidateBy, ValidationError, ValidationOptions, validateSync } from 'class-validator';
 import { FieldError, RequestValidationError } from './errors';
 
 /** A DTO may add checks that span several fields; they run once every field is valid. */
@@ -9,6 +9,59 @@ export interface CrossFieldChecks {
 }
 
 type Dto<T> = new () => T;
+
+/**
+ * Optional statics of a DTO class: `nested` names properties holding another DTO (checked for
+ * unknown keys too); `opaque` names free-form properties (e.g. metadata) that are validated as
+ * they are, never run through class-transformer, which would drop or choke on keys such as
+ * `toString` or `constructor`.
+ */
+export interface DtoStatics {
+  nested?: Record<string, Dto<object>>;
+  opaque?: readonly string[];
+}
+
+const declaredCache = new WeakMap<object, Set<string>>();
+
+/** The properties a DTO declares: those with at least one class-validator decorator. */
+function declaredProperties(cls: Dto<object>): Set<string> {
+  let names = declaredCache.get(cls);
+  if (names === undefined) {
+    names = new Set(getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).map((m) => m.propertyName));
+    declaredCache.set(cls, names);
+  }
+  return names;
+}
+
+/**
+ * A copy of `value` holding only what `cls` declares (own keys only, so `__proto__`,
+ * `constructor` or `toString` are never looked up on a prototype), and an error for every
+ * other key, nested DTOs included.
+ */
+function knownPart(cls: Dto<object>, value: object, prefix = ''): { known: Record<string, unknown>; errors: FieldError[] } {
+  const declared = declaredProperties(cls);
+  const { nested = {}, opaque = [] } = cls as DtoStatics;
+  const known: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const key of Object.keys(value)) {
+    const field = prefix + key;
+    const v = (value as Record<string, unknown>)[key];
+    if (!declared.has(key)) {
+      errors.push({ field, message: `${field} is not an allowed property` });
+    } else if (Object.prototype.hasOwnProperty.call(nested, key) && isPlainObject(v)) {
+      const inner = knownPart(nested[key], v, `${field}.`);
+      known[key] = inner.known;
+      errors.push(...inner.errors);
+    } else if (!opaque.includes(key)) {
+      known[key] = v;
+    }
+  }
+  return { known, errors };
+}
+
+function isPlainObject(v: unknown): v is object {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
 
 /**
  * Turns an untrusted value into a validated DTO instance, or the list of every bad field.
@@ -28,14 +81,22 @@ export function validateDto<T extends object>(
       return { ok: false, errors: repeated.map(([k]) => ({ field: k, message: `${k} must be given at most once` })) };
     }
   }
-  const instance = plainToInstance(cls, value);
-  const errors = flatten(
-    validateSync(instance, {
+  const { known, errors: unknown } = knownPart(cls, value);
+  const instance = plainToInstance(cls, known);
+  for (const key of (cls as DtoStatics).opaque ?? []) {
+    if (Object.prototype.hasOwnProperty.call(value, key)) {
+      (instance as Record<string, unknown>)[key] = (value as Record<string, unknown>)[key];
+    }
+  }
+  const errors = unknown.concat(
+    flatten(
+      validateSync(instance, {
       whitelist: true,
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
-      validationError: { target: false, value: false },
-    }),
+        validationError: { target: false, value: false },
+      }),
+    ),
   );
   if (errors.length === 0 && typeof (instance as Partial<CrossFieldChecks>).crossFieldErrors === 'function') {
     errors.push(...(instance as unknown as CrossFieldChecks).crossFieldErrors());

@@ -31,13 +31,17 @@ export const SORTS = ['createdAt', '-createdAt', 'amount', '-amount'] as const;
 export type SearchSort = (typeof SORTS)[number];
 
 const METADATA_MAX_KEYS = 50;
+/** Keys that are refused anywhere: in a JavaScript object they can reach a prototype. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 function isMetadata(value: unknown): boolean {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const entries = Object.entries(value);
   return (
     entries.length <= METADATA_MAX_KEYS &&
-    entries.every(([k, v]) => k.length >= 1 && k.length <= 40 && typeof v === 'string' && v.length <= 500)
+    entries.every(
+      ([k, v]) => k.length >= 1 && k.length <= 40 && !PROTOTYPE_KEYS.includes(k) && typeof v === 'string' && v.length <= 500,
+    )
   );
 }
 
@@ -47,11 +51,14 @@ const toIsoTime = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? (normalizeIsoTime(value) ?? value) : value;
 /** Query strings hold text: whole numbers only become numbers (so `1.5`, `1e3`, `` stay invalid). */
 const toInteger = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value;
+  typeof value === 'string' && /^(?!-0+$)-?\d{1,16}$/.test(value) ? Number(value) : value;
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
 
 export class CreatePaymentDto {
+  /** metadata is checked as sent (see DtoStatics): its keys are the client's, not ours. */
+  static readonly opaque = ['metadata'];
+
   @ApiProperty({ minLength: 1, maxLength: 64, example: 'org-456' })
   @IsString()
   @Length(1, 64)
@@ -95,7 +102,10 @@ export class CreatePaymentDto {
     description: 'At most 50 keys of 1-40 chars; values are strings of at most 500 chars.',
   })
   @IsOptional()
-  @Satisfies(isMetadata, 'metadata must be an object of at most 50 keys (1-40 chars each) with string values of at most 500 chars')
+  @Satisfies(
+    isMetadata,
+    'metadata must be an object of at most 50 keys (1-40 chars each, not __proto__, constructor or prototype) with string values of at most 500 chars',
+  )
   metadata?: Record<string, string>;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T12:00:00.000Z', description: 'For imports; at most 5 minutes in the future; defaults to now.' })
@@ -132,6 +142,8 @@ export class PaymentEventDataDto {
 }
 
 export class PaymentEventDto implements CrossFieldChecks {
+  static readonly nested = { data: PaymentEventDataDto };
+
   @ApiPropertyOptional({ minLength: 1, maxLength: 64, description: 'Delivering the same eventId again is a no-op.' })
   @IsOptional()
   @IsString()
