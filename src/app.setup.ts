@@ -1,7 +1,4 @@
 import { NestFactory } from '@nestjs/core';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,10 +6,10 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { MetricsService } from './metrics/metrics.service';
-import { JwtVerifier } from './auth/jwt.verifier';
-import { AppError, RateLimitedError } from './errors';
+import { registerProtection } from './auth/protection';
+import { AppError } from './errors';
 import { parseJsonBody } from './json-body';
-import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
+import { ProblemFilter } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,7 +41,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   return app;
 }
 
-/** Pipes, the problem filter, body parsing, metrics, CORS and Swagger: everything but listen. */
+/**
+ * Body parsing, request ids, protection (auth, headers, limits), metrics, pipes, the problem
+ * filter, CORS and Swagger: everything but init and listen.
+ */
 export async function setupApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
@@ -69,59 +69,7 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig): 
     done();
   });
 
-  // Verify the bearer token first (before rate limiting, which counts per verified caller);
-  // the ScopesGuard decides per route what a missing or bad token means.
-  fastify.decorateRequest('auth', null);
-  if (config.authJwtSecret !== undefined) {
-    const verifier = new JwtVerifier(config.authJwtSecret, config.authClockSkewSeconds);
-    fastify.addHook('onRequest', async (request) => {
-      request.auth = await verifier.verify(request.headers.authorization).then(
-        (caller) => ({ caller }),
-        (error: Error) => ({ error }),
-      );
-    });
-  }
-
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        // Swagger UI at /docs loads its scripts from /docs and uses inline styles.
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        // served over plain HTTP behind TLS-terminating proxies and on localhost
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      // per verified caller (token subject within its organization), else per client address
-      keyGenerator: (request) => {
-        const caller = request.auth?.caller;
-        return caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`;
-      },
-      allowList: (request) => !/^\/(payments|admin)(\/|\?|$)/.test(request.url),
-      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
-    });
-  }
-  if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.maxEventLoopDelayMs,
-      maxHeapUsedBytes: config.maxHeapUsedBytes,
-      retryAfter: 5,
-      // Shed load on the API, never on health, metrics or docs (a liveness probe must not fail
-      // because the service is busy).
-      pressureHandler: (request, reply, type, value) => {
-        if (!/^\/(payments|admin)(\/|\?|$)/.test(request.url)) return;
-        const problem = toProblem(new AppError('OVERLOADED', `The service is overloaded (${type}: ${value}); retry later`), request.url.split('?')[0]);
-        void reply.header('retry-after', '5');
-        sendProblem(reply, problem);
-      },
-    });
-  }
+  await registerProtection(app, config);
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {

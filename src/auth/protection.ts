@@ -1,0 +1,75 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '../config';
+import { AppError, RateLimitedError } from '../errors';
+import { sendProblem, toProblem } from '../problem.filter';
+import { JwtVerifier } from './jwt.verifier';
+
+/** The routes that need a token, count against the rate limit and are shed under overload. */
+export function isApiPath(url: string): boolean {
+  return /^\/(payments|admin)(\/|\?|$)/.test(url);
+}
+
+/**
+ * Fastify-level protection, in the order it runs on a request: token verification (before
+ * rate limiting, which counts per verified caller; the ScopesGuard decides per route what a
+ * missing or bad token means), security headers, the rate limit, overload shedding.
+ */
+export async function registerProtection(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.decorateRequest('auth', null);
+  if (config.authJwtSecret !== undefined) {
+    const verifier = new JwtVerifier(config.authJwtSecret, config.authClockSkewSeconds);
+    fastify.addHook('onRequest', async (request) => {
+      request.auth = await verifier.verify(request.headers.authorization).then(
+        (caller) => ({ caller }),
+        (error: Error) => ({ error }),
+      );
+    });
+  }
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        // Swagger UI at /docs loads its scripts from /docs and uses inline styles.
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        // served over plain HTTP behind TLS-terminating proxies and on localhost
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // per verified caller (token subject within its organization), else per client address
+      keyGenerator: (request) => {
+        const caller = request.auth?.caller;
+        return caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`;
+      },
+      allowList: (request) => !isApiPath(request.url),
+      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    });
+  }
+
+  if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      maxHeapUsedBytes: config.maxHeapUsedBytes,
+      // Shed load on the API, never on health, metrics or docs (a liveness probe must not fail
+      // because the service is busy).
+      pressureHandler: (request, reply, type, value) => {
+        if (!isApiPath(request.url)) return;
+        const error = new AppError('OVERLOADED', `The service is overloaded (${type}: ${value}); retry later`, undefined, {
+          'Retry-After': '5',
+        });
+        sendProblem(reply, toProblem(error, request.url.split('?')[0]));
+      },
+    });
+  }
+}
