@@ -3,11 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
-import { lowerBound } from '../store/lower-bound';
-import { Payment } from '../payment';
+import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
-import { canonicalFilter, matchesFilter, PaymentFilter } from '../store/payment-filter';
+import { ColumnView } from '../store/columns';
+import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
+import { compileRowFilter } from '../store/row-filter';
+import { TopK } from '../store/top-k';
 import { planSearch } from '../store/query-planner';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
 import { decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
@@ -67,25 +69,43 @@ export class PaymentReader {
     return this.#cached('stats', key, () => this.#stats(req));
   }
 
-  /** Matches in the requested order: (sort key, paymentId ascending). O(m log m) over the m matches. */
+  /**
+   * Scans the candidates of the most selective index through a column-only predicate, counts
+   * every match (`total`) and keeps the best `start + size` rows in a bounded heap instead of
+   * sorting all matches: O(candidates + matches * log(start + size)).
+   */
   #search(req: SearchRequest): SearchResult {
     const fingerprint = queryFingerprint(canonicalFilter(req.filter), req.sort);
     const position = req.cursor === undefined ? undefined : decodeCursor(req.cursor, fingerprint, req.sort);
-    const matches = this.#matches(req.filter);
-    const compare = comparator(req.sort);
-    matches.sort(compare);
-
     const page = position?.page ?? req.page ?? 0;
-    const start = position
-      ? lowerBound(matches.length, (i) => compareToPosition(matches[i], req.sort, position.key, position.paymentId) <= 0)
-      : page * req.size;
-    const items = matches.slice(start, start + req.size);
+    const start = position ? 0 : page * req.size;
+    const cols = this.store.columns();
+    const match = compileRowFilter(req.filter, cols, this.store.dictionaries);
+    if (match === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
+
+    const compare = this.#rowComparator(req.sort, cols);
+    const after = position ? this.#afterPosition(req.sort, cols, position.key, position.paymentId) : undefined;
+    const top = new TopK(start + req.size, compare);
+    let total = 0;
+    let remaining = 0;
+    planSearch(req.filter, this.store.indexes).forEach((row) => {
+      if (!match(row)) return;
+      total++;
+      if (after !== undefined && !after(row)) return;
+      remaining++;
+      top.offer(row);
+    });
+    const items = top
+      .sorted()
+      .slice(start, start + req.size)
+      .map((row) => this.store.row(row));
+    const more = position ? remaining > req.size : total > start + req.size;
     const last = items[items.length - 1];
     const nextCursor =
-      start + req.size < matches.length && last !== undefined
+      more && last !== undefined
         ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), paymentId: last.paymentId, page: page + 1 })
         : null;
-    return { items, total: matches.length, page, size: req.size, nextCursor };
+    return { items, total, page, size: req.size, nextCursor };
   }
 
   #stats(req: StatsRequest): PaymentStats {
@@ -93,19 +113,43 @@ export class PaymentReader {
     const acc = new StatsAccumulator(
       req.interval && from && to ? { fromMs: Date.parse(from), toMs: Date.parse(to), interval: req.interval } : undefined,
     );
-    for (const p of this.#matches(req.filter)) acc.add(p);
+    const cols = this.store.columns();
+    const currencies = this.store.dictionaries.currency;
+    const match = compileRowFilter(req.filter, cols, this.store.dictionaries);
+    if (match === null) return acc.result();
+    planSearch(req.filter, this.store.indexes).forEach((row) => {
+      if (!match(row)) return;
+      acc.addValues(
+        PAYMENT_STATUSES[cols.status[row]],
+        currencies.value(cols.currency[row]),
+        cols.amount[row],
+        cols.refundedAmount[row],
+        cols.createdAt[row],
+      );
+    });
     return acc.result();
   }
 
-  /** Scans only the candidates of the most selective index and checks the other filters on each. */
-  #matches(filter: PaymentFilter): Payment[] {
-    const plan = planSearch(filter, this.store.indexes);
-    const out: Payment[] = [];
-    for (const row of plan.rows()) {
-      const p = this.store.row(row);
-      if (matchesFilter(p, filter)) out.push(p);
-    }
-    return out;
+  /** (sort key, paymentId ascending) over row ids; the key comes from a column. */
+  #rowComparator(sort: SearchSort, cols: ColumnView): (a: number, b: number) => number {
+    const key = sort.endsWith('amount') ? cols.amount : cols.createdAt;
+    const sign = sort.startsWith('-') ? -1 : 1;
+    return (a, b) => {
+      const d = key[a] - key[b];
+      if (d !== 0) return sign * d;
+      return compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
+    };
+  }
+
+  /** True for rows that sort strictly after the cursor position. */
+  #afterPosition(sort: SearchSort, cols: ColumnView, key: string | number, paymentId: string): (row: number) => boolean {
+    const column = sort.endsWith('amount') ? cols.amount : cols.createdAt;
+    const k = typeof key === 'number' ? key : Date.parse(key);
+    const sign = sort.startsWith('-') ? -1 : 1;
+    return (row) => {
+      const d = sign * (column[row] - k);
+      return d > 0 || (d === 0 && compareIds(this.store.row(row).paymentId, paymentId) > 0);
+    };
   }
 
   #versionTag(filter: PaymentFilter): string {
@@ -133,22 +177,6 @@ function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;
 }
 
-function compareKeys(a: string | number, b: string | number, descending: boolean): number {
-  const c = a < b ? -1 : a > b ? 1 : 0;
-  return descending ? -c : c;
-}
-
-function comparator(sort: SearchSort): (a: Payment, b: Payment) => number {
-  const descending = sort.startsWith('-');
-  return (a, b) =>
-    compareKeys(sortKey(a, sort), sortKey(b, sort), descending) ||
-    (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0);
-}
-
-/** <0 when p sorts before the position, 0 at it, >0 after it. */
-function compareToPosition(p: Payment, sort: SearchSort, key: string | number, paymentId: string): number {
-  return (
-    compareKeys(sortKey(p, sort), key, sort.startsWith('-')) ||
-    (p.paymentId < paymentId ? -1 : p.paymentId > paymentId ? 1 : 0)
-  );
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

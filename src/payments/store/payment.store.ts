@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { StoreFullError } from '../../errors';
-import { Payment, PaymentStatus } from '../payment';
+import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
+import { Column, ColumnDictionaries, ColumnView, Dictionary } from './columns';
 import { HashIndex } from './hash.index';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
@@ -32,6 +33,25 @@ export class PaymentStore {
   readonly #currency = new HashIndex<string>();
   readonly #amount = new SortedIndex();
   readonly #createdAt = new SortedIndex();
+  /**
+   * The filterable fields again, as typed-array columns by row id (strings interned as codes):
+   * what search and stats scan, so a scan never touches a payment object or compares strings.
+   * About 40 bytes per payment.
+   */
+  readonly #dicts: ColumnDictionaries = {
+    organization: new Dictionary(),
+    user: new Dictionary(),
+    currency: new Dictionary(),
+  };
+  readonly #cols = {
+    organization: new Column((n) => new Int32Array(n)),
+    user: new Column((n) => new Int32Array(n)),
+    status: new Column((n) => new Uint8Array(n)),
+    currency: new Column((n) => new Uint16Array(n)),
+    amount: new Column((n) => new Float64Array(n)),
+    createdAt: new Column((n) => new Float64Array(n)),
+    refundedAmount: new Column((n) => new Float64Array(n)),
+  };
   /** Row id -> event ids already applied to it (at-least-once delivery is deduplicated). */
   readonly #eventIds = new Map<number, Set<string>>();
   #version = 0;
@@ -84,6 +104,24 @@ export class PaymentStore {
   /** Read-only views of the indexes, for the query side (planner and reader). */
   readonly indexes: PaymentIndexes;
 
+  /** Current views of the columns; valid until the next write (a column may grow). */
+  columns(): ColumnView {
+    const c = this.#cols;
+    return {
+      organization: c.organization.array,
+      user: c.user.array,
+      status: c.status.array,
+      currency: c.currency.array,
+      amount: c.amount.array,
+      createdAt: c.createdAt.array,
+      refundedAmount: c.refundedAmount.array,
+    };
+  }
+
+  get dictionaries(): ColumnDictionaries {
+    return this.#dicts;
+  }
+
   /**
    * Stores `payment` unless its paymentId is taken; then returns the stored one untouched.
    * O(log n) (the two sorted indexes).
@@ -99,8 +137,17 @@ export class PaymentStore {
     this.#userId.add(payment.userId, row);
     this.#status.add(payment.status, row);
     this.#currency.add(payment.currency, row);
+    const createdAtMs = Date.parse(payment.createdAt);
     this.#amount.insert(payment.amount, payment.paymentId, row);
-    this.#createdAt.insert(Date.parse(payment.createdAt), payment.paymentId, row);
+    this.#createdAt.insert(createdAtMs, payment.paymentId, row);
+    const c = this.#cols;
+    c.organization.set(row, this.#dicts.organization.intern(payment.organizationId));
+    c.user.set(row, this.#dicts.user.intern(payment.userId));
+    c.currency.set(row, this.#dicts.currency.intern(payment.currency));
+    c.status.set(row, PAYMENT_STATUSES.indexOf(payment.status));
+    c.amount.set(row, payment.amount);
+    c.createdAt.set(row, createdAtMs);
+    c.refundedAmount.set(row, payment.refundedAmount);
     this.#bump(payment.organizationId);
     return { payment, created: true };
   }
@@ -124,15 +171,18 @@ export class PaymentStore {
       updated.userId !== current.userId ||
       updated.currency !== current.currency ||
       updated.amount !== current.amount ||
-      updated.createdAt !== current.createdAt
+      updated.createdAt !== current.createdAt ||
+      updated.refundedAmount < current.refundedAmount
     ) {
-      throw new Error('PaymentStore.update: an update may not change an identity or indexed field other than status');
+      throw new Error('PaymentStore.update: an update may only change status, refundedAmount (upwards) and unindexed fields');
     }
     this.#rows[row] = updated;
     if (updated.status !== current.status) {
       this.#status.remove(current.status, row);
       this.#status.add(updated.status, row);
+      this.#cols.status.set(row, PAYMENT_STATUSES.indexOf(updated.status));
     }
+    this.#cols.refundedAmount.set(row, updated.refundedAmount);
     if (eventId !== undefined) {
       if (seen) seen.add(eventId);
       else this.#eventIds.set(row, new Set([eventId]));

@@ -23,6 +23,8 @@ export interface Plan {
   /** Exact number of candidates the driver yields (a superset of the matches). */
   readonly estimate: number;
   rows(): Iterable<number>;
+  /** The same candidates through a callback (the fast path for scans). */
+  forEach(visit: (row: number) => void): void;
 }
 
 /**
@@ -32,7 +34,16 @@ export interface Plan {
  * every row.
  */
 export function planSearch(f: PaymentFilter, ix: PaymentIndexes): Plan {
-  const plans: Plan[] = [{ driver: 'all', estimate: ix.rowCount, rows: () => ix.allRows() }];
+  const plans: Plan[] = [
+    {
+      driver: 'all',
+      estimate: ix.rowCount,
+      rows: () => ix.allRows(),
+      forEach(visit) {
+        for (let row = 0, n = ix.rowCount; row < n; row++) visit(row);
+      },
+    },
+  ];
   if (f.organizationId !== undefined) plans.push(equality('organizationId', ix.organizationId, [f.organizationId]));
   if (f.userId !== undefined) plans.push(equality('userId', ix.userId, [f.userId]));
   if (f.statuses !== undefined) plans.push(equality('status', ix.status, f.statuses));
@@ -61,9 +72,17 @@ function equality<K>(driver: Driver, index: HashIndexView<K>, keys: readonly K[]
         if (set) yield* set;
       }
     },
+    forEach(visit) {
+      for (const k of distinct) index.get(k)?.forEach((row) => visit(row));
+    },
   };
 }
 
 function range(driver: Driver, index: SortedIndexView, lo: number, hi: number): Plan {
-  return { driver, estimate: index.countRange(lo, hi), rows: () => index.range(lo, hi) };
+  return {
+    driver,
+    estimate: index.countRange(lo, hi),
+    rows: () => index.range(lo, hi),
+    forEach: (visit) => index.forEachInRange(lo, hi, visit),
+  };
 }

@@ -7,6 +7,8 @@ export interface SortedIndexView {
   countRange(lo: number, hi: number): number;
   /** Row ids with lo <= key < hi, in (key, paymentId) ascending order. */
   range(lo: number, hi: number): Generator<number>;
+  /** The same rows as range(), through a callback: no generator cost per row. */
+  forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
   distinctKeys(): number;
 }
 
@@ -85,6 +87,18 @@ export class SortedIndex implements SortedIndexView {
       for (; i < keys.length; i++) {
         if (keys[i] >= hi) return;
         yield rows[i];
+      }
+    }
+  }
+
+  forEachInRange(lo: number, hi: number, visit: (row: number) => void): void {
+    if (!(lo < hi) || this.#size === 0) return;
+    let [c, i] = this.#position(lo);
+    for (; c < this.#chunks.length; c++, i = 0) {
+      const { keys, rows } = this.#chunks[c];
+      for (; i < keys.length; i++) {
+        if (keys[i] >= hi) return;
+        visit(rows[i]);
       }
     }
   }

@@ -78,27 +78,32 @@ export class StatsAccumulator {
   }
 
   add(p: Payment): void {
+    this.addValues(p.status, p.currency, p.amount, p.refundedAmount, Date.parse(p.createdAt));
+  }
+
+  /** The same as add(), from column values (the reader's scan never builds objects). */
+  addValues(status: PaymentStatus, currency: string, amount: number, refundedAmount: number, createdAtMs: number): void {
     this.#total += 1;
-    this.#byStatus[p.status] += 1;
-    let c = this.#byCurrency.get(p.currency);
+    this.#byStatus[status] += 1;
+    let c = this.#byCurrency.get(currency);
     if (c === undefined) {
       c = { count: 0, amount: new ExactSum(), refunded: new ExactSum() };
-      this.#byCurrency.set(p.currency, c);
+      this.#byCurrency.set(currency, c);
     }
     c.count += 1;
-    c.amount.add(p.amount);
-    c.refunded.add(p.refundedAmount);
+    c.amount.add(amount);
+    c.refunded.add(refundedAmount);
     if (this.#series) {
       const s = this.#series;
-      const b = s.buckets[Math.floor((Date.parse(p.createdAt) - s.first) / s.step)];
+      const b = s.buckets[Math.floor((createdAtMs - s.first) / s.step)];
       if (b === undefined) return; // outside [from, to): the caller's filter excludes it anyway
       b.total += 1;
-      let sum = b.amounts.get(p.currency);
+      let sum = b.amounts.get(currency);
       if (sum === undefined) {
         sum = new ExactSum();
-        b.amounts.set(p.currency, sum);
+        b.amounts.set(currency, sum);
       }
-      sum.add(p.amount);
+      sum.add(amount);
     }
   }
 

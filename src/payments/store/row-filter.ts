@@ -1,0 +1,49 @@
+import { PAYMENT_STATUSES } from '../payment';
+import { ColumnDictionaries, ColumnView } from './columns';
+import { PaymentFilter } from './payment-filter';
+
+/**
+ * Compiles a filter into a predicate over row ids that reads only typed-array columns (no
+ * payment object, no string compare). Returns null when the filter can match nothing (an
+ * organization, user or currency that no row ever held).
+ */
+export function compileRowFilter(
+  f: PaymentFilter,
+  cols: ColumnView,
+  dicts: ColumnDictionaries,
+): ((row: number) => boolean) | null {
+  const org = f.organizationId === undefined ? -2 : dicts.organization.find(f.organizationId);
+  const user = f.userId === undefined ? -2 : dicts.user.find(f.userId);
+  if (org === -1 || user === -1) return null;
+
+  let statusMask = 0;
+  for (const s of f.statuses ?? PAYMENT_STATUSES) statusMask |= 1 << PAYMENT_STATUSES.indexOf(s);
+  let currencies: Uint8Array | undefined;
+  if (f.currencies !== undefined) {
+    currencies = new Uint8Array(Math.max(1, dicts.currency.size));
+    let any = false;
+    for (const c of f.currencies) {
+      const code = dicts.currency.find(c);
+      if (code >= 0) {
+        currencies[code] = 1;
+        any = true;
+      }
+    }
+    if (!any) return null;
+  }
+  const minAmount = f.minAmount ?? -Infinity;
+  const maxAmount = f.maxAmount ?? Infinity;
+  const from = f.from === undefined ? -Infinity : Date.parse(f.from);
+  const to = f.to === undefined ? Infinity : Date.parse(f.to);
+  const { organization, user: users, status, currency, amount, createdAt } = cols;
+
+  return (row) =>
+    (org < 0 || organization[row] === org) &&
+    (user < 0 || users[row] === user) &&
+    ((statusMask >> status[row]) & 1) === 1 &&
+    (currencies === undefined || currencies[currency[row]] === 1) &&
+    amount[row] >= minAmount &&
+    amount[row] <= maxAmount &&
+    createdAt[row] >= from &&
+    createdAt[row] < to;
+}
