@@ -3,6 +3,8 @@ export interface HashIndexView<K> {
   /** Row ids holding `key`, or undefined when none does. Never mutate the returned set. */
   get(key: K): ReadonlySet<number> | undefined;
   count(key: K): number;
+  /** Visits every row id holding `key` (the scan path: no iterator per row). */
+  forEachRow(key: K, visit: (row: number) => void): void;
   readonly distinctValues: number;
 }
 
@@ -36,6 +38,10 @@ export class HashIndex<K> implements HashIndexView<K> {
 
   count(key: K): number {
     return this.#sets.get(key)?.size ?? 0;
+  }
+
+  forEachRow(key: K, visit: (row: number) => void): void {
+    this.#sets.get(key)?.forEach((row) => visit(row));
   }
 
   get distinctValues(): number {

@@ -4,6 +4,7 @@ import { StoreFullError } from '../../errors';
 import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
 import { Column, ColumnDictionaries, ColumnView, Dictionary } from './columns';
 import { HashIndex } from './hash.index';
+import { PostingIndex } from './posting.index';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
 
@@ -27,10 +28,12 @@ export class PaymentStore {
   /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
   readonly #rows: Payment[] = [];
   readonly #rowOf = new Map<string, number>();
-  readonly #organizationId = new HashIndex<string>();
-  readonly #userId = new HashIndex<string>();
+  // organizationId, userId and currency never change: append-only posting lists (4 B/row);
+  // status changes: a set per value.
+  readonly #organizationId = new PostingIndex<string>();
+  readonly #userId = new PostingIndex<string>();
   readonly #status = new HashIndex<PaymentStatus>();
-  readonly #currency = new HashIndex<string>();
+  readonly #currency = new PostingIndex<string>();
   readonly #amount = new SortedIndex();
   readonly #createdAt = new SortedIndex();
   /**

@@ -73,7 +73,7 @@ function equality<K>(driver: Driver, index: HashIndexView<K>, keys: readonly K[]
       }
     },
     forEach(visit) {
-      for (const k of distinct) index.get(k)?.forEach((row) => visit(row));
+      for (const k of distinct) index.forEachRow(k, visit);
     },
   };
 }
