@@ -7,6 +7,7 @@ import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { ColumnView } from '../store/columns';
+import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { compileRowFilter } from '../store/row-filter';
 import { TopK } from '../store/top-k';
@@ -108,25 +109,55 @@ export class PaymentReader {
     return { items, total, page, size: req.size, nextCursor };
   }
 
+  /**
+   * Whole UTC days come from the pre-aggregated cells (O(days x currencies)); only the ragged
+   * ends of the window are scanned, through the createdAt index. Filters the cells cannot
+   * answer (userId, amount bounds), hour series, or inexact cells: a scan of the candidates.
+   */
   #stats(req: StatsRequest): PaymentStats {
-    const { from, to } = req.filter;
+    const { filter, interval } = req;
     const acc = new StatsAccumulator(
-      req.interval && from && to ? { fromMs: Date.parse(from), toMs: Date.parse(to), interval: req.interval } : undefined,
+      interval && filter.from && filter.to
+        ? { fromMs: Date.parse(filter.from), toMs: Date.parse(filter.to), interval }
+        : undefined,
     );
     const cols = this.store.columns();
-    const currencies = this.store.dictionaries.currency;
-    const match = compileRowFilter(req.filter, cols, this.store.dictionaries);
+    const dicts = this.store.dictionaries;
+    const match = compileRowFilter(filter, cols, dicts);
     if (match === null) return acc.result();
-    planSearch(req.filter, this.store.indexes).forEach((row) => {
+    const addRow = (row: number) => {
       if (!match(row)) return;
-      acc.addValues(
-        PAYMENT_STATUSES[cols.status[row]],
-        currencies.value(cols.currency[row]),
-        cols.amount[row],
-        cols.refundedAmount[row],
-        cols.createdAt[row],
-      );
+      acc.addValues(PAYMENT_STATUSES[cols.status[row]], dicts.currency.value(cols.currency[row]), cols.amount[row], cols.refundedAmount[row], cols.createdAt[row]);
+    };
+
+    const aggregable =
+      filter.userId === undefined &&
+      filter.minAmount === undefined &&
+      filter.maxAmount === undefined &&
+      interval !== 'hour' &&
+      this.store.aggregates.exact;
+    if (!aggregable) {
+      planSearch(filter, this.store.indexes).forEach(addRow);
+      return acc.result();
+    }
+
+    const fromMs = filter.from === undefined ? -Infinity : Date.parse(filter.from);
+    const toMs = filter.to === undefined ? Infinity : Date.parse(filter.to);
+    const firstDay = fromMs === -Infinity ? -Infinity : Math.ceil(fromMs / DAY_MS);
+    const endDay = toMs === Infinity ? Infinity : Math.floor(toMs / DAY_MS);
+    if (!(firstDay < endDay)) {
+      this.store.indexes.createdAt.forEachInRange(fromMs, toMs, addRow);
+      return acc.result();
+    }
+    const statuses = new Set((filter.statuses ?? PAYMENT_STATUSES).map((s) => PAYMENT_STATUSES.indexOf(s)));
+    const currencies = filter.currencies && new Set(filter.currencies.map((c) => dicts.currency.find(c)));
+    const org = filter.organizationId === undefined ? undefined : dicts.organization.find(filter.organizationId);
+    this.store.aggregates.forEachCell(org, firstDay, endDay, (dayMs, status, currency, count, amount, refunded) => {
+      if (!statuses.has(status) || (currencies !== undefined && !currencies.has(currency))) return;
+      acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
     });
+    if (firstDay !== -Infinity) this.store.indexes.createdAt.forEachInRange(fromMs, firstDay * DAY_MS, addRow);
+    if (endDay !== Infinity) this.store.indexes.createdAt.forEachInRange(endDay * DAY_MS, toMs, addRow);
     return acc.result();
   }
 

@@ -3,6 +3,7 @@ import { AppConfig } from '../../config';
 import { StoreFullError } from '../../errors';
 import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
 import { Column, ColumnDictionaries, ColumnView, Dictionary } from './columns';
+import { DailyAggregates } from './daily-aggregates';
 import { HashIndex } from './hash.index';
 import { PostingIndex } from './posting.index';
 import { PaymentIndexes } from './query-planner';
@@ -55,6 +56,7 @@ export class PaymentStore {
     createdAt: new Column((n) => new Float64Array(n)),
     refundedAmount: new Column((n) => new Float64Array(n)),
   };
+  readonly #aggregates = new DailyAggregates();
   /** Row id -> event ids already applied to it (at-least-once delivery is deduplicated). */
   readonly #eventIds = new Map<number, Set<string>>();
   #version = 0;
@@ -151,6 +153,7 @@ export class PaymentStore {
     c.amount.set(row, payment.amount);
     c.createdAt.set(row, createdAtMs);
     c.refundedAmount.set(row, payment.refundedAmount);
+    this.#aggregate(1, row);
     this.#bump(payment.organizationId);
     return { payment, created: true };
   }
@@ -179,6 +182,7 @@ export class PaymentStore {
     ) {
       throw new Error('PaymentStore.update: an update may only change status, refundedAmount (upwards) and unindexed fields');
     }
+    this.#aggregate(-1, row);
     this.#rows[row] = updated;
     if (updated.status !== current.status) {
       this.#status.remove(current.status, row);
@@ -186,6 +190,7 @@ export class PaymentStore {
       this.#cols.status.set(row, PAYMENT_STATUSES.indexOf(updated.status));
     }
     this.#cols.refundedAmount.set(row, updated.refundedAmount);
+    this.#aggregate(1, row);
     if (eventId !== undefined) {
       if (seen) seen.add(eventId);
       else this.#eventIds.set(row, new Set([eventId]));
@@ -204,6 +209,24 @@ export class PaymentStore {
       amount: this.#amount.distinctKeys(),
       createdAt: this.#createdAt.distinctKeys(),
     };
+  }
+
+  /** Pre-aggregated stats per organization x day x status x currency (see DailyAggregates). */
+  get aggregates(): DailyAggregates {
+    return this.#aggregates;
+  }
+
+  #aggregate(sign: 1 | -1, row: number): void {
+    const c = this.#cols;
+    this.#aggregates.apply(
+      sign,
+      c.organization.array[row],
+      c.createdAt.array[row],
+      c.status.array[row],
+      c.currency.array[row],
+      c.amount.array[row],
+      c.refundedAmount.array[row],
+    );
   }
 
   #bump(organizationId: string): void {

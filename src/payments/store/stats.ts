@@ -83,21 +83,29 @@ export class StatsAccumulator {
 
   /** The same as add(), from column values (the reader's scan never builds objects). */
   addValues(status: PaymentStatus, currency: string, amount: number, refundedAmount: number, createdAtMs: number): void {
-    this.#total += 1;
-    this.#byStatus[status] += 1;
+    this.addGroup(status, currency, 1, amount, refundedAmount, createdAtMs);
+  }
+
+  /**
+   * `count` payments at once, with their summed amounts (a pre-aggregated cell); `atMs` must
+   * fall in the series bucket they belong to (a day cell only feeds day buckets).
+   */
+  addGroup(status: PaymentStatus, currency: string, count: number, amount: number, refundedAmount: number, atMs: number): void {
+    this.#total += count;
+    this.#byStatus[status] += count;
     let c = this.#byCurrency.get(currency);
     if (c === undefined) {
       c = { count: 0, amount: new ExactSum(), refunded: new ExactSum() };
       this.#byCurrency.set(currency, c);
     }
-    c.count += 1;
+    c.count += count;
     c.amount.add(amount);
     c.refunded.add(refundedAmount);
     if (this.#series) {
       const s = this.#series;
-      const b = s.buckets[Math.floor((createdAtMs - s.first) / s.step)];
+      const b = s.buckets[Math.floor((atMs - s.first) / s.step)];
       if (b === undefined) return; // outside [from, to): the caller's filter excludes it anyway
-      b.total += 1;
+      b.total += count;
       let sum = b.amounts.get(currency);
       if (sum === undefined) {
         sum = new ExactSum();
