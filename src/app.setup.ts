@@ -1,4 +1,5 @@
 import { NestFactory } from '@nestjs/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,7 +10,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { registerProtection } from './auth/protection';
 import { AppError } from './errors';
 import { parseJsonBody } from './json-body';
-import { ProblemFilter } from './problem.filter';
+import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,6 +27,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: () => randomUUID(),
     // the reader and writer never wait on I/O; a slow client must not hold a socket forever
     requestTimeout: 30_000,
+    // errors Fastify raises while routing (bad percent-encoding, over-long path parameter)
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const problem = new AppError(
+        tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST',
+        tooLong ? `The URL is longer than ${config.maxUrlLength} characters` : 'The URL is not validly percent-encoded',
+      );
+      sendProblem(reply, toProblem(problem, request.url.split('?')[0].slice(0, 256)));
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,

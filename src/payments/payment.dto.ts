@@ -120,6 +120,9 @@ export class CreatePaymentDto {
 }
 
 export class ImportPaymentsDto {
+  /** Items are validated one by one, as sent, by the import handler (see DtoStatics). */
+  static readonly opaque = ['payments'];
+
   @ApiProperty({ type: [CreatePaymentDto], minItems: 1, maxItems: 1000, description: 'At most BULK_MAX_ITEMS (default 1000) items.' })
   @IsArray({ message: 'payments must be an array of payments' })
   @ArrayMinSize(1, { message: 'payments must hold at least one payment' })

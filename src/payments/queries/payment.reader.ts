@@ -9,7 +9,7 @@ import { PaymentStore } from '../store/payment.store';
 import { ColumnView } from '../store/columns';
 import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
-import { compileRowFilter } from '../store/row-filter';
+import { compileRowFilter, filterParams } from '../store/row-filter';
 import { TopK } from '../store/top-k';
 import { planSearch } from '../store/query-planner';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
@@ -89,13 +89,22 @@ export class PaymentReader {
     const top = new TopK(start + req.size, compare);
     let total = 0;
     let remaining = 0;
-    planSearch(req.filter, this.store.indexes).forEach((row) => {
-      if (!match(row)) return;
+    const take = (row: number) => {
       total++;
       if (after !== undefined && !after(row)) return;
       remaining++;
       top.offer(row);
-    });
+    };
+    const plan = planSearch(req.filter, this.store.indexes);
+    const params = filterParams(req.filter, this.store.dictionaries);
+    if (plan.driver === 'organizationId' && params !== null) {
+      // one sequential pass over the organization's own copy of the filterable fields
+      this.store.partitions.scan(params.org, params, take);
+    } else {
+      plan.forEach((row) => {
+        if (match(row)) take(row);
+      });
+    }
     const items = top
       .sorted()
       .slice(start, start + req.size)

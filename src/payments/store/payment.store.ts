@@ -4,7 +4,8 @@ import { StoreFullError } from '../../errors';
 import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
 import { Column, ColumnDictionaries, ColumnView, Dictionary } from './columns';
 import { DailyAggregates } from './daily-aggregates';
-import { HashIndex } from './hash.index';
+import { HashIndex, HashIndexView } from './hash.index';
+import { OrgPartitions } from './org-partitions';
 import { PostingIndex } from './posting.index';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
@@ -31,7 +32,7 @@ export class PaymentStore {
   readonly #rowOf = new Map<string, number>();
   // organizationId, userId and currency never change: append-only posting lists (4 B/row);
   // status changes: a set per value.
-  readonly #organizationId = new PostingIndex<string>();
+  readonly #partitions = new OrgPartitions();
   readonly #userId = new PostingIndex<string>();
   readonly #status = new HashIndex<PaymentStatus>();
   readonly #currency = new PostingIndex<string>();
@@ -64,8 +65,20 @@ export class PaymentStore {
 
   constructor(private readonly config: AppConfig) {
     const rows = this.#rows;
+    const partitions = this.#partitions;
+    const orgs = this.#dicts.organization;
+    const organizationId: HashIndexView<string> = {
+      get: (org) => (orgs.find(org) < 0 ? undefined : partitions.get(orgs.find(org))),
+      count: (org) => (orgs.find(org) < 0 ? 0 : partitions.count(orgs.find(org))),
+      forEachRow: (org, visit) => {
+        if (orgs.find(org) >= 0) partitions.forEachRow(orgs.find(org), visit);
+      },
+      get distinctValues() {
+        return partitions.distinctValues;
+      },
+    };
     this.indexes = {
-      organizationId: this.#organizationId,
+      organizationId,
       userId: this.#userId,
       status: this.#status,
       currency: this.#currency,
@@ -123,6 +136,11 @@ export class PaymentStore {
     };
   }
 
+  /** Per-organization copies of the filterable fields, for sequential scans (OrgPartitions). */
+  get partitions(): OrgPartitions {
+    return this.#partitions;
+  }
+
   get dictionaries(): ColumnDictionaries {
     return this.#dicts;
   }
@@ -138,7 +156,6 @@ export class PaymentStore {
     const row = this.#rows.length;
     this.#rows.push(payment);
     this.#rowOf.set(payment.paymentId, row);
-    this.#organizationId.add(payment.organizationId, row);
     this.#userId.add(payment.userId, row);
     this.#status.add(payment.status, row);
     this.#currency.add(payment.currency, row);
@@ -146,10 +163,15 @@ export class PaymentStore {
     this.#amount.insert(payment.amount, payment.paymentId, row);
     this.#createdAt.insert(createdAtMs, payment.paymentId, row);
     const c = this.#cols;
-    c.organization.set(row, this.#dicts.organization.intern(payment.organizationId));
-    c.user.set(row, this.#dicts.user.intern(payment.userId));
-    c.currency.set(row, this.#dicts.currency.intern(payment.currency));
-    c.status.set(row, PAYMENT_STATUSES.indexOf(payment.status));
+    const org = this.#dicts.organization.intern(payment.organizationId);
+    const user = this.#dicts.user.intern(payment.userId);
+    const currency = this.#dicts.currency.intern(payment.currency);
+    const status = PAYMENT_STATUSES.indexOf(payment.status);
+    c.organization.set(row, org);
+    c.user.set(row, user);
+    c.currency.set(row, currency);
+    c.status.set(row, status);
+    this.#partitions.add(org, row, user, status, currency, payment.amount, createdAtMs);
     c.amount.set(row, payment.amount);
     c.createdAt.set(row, createdAtMs);
     c.refundedAmount.set(row, payment.refundedAmount);
@@ -188,6 +210,7 @@ export class PaymentStore {
       this.#status.remove(current.status, row);
       this.#status.add(updated.status, row);
       this.#cols.status.set(row, PAYMENT_STATUSES.indexOf(updated.status));
+      this.#partitions.setStatus(this.#cols.organization.array[row], row, PAYMENT_STATUSES.indexOf(updated.status));
     }
     this.#cols.refundedAmount.set(row, updated.refundedAmount);
     this.#aggregate(1, row);
@@ -202,7 +225,7 @@ export class PaymentStore {
   /** Distinct values per index, for /admin/store. O(n) for the sorted indexes. */
   describeIndexes(): Record<string, number> {
     return {
-      organizationId: this.#organizationId.distinctValues,
+      organizationId: this.#partitions.distinctValues,
       userId: this.#userId.distinctValues,
       status: this.#status.distinctValues,
       currency: this.#currency.distinctValues,

@@ -2,20 +2,23 @@ import { PAYMENT_STATUSES } from '../payment';
 import { ColumnDictionaries, ColumnView } from './columns';
 import { PaymentFilter } from './payment-filter';
 
-/**
- * Compiles a filter into a predicate over row ids that reads only typed-array columns (no
- * payment object, no string compare). Returns null when the filter can match nothing (an
- * organization, user or currency that no row ever held).
- */
-export function compileRowFilter(
-  f: PaymentFilter,
-  cols: ColumnView,
-  dicts: ColumnDictionaries,
-): ((row: number) => boolean) | null {
+/** A filter with its strings resolved to column codes; -2 = no condition on that field. */
+export interface FilterParams {
+  org: number;
+  user: number;
+  statusMask: number;
+  currencies: Uint8Array | undefined;
+  minAmount: number;
+  maxAmount: number;
+  from: number;
+  to: number;
+}
+
+/** Resolves a filter against the dictionaries; null when it can match nothing. */
+export function filterParams(f: PaymentFilter, dicts: ColumnDictionaries): FilterParams | null {
   const org = f.organizationId === undefined ? -2 : dicts.organization.find(f.organizationId);
   const user = f.userId === undefined ? -2 : dicts.user.find(f.userId);
   if (org === -1 || user === -1) return null;
-
   let statusMask = 0;
   for (const s of f.statuses ?? PAYMENT_STATUSES) statusMask |= 1 << PAYMENT_STATUSES.indexOf(s);
   let currencies: Uint8Array | undefined;
@@ -31,10 +34,31 @@ export function compileRowFilter(
     }
     if (!any) return null;
   }
-  const minAmount = f.minAmount ?? -Infinity;
-  const maxAmount = f.maxAmount ?? Infinity;
-  const from = f.from === undefined ? -Infinity : Date.parse(f.from);
-  const to = f.to === undefined ? Infinity : Date.parse(f.to);
+  return {
+    org,
+    user,
+    statusMask,
+    currencies,
+    minAmount: f.minAmount ?? -Infinity,
+    maxAmount: f.maxAmount ?? Infinity,
+    from: f.from === undefined ? -Infinity : Date.parse(f.from),
+    to: f.to === undefined ? Infinity : Date.parse(f.to),
+  };
+}
+
+/**
+ * Compiles a filter into a predicate over row ids that reads only typed-array columns (no
+ * payment object, no string compare). Returns null when the filter can match nothing (an
+ * organization, user or currency that no row ever held).
+ */
+export function compileRowFilter(
+  f: PaymentFilter,
+  cols: ColumnView,
+  dicts: ColumnDictionaries,
+): ((row: number) => boolean) | null {
+  const params = filterParams(f, dicts);
+  if (params === null) return null;
+  const { org, user, statusMask, currencies, minAmount, maxAmount, from, to } = params;
   const { organization, user: users, status, currency, amount, createdAt } = cols;
 
   return (row) =>
