@@ -6,7 +6,6 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
-import { ColumnView } from '../store/columns';
 import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { compileRowFilter, filterParams } from '../store/row-filter';
@@ -84,25 +83,28 @@ export class PaymentReader {
     const match = compileRowFilter(req.filter, cols, this.store.dictionaries);
     if (match === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
 
-    const compare = this.#rowComparator(req.sort, cols);
-    const after = position ? this.#afterPosition(req.sort, cols, position.key, position.paymentId) : undefined;
-    const top = new TopK(start + req.size, compare);
+    const byAmount = req.sort.endsWith('amount');
+    const keyColumn = byAmount ? cols.amount : cols.createdAt;
+    const descending = req.sort.startsWith('-');
+    const tie = (a: number, b: number) => compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
+    const after = position ? afterPosition(descending, position.key, position.paymentId, (row) => this.store.row(row).paymentId) : undefined;
+    const top = new TopK(start + req.size, descending, tie);
     let total = 0;
     let remaining = 0;
-    const take = (row: number) => {
+    const take = (row: number, key: number) => {
       total++;
-      if (after !== undefined && !after(row)) return;
+      if (after !== undefined && !after(row, key)) return;
       remaining++;
-      top.offer(row);
+      top.offer(key, row);
     };
     const plan = planSearch(req.filter, this.store.indexes);
     const params = filterParams(req.filter, this.store.dictionaries);
     if (plan.driver === 'organizationId' && params !== null) {
       // one sequential pass over the organization's own copy of the filterable fields
-      this.store.partitions.scan(params.org, params, take);
+      this.store.partitions.scan(params.org, params, byAmount ? 'amount' : 'createdAt', take);
     } else {
       plan.forEach((row) => {
-        if (match(row)) take(row);
+        if (match(row)) take(row, keyColumn[row]);
       });
     }
     const items = top
@@ -170,28 +172,6 @@ export class PaymentReader {
     return acc.result();
   }
 
-  /** (sort key, paymentId ascending) over row ids; the key comes from a column. */
-  #rowComparator(sort: SearchSort, cols: ColumnView): (a: number, b: number) => number {
-    const key = sort.endsWith('amount') ? cols.amount : cols.createdAt;
-    const sign = sort.startsWith('-') ? -1 : 1;
-    return (a, b) => {
-      const d = key[a] - key[b];
-      if (d !== 0) return sign * d;
-      return compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
-    };
-  }
-
-  /** True for rows that sort strictly after the cursor position. */
-  #afterPosition(sort: SearchSort, cols: ColumnView, key: string | number, paymentId: string): (row: number) => boolean {
-    const column = sort.endsWith('amount') ? cols.amount : cols.createdAt;
-    const k = typeof key === 'number' ? key : Date.parse(key);
-    const sign = sort.startsWith('-') ? -1 : 1;
-    return (row) => {
-      const d = sign * (column[row] - k);
-      return d > 0 || (d === 0 && compareIds(this.store.row(row).paymentId, paymentId) > 0);
-    };
-  }
-
   #versionTag(filter: PaymentFilter): string {
     return filter.organizationId !== undefined
       ? `o${this.store.versionOf(filter.organizationId)}`
@@ -215,6 +195,21 @@ export class PaymentReader {
 
 function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;
+}
+
+/** True for a row (with its sort key) that sorts strictly after the cursor position. */
+function afterPosition(
+  descending: boolean,
+  cursorKey: string | number,
+  cursorId: string,
+  idOf: (row: number) => string,
+): (row: number, key: number) => boolean {
+  const k = typeof cursorKey === 'number' ? cursorKey : Date.parse(cursorKey);
+  const sign = descending ? -1 : 1;
+  return (row, key) => {
+    const d = sign * (key - k);
+    return d > 0 || (d === 0 && compareIds(idOf(row), cursorId) > 0);
+  };
 }
 
 function compareIds(a: string, b: string): number {

@@ -67,8 +67,11 @@ export class OrgPartitions implements HashIndexView<number> {
     this.#parts.get(org)!.status[this.#local[row]] = status;
   }
 
-  /** Visits the rows of `org` that pass `f`, in insertion order: one sequential pass. */
-  scan(org: number, f: FilterParams, visit: (row: number) => void): void {
+  /**
+   * Visits the rows of `org` that pass `f`, in insertion order, with their sort key (amount or
+   * createdAt, from the same sequential arrays): one pass, no random access.
+   */
+  scan(org: number, f: FilterParams, sortBy: 'amount' | 'createdAt', visit: (row: number, key: number) => void): void {
     const p = this.#parts.get(org);
     if (p === undefined) return;
     const { length, rows, user, status, currency, amount, createdAt } = p;
@@ -81,7 +84,7 @@ export class OrgPartitions implements HashIndexView<number> {
       const t = createdAt[i];
       if (t < from || t >= to) continue;
       if (u >= 0 && user[i] !== u) continue;
-      visit(rows[i]);
+      visit(rows[i], sortBy === 'amount' ? a : t);
     }
   }
 

@@ -5,23 +5,27 @@ function lcg(seed: number) {
 }
 
 describe('TopK', () => {
-  it('keeps exactly the k smallest rows, best first, whatever the order they come in', () => {
+  it('keeps exactly the first k rows by (key, tie), ascending or descending, whatever the arrival order', () => {
     const rnd = lcg(7);
-    for (let round = 0; round < 50; round++) {
-      const values = Array.from({ length: Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 100));
+    for (let round = 0; round < 100; round++) {
+      const keys = Array.from({ length: Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 50));
       const k = Math.floor(rnd() * 40);
-      // rows are indexes into values; ties broken by row id so the order is total
-      const compare = (a: number, b: number) => values[a] - values[b] || a - b;
-      const top = new TopK(k, compare);
-      values.forEach((_, row) => top.offer(row));
-      const expected = values.map((_, row) => row).sort(compare).slice(0, k);
+      const descending = rnd() < 0.5;
+      // ties broken by row id descending, to show `tie` is used rather than row order
+      const tie = (a: number, b: number) => b - a;
+      const top = new TopK(k, descending, tie);
+      keys.forEach((key, row) => top.offer(key, row));
+      const expected = keys
+        .map((_, row) => row)
+        .sort((a, b) => (keys[a] !== keys[b] ? (descending ? keys[b] - keys[a] : keys[a] - keys[b]) : tie(a, b)))
+        .slice(0, k);
       expect(top.sorted()).toEqual(expected);
     }
   });
 
   it('keeps nothing when k is 0', () => {
-    const top = new TopK(0, (a, b) => a - b);
-    top.offer(1);
+    const top = new TopK(0, false, (a, b) => a - b);
+    top.offer(1, 1);
     expect(top.sorted()).toEqual([]);
   });
 });

@@ -1,53 +1,77 @@
 /**
- * Keeps the k smallest rows under `compare`, for "first page of a sorted result" without
- * sorting every match: O(1) to reject a row worse than the worst kept, O(log k) to keep one.
- * The heap is a max-heap: its root is the worst row kept.
+ * Keeps the k first rows in (key, tie) order, for "one page of a sorted result" without
+ * sorting every match: O(1) to reject a row that sorts after the worst kept (one number
+ * compare, no lookup), O(log k) to keep one. `tie` orders rows with equal keys (paymentId).
+ * The heap is a max-heap on that order: its root is the worst row kept.
  */
 export class TopK {
-  readonly #heap: number[] = [];
+  readonly #keys: Float64Array;
+  readonly #rows: Int32Array;
+  #size = 0;
+  readonly #sign: number;
 
   constructor(
     private readonly k: number,
-    private readonly compare: (a: number, b: number) => number,
-  ) {}
+    descending: boolean,
+    private readonly tie: (rowA: number, rowB: number) => number,
+  ) {
+    this.#keys = new Float64Array(Math.max(0, k));
+    this.#rows = new Int32Array(Math.max(0, k));
+    this.#sign = descending ? -1 : 1;
+  }
 
-  offer(row: number): void {
-    const heap = this.#heap;
+  offer(key: number, row: number): void {
     if (this.k <= 0) return;
-    if (heap.length < this.k) {
-      heap.push(row);
-      this.#up(heap.length - 1);
-    } else if (this.compare(row, heap[0]) < 0) {
-      heap[0] = row;
+    if (this.#size < this.k) {
+      this.#keys[this.#size] = key;
+      this.#rows[this.#size] = row;
+      this.#up(this.#size++);
+    } else if (this.#cmp(key, row, this.#keys[0], this.#rows[0]) < 0) {
+      this.#keys[0] = key;
+      this.#rows[0] = row;
       this.#down(0);
     }
   }
 
-  /** The rows kept, best first. */
+  /** The rows kept, first first. */
   sorted(): number[] {
-    return [...this.#heap].sort(this.compare);
+    const order = Array.from({ length: this.#size }, (_, i) => i);
+    order.sort((a, b) => this.#cmp(this.#keys[a], this.#rows[a], this.#keys[b], this.#rows[b]));
+    return order.map((i) => this.#rows[i]);
+  }
+
+  #cmp(ka: number, ra: number, kb: number, rb: number): number {
+    if (ka !== kb) return this.#sign * (ka - kb);
+    return ra === rb ? 0 : this.tie(ra, rb);
+  }
+
+  #swap(i: number, j: number): void {
+    const k = this.#keys[i];
+    this.#keys[i] = this.#keys[j];
+    this.#keys[j] = k;
+    const r = this.#rows[i];
+    this.#rows[i] = this.#rows[j];
+    this.#rows[j] = r;
   }
 
   #up(i: number): void {
-    const heap = this.#heap;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.compare(heap[i], heap[parent]) <= 0) return;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      if (this.#cmp(this.#keys[i], this.#rows[i], this.#keys[parent], this.#rows[parent]) <= 0) return;
+      this.#swap(i, parent);
       i = parent;
     }
   }
 
   #down(i: number): void {
-    const heap = this.#heap;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let worst = i;
-      if (l < heap.length && this.compare(heap[l], heap[worst]) > 0) worst = l;
-      if (r < heap.length && this.compare(heap[r], heap[worst]) > 0) worst = r;
+      if (l < this.#size && this.#cmp(this.#keys[l], this.#rows[l], this.#keys[worst], this.#rows[worst]) > 0) worst = l;
+      if (r < this.#size && this.#cmp(this.#keys[r], this.#rows[r], this.#keys[worst], this.#rows[worst]) > 0) worst = r;
       if (worst === i) return;
-      [heap[i], heap[worst]] = [heap[worst], heap[i]];
+      this.#swap(i, worst);
       i = worst;
     }
   }
