@@ -1,0 +1,61 @@
+/**
+ * The goals of issue 4, each checked against one figure of the same run. In smoke mode
+ * (BENCH_SMOKE=1) the threshold is half the goal (a ratio or rate at half, a bound at twice),
+ * and only goals marked `enforced` fail the run: those the engine meets today. The others are
+ * printed as "not met" and never fail the smoke; mark a goal enforced once the engine meets it,
+ * so that a later change cannot lose it silently.
+ */
+
+// Enforced today (checked on this machine, 1M and the 100k smoke): search vs naive (both sizes)
+// and search largest vs LokiJS. Search mid-size vs LokiJS meets its goal at 1M but not reliably
+// at the smoke's 100k (a mid-size organization is 10x smaller there and LokiJS's index on it is
+// cheap: 7-15x measured), so it stays report-only until the smoke can hold it.
+
+export type Direction = 'atLeast' | 'atMost';
+
+export interface GoalDef {
+  id: string;
+  text: string;
+  goal: number;
+  direction: Direction;
+  unit: string;
+  /** Fails the smoke run when its figure is worse than half the goal. */
+  enforced: boolean;
+}
+
+export interface GoalResult extends GoalDef {
+  value: number | undefined;
+  met: boolean;
+  smokeThreshold: number;
+  smokePass: boolean;
+}
+
+export const GOALS: GoalDef[] = [
+  { id: 'search.mid.p99', text: 'search mid-size org p99 (at 1M)', goal: 1, direction: 'atMost', unit: 'ms', enforced: false },
+  { id: 'search.largest.p99', text: 'search largest org p99 (at 1M)', goal: 3, direction: 'atMost', unit: 'ms', enforced: false },
+  { id: 'search.mid.vsNaive', text: 'search mid-size org vs naive (p50 ratio)', goal: 100, direction: 'atLeast', unit: '×', enforced: true },
+  { id: 'search.largest.vsNaive', text: 'search largest org vs naive (p50 ratio)', goal: 100, direction: 'atLeast', unit: '×', enforced: true },
+  { id: 'search.mid.vsLoki', text: 'search mid-size org vs LokiJS (p50 ratio)', goal: 20, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'search.largest.vsLoki', text: 'search largest org vs LokiJS (p50 ratio)', goal: 20, direction: 'atLeast', unit: '×', enforced: true },
+  { id: 'stats.mid.p99', text: 'stats 30 days mid-size org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: false },
+  { id: 'stats.largest.p99', text: 'stats 30 days largest org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: false },
+  { id: 'insert.rate', text: 'new payments inserted per s into the store holding N, every index kept', goal: 100_000, direction: 'atLeast', unit: '/s', enforced: false },
+  { id: 'memory.overhead', text: 'indexes + aggregates on top of the payment objects', goal: 25, direction: 'atMost', unit: '%', enforced: false },
+  { id: 'http.get.vsBare', text: 'GET /payments/:id vs bare Fastify (req/s ratio)', goal: 0.85, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.post.vsBare', text: 'POST /payments vs bare Fastify + JSON schema (req/s ratio)', goal: 0.8, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.search.mid.vsGet', text: 'HTTP search mid-size org vs GET-by-id rate', goal: 0.6, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.search.largest.vsGet', text: 'HTTP search largest org vs GET-by-id rate', goal: 0.6, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.stats.mid.vsGet', text: 'HTTP stats mid-size org vs GET-by-id rate', goal: 0.6, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.stats.largest.vsGet', text: 'HTTP stats largest org vs GET-by-id rate', goal: 0.6, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'http.stall.p99', text: 'GET /payments/:id p99 while search + stats run', goal: 10, direction: 'atMost', unit: 'ms', enforced: false },
+];
+
+export function evaluateGoals(values: Record<string, number | undefined>): GoalResult[] {
+  return GOALS.map((g) => {
+    const value = values[g.id];
+    const smokeThreshold = g.direction === 'atLeast' ? g.goal / 2 : g.goal * 2;
+    const ok = (limit: number) =>
+      value !== undefined && Number.isFinite(value) && (g.direction === 'atLeast' ? value >= limit : value <= limit);
+    return { ...g, value, met: ok(g.goal), smokeThreshold, smokePass: ok(smokeThreshold) };
+  });
+}

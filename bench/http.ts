@@ -1,0 +1,233 @@
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CpuProbe } from './measure';
+import { searchChecksum, statsChecksum, StatsAnswer } from './queries';
+
+const ROOT = resolve(__dirname, '..');
+
+/** A server process (bench/http-server.ts), pinned to `core` when taskset exists. */
+export class ServerProcess {
+  /** Every server process alive, so that their CPU is not counted as other processes' load. */
+  static readonly live = new Set<ServerProcess>();
+
+  private constructor(
+    readonly kind: 'service' | 'bare',
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly info: Record<string, unknown>,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static start(kind: 'service' | 'bare', n: number, core: number | undefined): Promise<ServerProcess> {
+    const nodeArgs = [
+      '--expose-gc',
+      '--max-old-space-size=8192',
+      '-r',
+      'ts-node/register/transpile-only',
+      'bench/http-server.ts',
+      kind,
+    ];
+    const [cmd, args] =
+      core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_N: String(n), TS_NODE_TRANSPILE_ONLY: 'true' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${kind} server did not start within 10 minutes`));
+      }, 600_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${kind} server exited with code ${code} before it was ready`));
+      });
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        const m = /^READY (\d+) (.*)$/.exec(line);
+        if (!m) return;
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        const server = new ServerProcess(kind, child, `http://127.0.0.1:${m[1]}`, JSON.parse(m[2]));
+        ServerProcess.live.add(server);
+        child.once('exit', () => ServerProcess.live.delete(server));
+        resolvePromise(server);
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((done) => {
+      if (this.child.exitCode !== null) return done();
+      this.child.once('exit', () => done());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  durationS: number;
+  connections: number;
+  pipelining: number;
+  /** CPU use of the server process over the run, % of one core (saturated at ~100). */
+  serverCpuPct?: number;
+  /** CPU use of this (load generator) process over the run, % of one core. */
+  loadgenCpuPct: number;
+  /** CPU used by anything else on the machine meanwhile (other sessions, kernel), % of one core. */
+  otherCpuPct?: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  pipelining?: number;
+  durationS: number;
+  /** Prebuilt requests, cycled per connection (cheapest for the load generator). */
+  requests?: autocannon.Request[];
+  /** Or a request rebuilt per call (unique bodies). */
+  setupRequest?: (req: autocannon.Request) => autocannon.Request;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+}
+
+function toOptions(o: LoadOptions): autocannon.Options {
+  return {
+    url: o.url,
+    connections: o.connections,
+    pipelining: o.pipelining ?? 1,
+    duration: o.durationS,
+    method: o.method ?? 'GET',
+    headers: o.headers,
+    requests: o.setupRequest ? [{ method: o.method ?? 'GET', setupRequest: o.setupRequest }] : o.requests,
+  };
+}
+
+function check(label: string, r: autocannon.Result): void {
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.requests.total === 0) {
+    throw new Error(
+      `${label}: ${r.requests.total} requests, ${r.non2xx} non-2xx (${JSON.stringify(r.statusCodeStats ?? {})}), ` +
+        `${r.errors} errors, ${r.timeouts} timeouts: a benchmark of errors measures nothing`,
+    );
+  }
+}
+
+function toLoadResult(r: autocannon.Result): Omit<LoadResult, 'loadgenCpuPct' | 'serverCpuPct'> {
+  return {
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    durationS: r.duration,
+    connections: r.connections,
+    pipelining: r.pipelining,
+  };
+}
+
+/** Runs autocannon instances together against one server; fails on any non-2xx or error. */
+export async function loadTogether(label: string, server: ServerProcess, runs: LoadOptions[]): Promise<LoadResult[]> {
+  const servers = [...ServerProcess.live];
+  const probe = new CpuProbe(servers.map((s) => s.pid));
+  const results = await Promise.all(runs.map((o) => autocannon(toOptions(o))));
+  const cpu = probe.stop();
+  results.forEach((r, i) => check(`${label}${runs.length > 1 ? ` #${i + 1}` : ''}`, r));
+  const serverCpuPct = cpu.childrenPct[servers.indexOf(server)];
+  return results.map((r) => ({ ...toLoadResult(r), loadgenCpuPct: cpu.selfPct, serverCpuPct, otherCpuPct: cpu.otherPct }));
+}
+
+/** Pools runs of the same case: rate over all requests, p50 averaged, p99 the worst run's. */
+export function pool(runs: LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number) => runs.reduce((a, r) => a + f(r), 0);
+  const avg = (f: (r: LoadResult) => number | undefined) => {
+    const xs = runs.map(f).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  return {
+    rps: sum((r) => r.requests) / sum((r) => r.durationS),
+    p50: avg((r) => r.p50)!,
+    p99: Math.max(...runs.map((r) => r.p99)),
+    requests: sum((r) => r.requests),
+    durationS: sum((r) => r.durationS),
+    connections: runs[0].connections,
+    pipelining: runs[0].pipelining,
+    serverCpuPct: avg((r) => r.serverCpuPct),
+    loadgenCpuPct: avg((r) => r.loadgenCpuPct)!,
+    otherCpuPct: avg((r) => r.otherCpuPct),
+  };
+}
+
+export async function load(label: string, server: ServerProcess, o: LoadOptions): Promise<LoadResult> {
+  return (await loadTogether(label, server, [o]))[0];
+}
+
+/** Untimed warm-up of a route (JIT, connection pools), same shape as the measured run. */
+export async function warm(server: ServerProcess, o: LoadOptions, durationS: number): Promise<void> {
+  await loadTogether('warm-up', server, [{ ...o, durationS }]);
+}
+
+// ---- answers over HTTP, checked against the in-process baselines before any load ----
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** JSON with sorted keys: equal documents give equal strings whatever their key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export interface HttpExpectations {
+  /** GET path -> canonical JSON of the payment */
+  payments: { path: string; json: string }[];
+  search: { path: string; checksum: string }[];
+  stats: { path: string; checksum: string }[];
+}
+
+/** Every server answers as the in-process naive baseline does; throws on the first difference. */
+export async function verifyAnswers(server: ServerProcess, expect: HttpExpectations, withQueries: boolean): Promise<number> {
+  let checked = 0;
+  for (const { path, json } of expect.payments) {
+    const got = canonicalJson(await getJson(server.url + path));
+    if (got !== json) throw new Error(`${server.kind} GET ${path}: answer differs from the data set\n got ${got}\nwant ${json}`);
+    checked++;
+  }
+  if (!withQueries) return checked;
+  for (const { path, checksum } of expect.search) {
+    const body = (await getJson(server.url + path)) as { items: { paymentId: string }[]; total: number };
+    const got = searchChecksum({ ids: body.items.map((p) => p.paymentId), total: body.total });
+    if (got !== checksum) throw new Error(`${server.kind} GET ${path}: checksum ${got}, naive baseline says ${checksum}`);
+    checked++;
+  }
+  for (const { path, checksum } of expect.stats) {
+    const got = statsChecksum((await getJson(server.url + path)) as StatsAnswer);
+    if (got !== checksum) throw new Error(`${server.kind} GET ${path}: checksum ${got}, naive baseline says ${checksum}`);
+    checked++;
+  }
+  return checked;
+}
+
+/** After the POST load: the last created payment can be read back with the fields sent. */
+export async function verifyCreated(server: ServerProcess, paymentId: string, organizationId: string): Promise<void> {
+  const body = (await getJson(`${server.url}/payments/${paymentId}`)) as { paymentId: string; organizationId: string };
+  if (body.paymentId !== paymentId || body.organizationId !== organizationId) {
+    throw new Error(`${server.kind}: POSTed payment ${paymentId} reads back as ${JSON.stringify(body)}`);
+  }
+}

@@ -1,0 +1,81 @@
+import Loki from 'lokijs';
+import type { Payment } from '../src/payments/payment';
+import { Engine, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
+
+type Doc = Payment & { $loki?: number };
+
+/** The fields the issue's LokiJS reference indexed (binary indices), plus a unique paymentId. */
+export const LOKI_INDICES = ['organizationId', 'userId', 'status', 'currency', 'amount', 'createdAt'] as const;
+
+/**
+ * LokiJS 1.5 in memory, used the way its docs suggest: binary indices on the filtered fields,
+ * adaptive (kept up to date on every insert), a unique index on paymentId, and queries written
+ * in the natural order (organization first; Loki uses the index of the first clause only).
+ * Loki writes `$loki` into each document, so it holds its own copies of the payments.
+ */
+export class LokiEngine implements Engine {
+  readonly name = 'LokiJS';
+  readonly #coll: Collection<Doc>;
+
+  constructor(payments: readonly Payment[]) {
+    const db = new Loki('bench.db', { autosave: false });
+    this.#coll = db.addCollection<Doc>('payments', { unique: ['paymentId'], disableMeta: true });
+    // bulk load first, then build each binary index once (O(n log n)), instead of n adaptive inserts
+    this.#coll.insert(payments.map((p) => ({ ...p })));
+    for (const field of LOKI_INDICES) this.#coll.ensureIndex(field, true);
+  }
+
+  get size(): number {
+    return this.#coll.count();
+  }
+
+  /** Adaptive binary indices: every index is updated in place (an array splice, O(n)). */
+  insert(p: Payment): void {
+    this.#coll.insert({ ...p });
+  }
+
+  /** Bulk insert with the adaptive indices off, then one rebuild: for catching up untimed. */
+  insertManyUntimed(payments: readonly Payment[]): void {
+    this.#coll.adaptiveBinaryIndices = false;
+    this.#coll.insert(payments.map((p) => ({ ...p })));
+    this.#coll.configureOptions({ adaptiveBinaryIndices: true });
+    this.#coll.ensureAllIndexes(true);
+  }
+
+  search(q: SearchQuery): SearchAnswer {
+    const rs = this.#coll.chain().find({
+      organizationId: q.organizationId,
+      status: { $in: q.statuses },
+      currency: { $in: q.currencies },
+      amount: { $between: [q.minAmount, q.maxAmount] },
+    } as LokiQuery<Doc>);
+    const total = rs.count();
+    const docs = rs.simplesort('createdAt', { desc: true }).limit(q.size).data();
+    return { ids: docs.map((d) => d.paymentId), total };
+  }
+
+  stats(q: StatsQuery): StatsAnswer {
+    const docs = this.#coll
+      .chain()
+      .find({
+        $and: [{ organizationId: q.organizationId }, { createdAt: { $gte: q.from } }, { createdAt: { $lt: q.to } }],
+      } as LokiQuery<Doc>)
+      .data();
+    const out: StatsAnswer = {
+      total: 0,
+      byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
+      byCurrency: {},
+      amountByCurrency: {},
+      refundedAmountByCurrency: {},
+    };
+    for (const p of docs) {
+      out.total += 1;
+      out.byStatus[p.status] += 1;
+      out.byCurrency[p.currency] = (out.byCurrency[p.currency] ?? 0) + 1;
+      out.amountByCurrency[p.currency] = ((out.amountByCurrency[p.currency] as number) ?? 0) + p.amount;
+      out.refundedAmountByCurrency[p.currency] =
+        ((out.refundedAmountByCurrency[p.currency] as number) ?? 0) + p.refundedAmount;
+    }
+    return out;
+  }
+}

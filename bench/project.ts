@@ -1,0 +1,61 @@
+import type { Cache } from 'cache-manager';
+import { AppConfig } from '../src/config';
+import { MetricsService } from '../src/metrics/metrics.service';
+import type { Payment } from '../src/payments/payment';
+import { PaymentReader } from '../src/payments/queries/payment.reader';
+import { PaymentStore } from '../src/payments/store/payment.store';
+import { loadStore } from './dataset';
+import { Engine, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
+
+/** Cache off: every query is computed, as it is on the first request after any write. */
+export const BENCH_CONFIG = new AppConfig({ cacheTtlSeconds: 0, logLevel: 'silent' });
+
+/** A cache that must never be reached (the reader is built with the cache turned off). */
+const unreachableCache = new Proxy({} as Cache, {
+  get(_target, prop) {
+    throw new Error(`the bench built the reader with the cache off, yet it called cache.${String(prop)}`);
+  },
+});
+
+/**
+ * This project's engine: a PaymentStore filled through its write API (insertIfAbsent, update)
+ * and queried through the PaymentReader the service uses, as the HTTP handlers call it.
+ */
+export class ProjectEngine implements Engine {
+  readonly name = 'this project';
+  readonly store: PaymentStore;
+  readonly reader: PaymentReader;
+
+  constructor(payments: readonly Payment[]) {
+    this.store = new PaymentStore(BENCH_CONFIG);
+    loadStore(this.store, payments);
+    this.reader = new PaymentReader(this.store, unreachableCache, new MetricsService(), BENCH_CONFIG);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  insert(p: Payment): void {
+    this.store.insertIfAbsent(p);
+  }
+
+  async search(q: SearchQuery): Promise<SearchAnswer> {
+    const r = await this.reader.search({
+      filter: {
+        organizationId: q.organizationId,
+        statuses: q.statuses,
+        currencies: q.currencies,
+        minAmount: q.minAmount,
+        maxAmount: q.maxAmount,
+      },
+      sort: '-createdAt',
+      size: q.size,
+    });
+    return { ids: r.items.map((p) => p.paymentId), total: r.total };
+  }
+
+  stats(q: StatsQuery): Promise<StatsAnswer> {
+    return this.reader.stats({ filter: { organizationId: q.organizationId, from: q.from, to: q.to } });
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Payment, PaymentStatus } from '../src/payments/payment';
+import { ANCHOR_MS, DAY_MS, LARGEST_ORG_RANK, MID_ORG_RANKS, orgId, SPAN_MS } from './dataset';
+
+/**
+ * The two queries of issue 4, in a form every engine translates for itself, and the checksums
+ * that make a fast wrong answer fail the bench.
+ */
+
+/** One organization + status in (...) + currency in (...) + amount range, newest first. */
+export interface SearchQuery {
+  organizationId: string;
+  statuses: PaymentStatus[];
+  currencies: string[];
+  minAmount: number;
+  /** inclusive */
+  maxAmount: number;
+  size: number;
+}
+
+/** One organization over [from, to) (ISO strings in toISOString() form). */
+export interface StatsQuery {
+  organizationId: string;
+  from: string;
+  to: string;
+}
+
+export interface SearchAnswer {
+  ids: string[];
+  total: number;
+}
+
+/** The stats fields every engine must agree on (the service's PaymentStats document). */
+export interface StatsAnswer {
+  total: number;
+  byStatus: Record<string, number>;
+  byCurrency: Record<string, number>;
+  amountByCurrency: Record<string, number | string>;
+  refundedAmountByCurrency: Record<string, number | string>;
+}
+
+export interface Engine {
+  readonly name: string;
+  search(q: SearchQuery): SearchAnswer | Promise<SearchAnswer>;
+  stats(q: StatsQuery): StatsAnswer | Promise<StatsAnswer>;
+  /** Stores one more payment; the bench times a run of these. */
+  insert(p: Payment): void;
+  readonly size: number;
+}
+
+export type SizeClass = 'mid' | 'largest';
+
+/**
+ * Variant i of the search: mid-size rotates over Zipf ranks 10-30, both classes shift the
+ * amount window a little, so no engine can answer from a memo of the previous iteration.
+ */
+export function searchVariant(cls: SizeClass, i: number): SearchQuery {
+  const rank = cls === 'largest' ? LARGEST_ORG_RANK : MID_ORG_RANKS[i % MID_ORG_RANKS.length];
+  return {
+    organizationId: orgId(rank),
+    statuses: ['completed', 'refunded'],
+    currencies: ['EUR'],
+    minAmount: 10_000 + ((i * 37) % 1000),
+    maxAmount: 500_000 - ((i * 53) % 1000),
+    size: 20,
+  };
+}
+
+/** Variant i of the stats: a 30-day window with ragged (not day-aligned) ends, sliding over the year. */
+export function statsVariant(cls: SizeClass, i: number): StatsQuery {
+  const rank = cls === 'largest' ? LARGEST_ORG_RANK : MID_ORG_RANKS[i % MID_ORG_RANKS.length];
+  const slack = SPAN_MS - 30 * DAY_MS;
+  const fromMs = ANCHOR_MS - SPAN_MS + ((i * 7_919_993_311) % slack);
+  return {
+    organizationId: orgId(rank),
+    from: new Date(fromMs).toISOString(),
+    to: new Date(fromMs + 30 * DAY_MS).toISOString(),
+  };
+}
+
+export function searchPath(q: SearchQuery): string {
+  const params = new URLSearchParams({
+    organizationId: q.organizationId,
+    status: q.statuses.join(','),
+    currency: q.currencies.join(','),
+    minAmount: String(q.minAmount),
+    maxAmount: String(q.maxAmount),
+    sort: '-createdAt',
+    size: String(q.size),
+  });
+  return `/payments/search?${params.toString()}`;
+}
+
+export function statsPath(q: StatsQuery): string {
+  const params = new URLSearchParams({ organizationId: q.organizationId, from: q.from, to: q.to });
+  return `/payments/stats?${params.toString()}`;
+}
+
+function digest(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
+}
+
+export function searchChecksum(a: SearchAnswer): string {
+  return digest(`${a.total}|${a.ids.join(',')}`);
+}
+
+/** Key order, number-vs-string sums and absent-vs-zero entries do not matter; values do. */
+export function statsChecksum(s: StatsAnswer): string {
+  const sorted = (r: Record<string, number | string> | undefined) =>
+    Object.entries(r ?? {})
+      .filter(([, v]) => String(v) !== '0')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(',');
+  return digest(
+    [
+      `total=${s.total}`,
+      `status:${sorted(s.byStatus)}`,
+      `count:${sorted(s.byCurrency)}`,
+      `amount:${sorted(s.amountByCurrency)}`,
+      `refunded:${sorted(s.refundedAmountByCurrency)}`,
+    ].join('|'),
+  );
+}
