@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CacheModule } from '@nestjs/cache-manager';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
@@ -6,6 +5,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { ScopesGuard } from './auth/scopes.guard';
 import { createKeyv } from 'cacheable';
 import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { AppConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -21,21 +21,16 @@ class ConfigModule {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
         CqrsModule.forRoot(),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // Fastify assigns the request id (see app.setup.ts); pino-http logs the same one.
-            genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-          },
-        }),
+        // Nest's logs through the app's pino logger. No per-request middleware: the request
+        // line is written by a Fastify hook (app.setup.ts), which costs far less per request than
+        // pino-http behind Nest's middleware bridge and AsyncLocalStorage.
+        LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] }),
         CacheModule.register({
           isGlobal: true,
           // Bounded in entries (LRU); values are returned by reference, never cloned: cached

@@ -1,11 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
+import { createRootLogger } from './logger';
 import { MetricsService } from './metrics/metrics.service';
 import { registerProtection } from './auth/protection';
 import { AppError } from './errors';
@@ -37,11 +39,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       sendProblem(reply, toProblem(problem, request.url.split('?')[0].slice(0, 256)));
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const logger = createRootLogger(config);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     bufferLogs: true,
     bodyParser: false, // setupApp installs the one JSON parser
   });
-  await setupApp(app, config);
+  await setupApp(app, config, logger);
   await app.init();
   if (config.authJwtSecret === undefined) {
     app
@@ -55,7 +58,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
  * Body parsing, request ids, protection (auth, headers, limits), metrics, pipes, the problem
  * filter, CORS and Swagger: everything but init and listen.
  */
-export async function setupApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export async function setupApp(app: NestFastifyApplication, config: AppConfig, logger: PinoLogger): Promise<void> {
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -83,13 +86,19 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig): 
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
-    const labels = {
-      method: request.method,
-      route: request.routeOptions.url ?? '(unmatched)',
-      status: String(reply.statusCode),
-    };
+    const route = request.routeOptions.url ?? '(unmatched)';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    // one JSON line per request, with its id (5xx at error level; the filter logs the cause)
+    logger[reply.statusCode >= 500 ? 'error' : 'info'](
+      {
+        req: { id: request.id, method: request.method, url: request.url, route },
+        res: { statusCode: reply.statusCode },
+        responseTime: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request completed',
+    );
     done();
   });
 

@@ -1,4 +1,4 @@
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -30,17 +30,12 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
     });
   }
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        // Swagger UI at /docs loads its scripts from /docs and uses inline styles.
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        // served over plain HTTP behind TLS-terminating proxies and on localhost
-        upgradeInsecureRequests: null,
-      },
-    },
+  // Security headers: helmet's, computed once (they are the same for every response; the
+  // Fastify plugin would rebuild helmet and re-parse the CSP on every request).
+  const securityHeaders = staticHelmetHeaders();
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(securityHeaders);
+    done();
   });
 
   if (config.rateLimitPerMinute > 0) {
@@ -72,4 +67,32 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
       },
     });
   }
+}
+
+/** The headers helmet sets, captured once from a stand-in response. */
+function staticHelmetHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: string | number | string[]) => {
+      headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name];
+    },
+  };
+  helmet({
+    contentSecurityPolicy: {
+      directives: {
+        // Swagger UI at /docs loads its scripts from /docs and uses inline styles.
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        // served over plain HTTP behind TLS-terminating proxies and on localhost
+        upgradeInsecureRequests: null,
+      },
+    },
+  })({} as never, response as never, (error?: unknown) => {
+    if (error) throw error;
+  });
+  return headers;
 }
