@@ -69,7 +69,7 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const request = ctx.getRequest<FastifyRequest>();
     const problem = toProblem(exception, request.url.split('?')[0]);
-    if (problem.status >= 500) this.#logger.error(exception);
+    if (problem.status >= 500) this.#logger.error({ err: exception, reqId: request.id }, 'request failed');
     sendProblem(ctx.getResponse<FastifyReply>(), problem);
   }
 }
