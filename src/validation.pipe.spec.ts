@@ -351,3 +351,28 @@ describe('ProblemValidationPipe', () => {
     expect(pipe.transform(raw, { type: 'body', metatype: Object })).toBe(raw);
   });
 });
+
+describe('validateDto with objects where scalars are declared (found by the fuzz suite)', () => {
+  it.each([
+    [PaymentEventDto, { type: { constructor: true } }, 'type'],
+    [PaymentEventDto, { type: 'PaymentFailed', data: { error: { constructor: 1 } } }, 'data.error'],
+    [PaymentEventDto, { type: 'PaymentProcessed', occurredAt: { toString: 'x' } }, 'occurredAt'],
+    [CreatePaymentDto, { organizationId: { constructor: 1 }, userId: 'u', amount: 5, currency: 'EUR' }, 'organizationId'],
+    [CreatePaymentDto, { organizationId: 'o', userId: ['u'], amount: 5, currency: 'EUR' }, 'userId'],
+  ] as const)('%p %j is refused naming %s, never thrown', (cls, body, field) => {
+    const result = validateDto(cls as new () => object, body);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.errors.map((e) => e.field)).toContain(field);
+  });
+
+  it('keeps metadata keys that name Object.prototype methods as sent', () => {
+    const result = validateDto(CreatePaymentDto, {
+      organizationId: 'o',
+      userId: 'u',
+      amount: 5,
+      currency: 'EUR',
+      metadata: { toString: 'a', valueOf: 'b' },
+    });
+    expect(result.ok && result.value.metadata).toEqual({ toString: 'a', valueOf: 'b' });
+  });
+});

@@ -33,30 +33,52 @@ function declaredProperties(cls: Dto<object>): Set<string> {
   return names;
 }
 
+/** A value kept away from class-transformer, put back on the instance at `path` afterwards. */
+type RawValue = { path: string[]; value: unknown };
+
 /**
  * A copy of `value` holding only what `cls` declares (own keys only, so `__proto__`,
  * `constructor` or `toString` are never looked up on a prototype), and an error for every
- * other key, nested DTOs included.
+ * other key, nested DTOs included. Opaque properties, and objects or arrays found where a
+ * scalar is declared, are set aside as `raw`: class-transformer would copy them key by key,
+ * dropping or choking on keys such as `constructor`; the validator rejects them as they are.
  */
-function knownPart(cls: Dto<object>, value: object, prefix = ''): { known: Record<string, unknown>; errors: FieldError[] } {
+function knownPart(
+  cls: Dto<object>,
+  value: object,
+  prefix: string[] = [],
+): { known: Record<string, unknown>; errors: FieldError[]; raw: RawValue[] } {
   const declared = declaredProperties(cls);
   const { nested = {}, opaque = [] } = cls as DtoStatics;
   const known: Record<string, unknown> = {};
   const errors: FieldError[] = [];
+  const raw: RawValue[] = [];
   for (const key of Object.keys(value)) {
-    const field = prefix + key;
+    const path = [...prefix, key];
     const v = (value as Record<string, unknown>)[key];
     if (!declared.has(key)) {
-      errors.push({ field, message: `${field} is not an allowed property` });
+      errors.push({ field: path.join('.'), message: `${path.join('.')} is not an allowed property` });
     } else if (Object.prototype.hasOwnProperty.call(nested, key) && isPlainObject(v)) {
-      const inner = knownPart(nested[key], v, `${field}.`);
+      const inner = knownPart(nested[key], v, path);
       known[key] = inner.known;
       errors.push(...inner.errors);
-    } else if (!opaque.includes(key)) {
+      raw.push(...inner.raw);
+    } else if (opaque.includes(key) || (v !== null && typeof v === 'object')) {
+      raw.push({ path, value: v });
+    } else {
       known[key] = v;
     }
   }
-  return { known, errors };
+  return { known, errors, raw };
+}
+
+function putBack(instance: object, { path, value }: RawValue): void {
+  let target = instance as Record<string, unknown>;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlainObject(target[key])) return;
+    target = target[key] as Record<string, unknown>;
+  }
+  target[path[path.length - 1]] = value;
 }
 
 function isPlainObject(v: unknown): v is object {
@@ -81,13 +103,9 @@ export function validateDto<T extends object>(
       return { ok: false, errors: repeated.map(([k]) => ({ field: k, message: `${k} must be given at most once` })) };
     }
   }
-  const { known, errors: unknown } = knownPart(cls, value);
+  const { known, errors: unknown, raw } = knownPart(cls, value);
   const instance = plainToInstance(cls, known);
-  for (const key of (cls as DtoStatics).opaque ?? []) {
-    if (Object.prototype.hasOwnProperty.call(value, key)) {
-      (instance as Record<string, unknown>)[key] = (value as Record<string, unknown>)[key];
-    }
-  }
+  for (const r of raw) putBack(instance, r);
   const errors = unknown.concat(
     flatten(
       validateSync(instance, {
