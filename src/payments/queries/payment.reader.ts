@@ -8,7 +8,7 @@ import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
-import { compileRowFilter, filterParams } from '../store/row-filter';
+import { filterParams, rowPredicate } from '../store/row-filter';
 import { TopK } from '../store/top-k';
 import { planSearch } from '../store/query-planner';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
@@ -79,9 +79,9 @@ export class PaymentReader {
     const position = req.cursor === undefined ? undefined : decodeCursor(req.cursor, fingerprint, req.sort);
     const page = position?.page ?? req.page ?? 0;
     const start = position ? 0 : page * req.size;
+    const params = filterParams(req.filter, this.store.dictionaries);
+    if (params === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
     const cols = this.store.columns();
-    const match = compileRowFilter(req.filter, cols, this.store.dictionaries);
-    if (match === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
 
     const byAmount = req.sort.endsWith('amount');
     const keyColumn = byAmount ? cols.amount : cols.createdAt;
@@ -98,11 +98,11 @@ export class PaymentReader {
       top.offer(key, row);
     };
     const plan = planSearch(req.filter, this.store.indexes);
-    const params = filterParams(req.filter, this.store.dictionaries);
-    if (plan.driver === 'organizationId' && params !== null) {
+    if (plan.driver === 'organizationId') {
       // one sequential pass over the organization's own copy of the filterable fields
       this.store.partitions.scan(params.org, params, byAmount ? 'amount' : 'createdAt', take);
     } else {
+      const match = rowPredicate(params, cols);
       plan.forEach((row) => {
         if (match(row)) take(row, keyColumn[row]);
       });
@@ -132,10 +132,11 @@ export class PaymentReader {
         ? { fromMs: Date.parse(filter.from), toMs: Date.parse(filter.to), interval }
         : undefined,
     );
-    const cols = this.store.columns();
     const dicts = this.store.dictionaries;
-    const match = compileRowFilter(filter, cols, dicts);
-    if (match === null) return acc.result();
+    const params = filterParams(filter, dicts);
+    if (params === null) return acc.result();
+    const cols = this.store.columns();
+    const match = rowPredicate(params, cols);
     const addRow = (row: number) => {
       if (!match(row)) return;
       acc.addValues(PAYMENT_STATUSES[cols.status[row]], dicts.currency.value(cols.currency[row]), cols.amount[row], cols.refundedAmount[row], cols.createdAt[row]);
@@ -160,11 +161,10 @@ export class PaymentReader {
       this.store.indexes.createdAt.forEachInRange(fromMs, toMs, addRow);
       return acc.result();
     }
-    const statuses = new Set((filter.statuses ?? PAYMENT_STATUSES).map((s) => PAYMENT_STATUSES.indexOf(s)));
-    const currencies = filter.currencies && new Set(filter.currencies.map((c) => dicts.currency.find(c)));
-    const org = filter.organizationId === undefined ? undefined : dicts.organization.find(filter.organizationId);
+    const { statusMask, currencies } = params;
+    const org = params.org >= 0 ? params.org : undefined;
     this.store.aggregates.forEachCell(org, firstDay, endDay, (dayMs, status, currency, count, amount, refunded) => {
-      if (!statuses.has(status) || (currencies !== undefined && !currencies.has(currency))) return;
+      if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
       acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
     });
     if (firstDay !== -Infinity) this.store.indexes.createdAt.forEachInRange(fromMs, firstDay * DAY_MS, addRow);

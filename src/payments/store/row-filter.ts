@@ -57,10 +57,13 @@ export function compileRowFilter(
   dicts: ColumnDictionaries,
 ): ((row: number) => boolean) | null {
   const params = filterParams(f, dicts);
-  if (params === null) return null;
+  return params === null ? null : rowPredicate(params, cols);
+}
+
+/** The predicate of resolved filter params over the columns. */
+export function rowPredicate(params: FilterParams, cols: ColumnView): (row: number) => boolean {
   const { org, user, statusMask, currencies, minAmount, maxAmount, from, to } = params;
   const { organization, user: users, status, currency, amount, createdAt } = cols;
-
   return (row) =>
     (org < 0 || organization[row] === org) &&
     (user < 0 || users[row] === user) &&
