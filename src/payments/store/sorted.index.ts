@@ -43,13 +43,31 @@ export class SortedIndex implements SortedIndexView {
       this.#size = 1;
       return;
     }
-    let c = this.#chunkFor(key, id);
-    if (c === this.#chunks.length) c -= 1;
-    const chunk = this.#chunks[c];
-    const at = lowerBound(chunk.keys.length, (i) => before(chunk.keys[i], chunk.ids[i], key, id));
-    chunk.keys.splice(at, 0, key);
-    chunk.ids.splice(at, 0, id);
-    chunk.rows.splice(at, 0, row);
+    const lastChunk = this.#chunks[this.#chunks.length - 1];
+    const n = lastChunk.keys.length;
+    let c: number;
+    let chunk: Chunk;
+    let at: number;
+    if (before(lastChunk.keys[n - 1], lastChunk.ids[n - 1], key, id)) {
+      // Appending (new payments arrive in createdAt order): no search, no splice.
+      c = this.#chunks.length - 1;
+      chunk = lastChunk;
+      at = n;
+    } else {
+      c = this.#chunkFor(key, id);
+      if (c === this.#chunks.length) c -= 1;
+      chunk = this.#chunks[c];
+      at = entryFor(chunk, key, id);
+    }
+    if (at === chunk.keys.length) {
+      chunk.keys.push(key);
+      chunk.ids.push(id);
+      chunk.rows.push(row);
+    } else {
+      chunk.keys.splice(at, 0, key);
+      chunk.ids.splice(at, 0, id);
+      chunk.rows.splice(at, 0, row);
+    }
     this.#size += 1;
     if (chunk.keys.length > MAX_CHUNK) this.#split(c);
   }
@@ -59,7 +77,7 @@ export class SortedIndex implements SortedIndexView {
     const c = this.#chunkFor(key, id);
     if (c === this.#chunks.length) return false;
     const chunk = this.#chunks[c];
-    const at = lowerBound(chunk.keys.length, (i) => before(chunk.keys[i], chunk.ids[i], key, id));
+    const at = entryFor(chunk, key, id);
     if (at === chunk.keys.length || chunk.keys[at] !== key || chunk.ids[at] !== id) return false;
     chunk.keys.splice(at, 1);
     chunk.ids.splice(at, 1);
@@ -122,11 +140,17 @@ export class SortedIndex implements SortedIndexView {
 
   /** First chunk whose last entry does not sort before (key, id); chunks.length if none. */
   #chunkFor(key: number, id: string): number {
-    return lowerBound(this.#chunks.length, (c) => {
-      const ch = this.#chunks[c];
+    const chunks = this.#chunks;
+    let lo = 0;
+    let hi = chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const ch = chunks[mid];
       const last = ch.keys.length - 1;
-      return before(ch.keys[last], ch.ids[last], key, id);
-    });
+      if (before(ch.keys[last], ch.ids[last], key, id)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Position (chunk, offset) of the first entry whose key is >= key. */
@@ -150,6 +174,19 @@ export class SortedIndex implements SortedIndexView {
     };
     this.#chunks.splice(c + 1, 0, right);
   }
+}
+
+/** First position in `chunk` whose entry does not sort before (key, id). O(log MAX_CHUNK). */
+function entryFor(chunk: Chunk, key: number, id: string): number {
+  const { keys, ids } = chunk;
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(keys[mid], ids[mid], key, id)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function before(k: number, id: string, key: number, keyId: string): boolean {
