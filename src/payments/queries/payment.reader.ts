@@ -8,7 +8,7 @@ import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
-import { filterParams, rowPredicate } from '../store/row-filter';
+import { FilterParams, filterParams, rowPredicate } from '../store/row-filter';
 import { TopK } from '../store/top-k';
 import { planSearch } from '../store/query-planner';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
@@ -167,9 +167,22 @@ export class PaymentReader {
       if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
       acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
     });
-    if (firstDay !== -Infinity) this.store.indexes.createdAt.forEachInRange(fromMs, firstDay * DAY_MS, addRow);
-    if (endDay !== Infinity) this.store.indexes.createdAt.forEachInRange(endDay * DAY_MS, toMs, addRow);
+    if (firstDay !== -Infinity) this.#scanTimeRange(params, fromMs, firstDay * DAY_MS, addRow);
+    if (endDay !== Infinity) this.#scanTimeRange(params, endDay * DAY_MS, toMs, addRow);
     return acc.result();
+  }
+
+  /**
+   * Rows created in [lo, hi) that may match: through the createdAt index (every organization's
+   * rows in the range), or through the organization's partition when that is smaller.
+   */
+  #scanTimeRange(params: FilterParams, lo: number, hi: number, visit: (row: number) => void): void {
+    const index = this.store.indexes.createdAt;
+    if (params.org >= 0 && this.store.partitions.count(params.org) < index.countRange(lo, hi)) {
+      this.store.partitions.scan(params.org, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, 'createdAt', visit);
+    } else {
+      index.forEachInRange(lo, hi, visit);
+    }
   }
 
   #versionTag(filter: PaymentFilter): string {

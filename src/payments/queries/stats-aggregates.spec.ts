@@ -26,7 +26,8 @@ describe('PaymentReader stats from daily aggregates', () => {
       store.insertIfAbsent(
         createPayment(
           {
-            organizationId: pick(['o1', 'o2']),
+            // o4 is small: its ragged ends are scanned through its partition, not the createdAt index
+            organizationId: rnd() < 0.05 ? 'o4' : pick(['o1', 'o2']),
             userId: 'u',
             amount: 1 + Math.floor(rnd() * 10_000),
             currency: pick(['EUR', 'USD', 'JPY']),
@@ -65,7 +66,7 @@ describe('PaymentReader stats from daily aggregates', () => {
       const a = base + Math.floor(rnd() * 10 * 24) * hour + (rnd() < 0.3 ? 0 : Math.floor(rnd() * hour));
       const b = a + Math.floor(rnd() * 6 * 24) * hour + Math.floor(rnd() * hour);
       const f: PaymentFilter = {};
-      if (rnd() < 0.7) f.organizationId = pick(['o1', 'o2', 'o3']);
+      if (rnd() < 0.7) f.organizationId = pick(['o1', 'o2', 'o3', 'o4', 'o4']);
       if (rnd() < 0.8) f.from = new Date(a).toISOString();
       if (rnd() < 0.8) f.to = new Date(b).toISOString();
       if (rnd() < 0.3) f.statuses = PAYMENT_STATUSES.filter(() => rnd() < 0.5);
@@ -73,5 +74,27 @@ describe('PaymentReader stats from daily aggregates', () => {
       const interval = f.from && f.to && rnd() < 0.5 ? ('day' as const) : undefined;
       expect(await reader.stats({ filter: f, interval })).toEqual(reference(f, interval));
     }
+  });
+});
+
+describe('PaymentReader stats for a small organization among big ones', () => {
+  it('counts each payment once across whole days and ragged ends read through its partition', async () => {
+    const store = new PaymentStore(new AppConfig());
+    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    const add = (id: string, org: string, createdAt: string) =>
+      store.insertIfAbsent(createPayment({ organizationId: org, userId: 'u', amount: 100, currency: 'EUR', createdAt }, id, '2026-04-01T00:00:00.000Z'));
+    // a big organization fills the ragged ends, so the small one's partition is the cheaper scan
+    for (let i = 0; i < 500; i++) add(`big-${i}`, 'big', new Date(Date.parse('2026-03-01T00:00:00Z') + i * 518_400).toISOString());
+    add('t1', 'tiny', '2026-03-01T23:00:00.000Z'); // ragged start
+    add('t2', 'tiny', '2026-03-02T00:30:00.000Z'); // first hour of the whole day
+    add('t3', 'tiny', '2026-03-03T01:00:00.000Z'); // ragged end
+    add('t4', 'tiny', '2026-03-03T13:00:00.000Z'); // after the window
+    const stats = await reader.stats({
+      filter: { organizationId: 'tiny', from: '2026-03-01T12:00:00.000Z', to: '2026-03-03T12:00:00.000Z' },
+      interval: 'day',
+    });
+    expect(stats.total).toBe(3);
+    expect(stats.amountByCurrency).toEqual({ EUR: 300 });
+    expect(stats.series?.map((b) => b.total)).toEqual([1, 1, 1]);
   });
 });
