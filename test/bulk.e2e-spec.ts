@@ -10,6 +10,7 @@ import {
   paymentBody,
   storedTotal,
   uniqueId,
+  expectEachTestStoresNothing,
 } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
@@ -141,15 +142,7 @@ describe('POST /payments/bulk imports each item on its own', () => {
 });
 
 describe('POST /payments/bulk rejects a body not of its shape with 400 and stores nothing', () => {
-  let total: number;
-
-  beforeEach(async () => {
-    total = await storedTotal(t.url);
-  });
-
-  afterEach(async () => {
-    expect(await storedTotal(t.url)).toBe(total);
-  });
+  expectEachTestStoresNothing(() => t.url);
 
   it.each<[string, () => Body, string]>([
     ['payments is an empty array', () => ({ payments: [] }), 'payments'],

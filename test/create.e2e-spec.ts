@@ -15,6 +15,7 @@ import {
   paymentPath,
   storedTotal,
   uniqueId,
+  expectEachTestStoresNothing,
 } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
@@ -239,15 +240,7 @@ describe('POST /payments with a paymentId that exists', () => {
 });
 
 describe('POST /payments rejects an invalid body with 400 and stores nothing', () => {
-  let total: number;
-
-  beforeEach(async () => {
-    total = await storedTotal(t.url);
-  });
-
-  afterEach(async () => {
-    expect(await storedTotal(t.url)).toBe(total);
-  });
+  expectEachTestStoresNothing(() => t.url);
 
   it('names every missing required field of an empty object', async () => {
     const res = await request(t.url).post('/payments').send({});

@@ -144,6 +144,17 @@ export async function storedTotal(url: string): Promise<number> {
   return res.body.total as number;
 }
 
+/** In the enclosing describe block: every test leaves the store holding as many payments as before. */
+export function expectEachTestStoresNothing(url: () => string): void {
+  let total: number;
+  beforeEach(async () => {
+    total = await storedTotal(url());
+  });
+  afterEach(async () => {
+    expect(await storedTotal(url())).toBe(total);
+  });
+}
+
 export async function expectNotStored(url: string, paymentId: string): Promise<void> {
   const res = await request(url).get(paymentPath(paymentId));
   expectProblem(res, 404);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { PAYMENT_FIELDS } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
 /**
@@ -36,24 +37,6 @@ const EVENT_IDS = ['e1', 'e2', 'e3', 'e4', 'e5', 'e6'];
 const STATUSES = ['pending', 'completed', 'failed', 'refunded'] as const;
 const SORTS = ['createdAt', '-createdAt', 'amount', '-amount'] as const;
 const EVENT_TYPES = ['PaymentProcessed', 'PaymentFailed', 'PaymentRefunded'] as const;
-const PAYMENT_FIELDS = [
-  'paymentId',
-  'organizationId',
-  'userId',
-  'amount',
-  'currency',
-  'status',
-  'description',
-  'metadata',
-  'refundedAmount',
-  'error',
-  'createdAt',
-  'updatedAt',
-  'completedAt',
-  'failedAt',
-  'refundedAt',
-  'version',
-];
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
