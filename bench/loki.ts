@@ -1,6 +1,6 @@
 import Loki from 'lokijs';
 import type { Payment } from '../src/payments/payment';
-import { Engine, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
+import { Engine, foldStats, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
 
 type Doc = Payment & { $loki?: number };
 
@@ -61,21 +61,6 @@ export class LokiEngine implements Engine {
         $and: [{ organizationId: q.organizationId }, { createdAt: { $gte: q.from } }, { createdAt: { $lt: q.to } }],
       } as LokiQuery<Doc>)
       .data();
-    const out: StatsAnswer = {
-      total: 0,
-      byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
-      byCurrency: {},
-      amountByCurrency: {},
-      refundedAmountByCurrency: {},
-    };
-    for (const p of docs) {
-      out.total += 1;
-      out.byStatus[p.status] += 1;
-      out.byCurrency[p.currency] = (out.byCurrency[p.currency] ?? 0) + 1;
-      out.amountByCurrency[p.currency] = ((out.amountByCurrency[p.currency] as number) ?? 0) + p.amount;
-      out.refundedAmountByCurrency[p.currency] =
-        ((out.refundedAmountByCurrency[p.currency] as number) ?? 0) + p.refundedAmount;
-    }
-    return out;
+    return foldStats(docs);
   }
 }

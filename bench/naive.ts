@@ -1,5 +1,5 @@
 import type { Payment } from '../src/payments/payment';
-import { Engine, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
+import { Engine, foldStats, SearchAnswer, SearchQuery, StatsAnswer, StatsQuery } from './queries';
 
 /**
  * The baseline written for clarity, not speed: a Map of payments, and every query is a full
@@ -39,22 +39,9 @@ export class NaiveEngine implements Engine {
   }
 
   stats(q: StatsQuery): StatsAnswer {
-    const out: StatsAnswer = {
-      total: 0,
-      byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
-      byCurrency: {},
-      amountByCurrency: {},
-      refundedAmountByCurrency: {},
-    };
-    for (const p of this.#byId.values()) {
-      if (p.organizationId !== q.organizationId || p.createdAt < q.from || p.createdAt >= q.to) continue;
-      out.total += 1;
-      out.byStatus[p.status] += 1;
-      out.byCurrency[p.currency] = (out.byCurrency[p.currency] ?? 0) + 1;
-      out.amountByCurrency[p.currency] = ((out.amountByCurrency[p.currency] as number) ?? 0) + p.amount;
-      out.refundedAmountByCurrency[p.currency] =
-        ((out.refundedAmountByCurrency[p.currency] as number) ?? 0) + p.refundedAmount;
-    }
-    return out;
+    return foldStats(
+      this.#byId.values(),
+      (p) => p.organizationId === q.organizationId && p.createdAt >= q.from && p.createdAt < q.to,
+    );
   }
 }

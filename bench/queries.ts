@@ -122,3 +122,24 @@ export function statsChecksum(s: StatsAnswer): string {
     ].join('|'),
   );
 }
+
+/** The baselines' stats: a plain loop over the payments that match (written for clarity). */
+export function foldStats(payments: Iterable<Payment>, keep: (p: Payment) => boolean = () => true): StatsAnswer {
+  const out: StatsAnswer = {
+    total: 0,
+    byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
+    byCurrency: {},
+    amountByCurrency: {},
+    refundedAmountByCurrency: {},
+  };
+  for (const p of payments) {
+    if (!keep(p)) continue;
+    out.total += 1;
+    out.byStatus[p.status] += 1;
+    out.byCurrency[p.currency] = (out.byCurrency[p.currency] ?? 0) + 1;
+    out.amountByCurrency[p.currency] = ((out.amountByCurrency[p.currency] as number) ?? 0) + p.amount;
+    out.refundedAmountByCurrency[p.currency] =
+      ((out.refundedAmountByCurrency[p.currency] as number) ?? 0) + p.refundedAmount;
+  }
+  return out;
+}
