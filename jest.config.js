@@ -1,12 +1,29 @@
-/** Two projects: unit specs beside the code, e2e specs under test/ over real HTTP. */
+/**
+ * Projects: unit specs beside the code; the e2e contract over real HTTP in memory mode; the
+ * same e2e suites again in PostgreSQL mode (a database of their own on the local server);
+ * and the PostgreSQL-only suites (faults, several instances).
+ */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
 };
+// one database per test run on the local PostgreSQL, created before and dropped after
+const postgres = { globalSetup: '<rootDir>/postgres-setup.ts', globalTeardown: '<rootDir>/postgres-teardown.ts' };
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform };
 
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '\\.spec\\.ts$' },
     { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '\\.e2e-spec\\.ts$' },
+    {
+      ...common,
+      displayName: 'e2e-pg',
+      rootDir: 'test',
+      testRegex: '\\.e2e-spec\\.ts$',
+      // process.e2e-spec boots real processes in memory mode; its PostgreSQL twin is pg-process
+      testPathIgnorePatterns: ['/process\\.e2e-spec\\.ts$'],
+      setupFiles: ['<rootDir>/postgres-mode.ts'],
+      ...postgres,
+    },
+    { ...common, displayName: 'pg', rootDir: 'test', testRegex: '\\.pg-spec\\.ts$', ...postgres },
   ],
 };

@@ -45,7 +45,7 @@ export class AppModule {
           ],
         }),
         MetricsModule,
-        PaymentsModule,
+        PaymentsModule.forRoot(config),
         HealthModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ScopesGuard }],

@@ -9,8 +9,9 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { createRootLogger } from './logger';
 import { MetricsService } from './metrics/metrics.service';
-import { registerProtection } from './auth/protection';
-import { AppError } from './errors';
+import { isApiPath, registerProtection } from './auth/protection';
+import { AppError, StoreLoadingError } from './errors';
+import { PaymentStore } from './payments/store/payment.store';
 import { parseJsonBody } from './json-body';
 import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
@@ -83,6 +84,12 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig, l
   });
 
   await registerProtection(app, config);
+
+  // PostgreSQL mode: until the store has loaded, an answer from it would be partial.
+  const store = app.get(PaymentStore);
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    done(store.loaded || !isApiPath(request.url) ? undefined : new StoreLoadingError());
+  });
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {

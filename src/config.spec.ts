@@ -33,6 +33,11 @@ describe('loadConfig', () => {
       maxHeapUsedBytes: 0,
       maxUrlLength: 4096,
       maxJsonDepth: 32,
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      groupCommitMaxBatch: 100,
+      syncPollMs: 1000,
+      databaseTimeoutMs: 5000,
     });
   });
 
@@ -58,6 +63,11 @@ describe('loadConfig', () => {
       METRICS_REQUIRE_ADMIN: 'true',
       MAX_EVENT_LOOP_DELAY_MS: '250',
       MAX_HEAP_USED_BYTES: '1000000000',
+      DATABASE_URL: 'postgresql://app:pw@db:5432/payments',
+      DATABASE_POOL_SIZE: '4',
+      GROUP_COMMIT_MAX_BATCH: '50',
+      SYNC_POLL_MS: '500',
+      DATABASE_TIMEOUT_MS: '2000',
     });
     expect({ ...config }).toEqual({
       nodeEnv: 'test',
@@ -78,6 +88,11 @@ describe('loadConfig', () => {
       maxHeapUsedBytes: 1_000_000_000,
       maxUrlLength: 4096,
       maxJsonDepth: 32,
+      databaseUrl: 'postgresql://app:pw@db:5432/payments',
+      databasePoolSize: 4,
+      groupCommitMaxBatch: 50,
+      syncPollMs: 500,
+      databaseTimeoutMs: 2000,
     });
   });
 
@@ -116,12 +131,24 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_PER_MINUTE', 'lots'],
     ['METRICS_REQUIRE_ADMIN', 'yes'],
     ['AUTH_CLOCK_SKEW_SECONDS', '601'],
-    ['DATABASE_URL', 'postgres://localhost/payments'],
+    ['DATABASE_URL', 'mysql://localhost/payments'],
+    ['DATABASE_URL', 'localhost:5432'],
+    ['GROUP_COMMIT_MAX_BATCH', '0'],
+    ['DATABASE_POOL_SIZE', '1'],
+    ['SYNC_POLL_MS', '10'],
     ['AUTH_JWT_SECRET', 'secret'],
   ])('stops with a ConfigError naming %s when it is %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it('takes a PostgreSQL DATABASE_URL and the durable-mode settings', () => {
+    const config = loadConfig({ DATABASE_URL: ' postgres://app@db:5432/payments ', GROUP_COMMIT_MAX_BATCH: '1', SYNC_POLL_MS: '250' });
+    expect(config.databaseUrl).toBe('postgres://app@db:5432/payments');
+    expect(config.groupCommitMaxBatch).toBe(1);
+    expect(config.syncPollMs).toBe(250);
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
   });
 
   it('refuses to run open in production, or with a secret shorter than 32 bytes', () => {

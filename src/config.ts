@@ -26,6 +26,16 @@ export class AppConfig {
   maxHeapUsedBytes = 0;
   maxUrlLength = 4096;
   maxJsonDepth = 32;
+  /** PostgreSQL primary repository; unset = memory is the primary (embedded mode). */
+  databaseUrl?: string = undefined;
+  /** Connections per instance to PostgreSQL (writes, catch-up reads, health). */
+  databasePoolSize = 10;
+  /** Writes grouped into one transaction at most (1 = one transaction per write). */
+  groupCommitMaxBatch = 100;
+  /** Safety-net poll of the change feed, besides LISTEN/NOTIFY wake-ups. */
+  syncPollMs = 1000;
+  /** A database round trip longer than this fails (the write gets a 503). */
+  databaseTimeoutMs = 5000;
 
   constructor(overrides: Partial<AppConfig> = {}) {
     Object.assign(this, overrides);
@@ -43,9 +53,6 @@ export class ConfigError extends Error {
 export const MIN_SECRET_BYTES = 32;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** Variables of the contract that later versions implement; set, they stop the start. */
-const NOT_YET_SUPPORTED = ['DATABASE_URL'];
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const problems: string[] = [];
@@ -80,8 +87,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
-  for (const name of NOT_YET_SUPPORTED) {
-    if (env[name]) problems.push(`${name} is not supported by this version of the service; unset it`);
+  const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL.trim() === '' ? undefined : env.DATABASE_URL.trim();
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
   const nodeEnv = str('NODE_ENV', defaults.nodeEnv);
   const secret = env.AUTH_JWT_SECRET === undefined || env.AUTH_JWT_SECRET === '' ? undefined : env.AUTH_JWT_SECRET;
@@ -114,6 +122,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: int('BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 1024 * 1024 * 1024),
     maxPayments: int('MAX_PAYMENTS', defaults.maxPayments, 1, 1_000_000_000),
     corsOrigins,
+    databaseUrl,
+    databasePoolSize: int('DATABASE_POOL_SIZE', defaults.databasePoolSize, 2, 100),
+    groupCommitMaxBatch: int('GROUP_COMMIT_MAX_BATCH', defaults.groupCommitMaxBatch, 1, 1000),
+    syncPollMs: int('SYNC_POLL_MS', defaults.syncPollMs, 50, 60_000),
+    databaseTimeoutMs: int('DATABASE_TIMEOUT_MS', defaults.databaseTimeoutMs, 100, 120_000),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

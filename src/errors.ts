@@ -22,6 +22,8 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   STORE_FULL: { status: 507, title: 'The payment store is full' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
+  DATABASE_UNAVAILABLE: { status: 503, title: 'The primary repository is unreachable; nothing was acknowledged' },
+  STORE_LOADING: { status: 503, title: 'The store is still loading from the primary repository' },
   OVERLOADED: { status: 503, title: 'The service is overloaded; retry later' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -105,6 +107,23 @@ export class RefundExceedsAmountError extends AppError {
 export class StoreFullError extends AppError {
   constructor(capacity: number) {
     super('STORE_FULL', `The store holds its maximum of ${capacity} payments; nothing was stored`);
+  }
+}
+
+export class DatabaseUnavailableError extends AppError {
+  constructor(reason: string, consequence = 'The write was not acknowledged; retrying it with the same paymentId or eventId is safe') {
+    super(
+      'DATABASE_UNAVAILABLE',
+      `PostgreSQL could not be reached (${reason}). ${consequence}`,
+      undefined,
+      { 'Retry-After': '1' },
+    );
+  }
+}
+
+export class StoreLoadingError extends AppError {
+  constructor() {
+    super('STORE_LOADING', 'The in-memory store is loading from PostgreSQL; retry in a moment', undefined, { 'Retry-After': '1' });
   }
 }
 

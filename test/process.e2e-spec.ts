@@ -17,11 +17,11 @@ function startMain(env: Record<string, string>): { child: ChildProcess; output: 
   return { child, output: () => output };
 }
 
-async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
+async function waitForHealth(url: string, timeoutMs = 30_000, path = '/health/live'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${url}/health/live`)).ok) return;
+      if ((await fetch(`${url}${path}`)).ok) return;
     } catch {
       // not listening yet
     }
@@ -41,11 +41,36 @@ describe('the service process', () => {
     expect(output()).toContain('CACHE_TTL_SECONDS');
   });
 
-  it('refuses to start with DATABASE_URL set, since this version has no durable mode', async () => {
-    const { child, output } = startMain({ PORT: '0', DATABASE_URL: 'postgres://localhost/test' });
+  it('refuses to start with a DATABASE_URL that is not a PostgreSQL URL', async () => {
+    const { child, output } = startMain({ PORT: '0', DATABASE_URL: 'mysql://localhost/test' });
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
-    expect(output()).toContain('DATABASE_URL is not supported');
+    expect(output()).toContain('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  });
+
+  it('with an unreachable DATABASE_URL, starts live but not ready, answers 503 on /payments, and still exits 0 on SIGTERM', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const url = `http://127.0.0.1:${port}`;
+    // port 1 on loopback: connection refused at once, so the service keeps retrying
+    const { child } = startMain({ PORT: String(port), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    try {
+      await waitForHealth(url, 30_000, '/health/live');
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { error: Record<string, { status: string }> };
+      expect(body.error.store.status).toBe('down');
+      expect(body.error.primary.status).toBe('down');
+      const read = await fetch(`${url}/payments/search`);
+      expect(read.status).toBe(503);
+      expect(read.headers.get('content-type')).toContain('application/problem+json');
+      expect(read.headers.get('retry-after')).toBe('1');
+      expect(((await read.json()) as { type: string }).type).toBe('/problems/store-loading');
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('serves, logs pino JSON with a request id, and exits 0 on SIGTERM after finishing in-flight requests', async () => {

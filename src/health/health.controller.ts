@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { FastifyReply } from 'fastify';
+import { PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
 
 const HEALTH_SCHEMA: SchemaObject = {
@@ -23,6 +24,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly store: PaymentStore,
+    private readonly primary: PrimaryRepository,
   ) {}
 
   @Get('live')
@@ -35,7 +37,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: the store is loaded and can serve' })
+  @ApiOperation({ summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable' })
   @ApiOkResponse({ schema: HEALTH_SCHEMA })
   @ApiServiceUnavailableResponse({ schema: HEALTH_SCHEMA })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {
@@ -43,6 +45,11 @@ export class HealthController {
       async () => {
         const check = this.indicators.check('store');
         return this.store.loaded ? check.up({ payments: this.store.size }) : check.down({ message: 'loading' });
+      },
+      async () => {
+        const check = this.indicators.check('primary');
+        const { up, details } = await this.primary.health();
+        return up ? check.up(details) : check.down(details);
       },
     ]);
   }

@@ -45,6 +45,29 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** PostgreSQL mode: transactions of the group commit and the writes each one carried. */
+  readonly commitBatches = new Histogram({
+    name: 'payments_commit_batch_size',
+    help: 'Writes grouped into one PostgreSQL transaction',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
+
+  readonly commitDuration = new Histogram({
+    name: 'payments_commit_duration_seconds',
+    help: 'Time of one group-commit transaction, BEGIN to COMMIT',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  /** PostgreSQL mode: delay from a write's commit on any instance to its application here. */
+  readonly syncDelay = new Histogram({
+    name: 'payments_sync_delay_seconds',
+    help: 'Delay between a payment update (updatedAt) and its arrival through the change feed',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -322,3 +322,12 @@ export function toPaymentFilter(q: PaymentFilterQueryDto): PaymentFilter {
     to: q.to,
   };
 }
+
+/** POST /admin/sync: everything, or one organization. */
+export class SynchronizeStoreDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 64, description: 'Only this organization; all when absent.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  organizationId?: string;
+}

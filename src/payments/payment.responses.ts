@@ -100,3 +100,17 @@ export class StoreInfoResponse {
   @ApiProperty({ type: 'object', properties: { heapUsed: { type: 'integer' }, rss: { type: 'integer' } } })
   memory!: { heapUsed: number; rss: number };
 }
+
+export class SynchronizeResponse {
+  @ApiProperty({ type: 'integer', description: 'Payments reloaded from the primary repository' }) synchronized!: number;
+}
+
+export class SyncCheckResponse {
+  @ApiProperty() paymentId!: string;
+  @ApiProperty({ description: 'Memory and the primary repository hold the same payment' }) inSync!: boolean;
+  @ApiProperty({ type: [String], description: 'Fields that differ (all of them when one side lacks the payment)' })
+  differingFields!: string[];
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Version in memory; null when absent' }) memoryVersion!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Version in the primary repository; null when absent' })
+  primaryVersion!: number | null;
+}

@@ -1,10 +1,17 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { AppConfig } from '../config';
+import { PostgresPaymentWriter } from '../persistence/postgres.writer';
+import { StoreSync } from '../persistence/store-sync';
 import { AdminController } from './admin.controller';
 import { ApplyPaymentEventHandler } from './commands/apply-payment-event.handler';
 import { CreatePaymentHandler } from './commands/create-payment.handler';
 import { ImportPaymentsHandler } from './commands/import-payments.handler';
+import { MemoryPaymentWriter, PaymentWriter } from './commands/payment.writer';
+import { SynchronizeStoreHandler } from './commands/synchronize-store.handler';
 import { PaymentEventsMetrics } from './payment-events.metrics';
 import { PaymentsController } from './payments.controller';
+import { MemoryPrimaryRepository, PrimaryRepository } from './primary.repository';
+import { CheckSyncHandler } from './queries/check-sync.handler';
 import { GetPaymentStatsHandler } from './queries/get-payment-stats.handler';
 import { GetPaymentHandler } from './queries/get-payment.handler';
 import { GetStoreInfoHandler } from './queries/get-store-info.handler';
@@ -12,22 +19,46 @@ import { PaymentReader } from './queries/payment.reader';
 import { SearchPaymentsHandler } from './queries/search-payments.handler';
 import { PaymentStore } from './store/payment.store';
 
-@Module({
-  controllers: [PaymentsController, AdminController],
-  providers: [
-    PaymentStore,
-    // command side: the only path to the store's write methods
-    CreatePaymentHandler,
-    ImportPaymentsHandler,
-    ApplyPaymentEventHandler,
-    // query side: reads through the cached reader
-    PaymentReader,
-    GetPaymentHandler,
-    SearchPaymentsHandler,
-    GetPaymentStatsHandler,
-    GetStoreInfoHandler,
-    PaymentEventsMetrics,
-  ],
-  exports: [PaymentStore],
-})
-export class PaymentsModule {}
+@Module({})
+export class PaymentsModule {
+  /**
+   * The primary repository decides the writer: memory (the store itself) by default, or
+   * PostgreSQL when DATABASE_URL is set (commit first, then the store; change feed; sync).
+   */
+  static forRoot(config: AppConfig): DynamicModule {
+    const primary: Provider[] = config.databaseUrl
+      ? [
+          StoreSync,
+          { provide: PrimaryRepository, useExisting: StoreSync },
+          { provide: PaymentWriter, useClass: PostgresPaymentWriter },
+        ]
+      : [
+          { provide: PrimaryRepository, useClass: MemoryPrimaryRepository },
+          { provide: PaymentWriter, useClass: MemoryPaymentWriter },
+        ];
+    return {
+      module: PaymentsModule,
+      // the store and the primary repository are needed by health and metrics too
+      global: true,
+      controllers: [PaymentsController, AdminController],
+      providers: [
+        PaymentStore,
+        ...primary,
+        // command side: the only path to the writer
+        CreatePaymentHandler,
+        ImportPaymentsHandler,
+        ApplyPaymentEventHandler,
+        SynchronizeStoreHandler,
+        // query side: reads through the cached reader
+        PaymentReader,
+        GetPaymentHandler,
+        SearchPaymentsHandler,
+        GetPaymentStatsHandler,
+        GetStoreInfoHandler,
+        CheckSyncHandler,
+        PaymentEventsMetrics,
+      ],
+      exports: [PaymentStore, PrimaryRepository],
+    };
+  }
+}

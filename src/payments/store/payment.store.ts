@@ -27,28 +27,29 @@ export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
  */
 @Injectable()
 export class PaymentStore {
+  // Not readonly: adopt() swaps a rebuilt store's state in, in one synchronous step.
   /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
-  readonly #rows: Payment[] = [];
-  readonly #rowOf = new Map<string, number>();
+  #rows: Payment[] = [];
+  #rowOf = new Map<string, number>();
   // organizationId, userId and currency never change: append-only posting lists (4 B/row);
   // status changes: a set per value.
-  readonly #partitions = new OrgPartitions();
-  readonly #userId = new PostingIndex<string>();
-  readonly #status = new HashIndex<PaymentStatus>();
-  readonly #currency = new PostingIndex<string>();
-  readonly #amount = new SortedIndex();
-  readonly #createdAt = new SortedIndex();
+  #partitions = new OrgPartitions();
+  #userId = new PostingIndex<string>();
+  #status = new HashIndex<PaymentStatus>();
+  #currency = new PostingIndex<string>();
+  #amount = new SortedIndex();
+  #createdAt = new SortedIndex();
   /**
    * The filterable fields again, as typed-array columns by row id (strings interned as codes):
    * what search and stats scan, so a scan never touches a payment object or compares strings.
    * About 40 bytes per payment.
    */
-  readonly #dicts: ColumnDictionaries = {
+  #dicts: ColumnDictionaries = {
     organization: new Dictionary(),
     user: new Dictionary(),
     currency: new Dictionary(),
   };
-  readonly #cols = {
+  #cols = {
     organization: new Column((n) => new Int32Array(n)),
     user: new Column((n) => new Int32Array(n)),
     status: new Column((n) => new Uint8Array(n)),
@@ -57,13 +58,22 @@ export class PaymentStore {
     createdAt: new Column((n) => new Float64Array(n)),
     refundedAmount: new Column((n) => new Float64Array(n)),
   };
-  readonly #aggregates = new DailyAggregates();
+  #aggregates = new DailyAggregates();
   /** Row id -> event ids already applied to it (at-least-once delivery is deduplicated). */
-  readonly #eventIds = new Map<number, Set<string>>();
+  #eventIds = new Map<number, Set<string>>();
   #version = 0;
-  readonly #orgVersions = new Map<string, number>();
+  #orgVersions = new Map<string, number>();
+
+  #loaded: boolean;
 
   constructor(private readonly config: AppConfig) {
+    // Memory is the primary repository unless a database is configured: then the store is
+    // loaded from it at start, and not ready before.
+    this.#loaded = !config.databaseUrl;
+    this.indexes = this.#indexViews();
+  }
+
+  #indexViews(): PaymentIndexes {
     const rows = this.#rows;
     const partitions = this.#partitions;
     const orgs = this.#dicts.organization;
@@ -77,7 +87,7 @@ export class PaymentStore {
         return partitions.distinctValues;
       },
     };
-    this.indexes = {
+    return {
       organizationId,
       userId: this.#userId,
       status: this.#status,
@@ -95,7 +105,11 @@ export class PaymentStore {
 
   /** True once the store holds everything it should serve (memory mode: from the start). */
   get loaded(): boolean {
-    return true;
+    return this.#loaded;
+  }
+
+  markLoaded(): void {
+    this.#loaded = true;
   }
 
   get size(): number {
@@ -120,7 +134,7 @@ export class PaymentStore {
   }
 
   /** Read-only views of the indexes, for the query side (planner and reader). */
-  readonly indexes: PaymentIndexes;
+  indexes: PaymentIndexes;
 
   /** Current views of the columns; valid until the next write (a column may grow). */
   columns(): ColumnView {
@@ -153,6 +167,11 @@ export class PaymentStore {
     const existing = this.get(payment.paymentId);
     if (existing !== undefined) return { payment: existing, created: false };
     if (this.#rows.length >= this.config.maxPayments) throw new StoreFullError(this.config.maxPayments);
+    this.#insert(payment);
+    return { payment, created: true };
+  }
+
+  #insert(payment: Payment): void {
     const row = this.#rows.length;
     this.#rows.push(payment);
     this.#rowOf.set(payment.paymentId, row);
@@ -177,7 +196,6 @@ export class PaymentStore {
     c.refundedAmount.set(row, payment.refundedAmount);
     this.#aggregate(1, row);
     this.#bump(payment.organizationId);
-    return { payment, created: true };
   }
 
   /**
@@ -204,6 +222,17 @@ export class PaymentStore {
     ) {
       throw new Error('PaymentStore.update: an update may only change status, refundedAmount (upwards) and unindexed fields');
     }
+    this.#replace(row, updated);
+    if (eventId !== undefined) {
+      if (seen) seen.add(eventId);
+      else this.#eventIds.set(row, new Set([eventId]));
+    }
+    return { payment: updated, applied: true };
+  }
+
+  /** Replaces the payment of `row` (same identity and indexed fields but status). */
+  #replace(row: number, updated: Payment): void {
+    const current = this.#rows[row];
     this.#aggregate(-1, row);
     this.#rows[row] = updated;
     if (updated.status !== current.status) {
@@ -214,12 +243,56 @@ export class PaymentStore {
     }
     this.#cols.refundedAmount.set(row, updated.refundedAmount);
     this.#aggregate(1, row);
-    if (eventId !== undefined) {
-      if (seen) seen.add(eventId);
-      else this.#eventIds.set(row, new Set([eventId]));
-    }
     this.#bump(updated.organizationId);
-    return { payment: updated, applied: true };
+  }
+
+  /**
+   * Applies a payment as the primary repository holds it (a committed write, ours or another
+   * instance's, or a row loaded at start): inserted when absent, replacing the stored one when
+   * its version is newer, ignored when it is not (a change can arrive twice, or late: the
+   * change feed and the writer both apply it). Never refused for capacity: the database is
+   * the truth and memory must mirror it. Returns true when something changed.
+   */
+  applyCommitted(payment: Payment): boolean {
+    const row = this.#rowOf.get(payment.paymentId);
+    if (row === undefined) {
+      this.#insert(payment);
+      return true;
+    }
+    if (payment.version <= this.#rows[row].version) return false;
+    this.#replace(row, payment);
+    return true;
+  }
+
+  /**
+   * Takes over the whole state of `rebuilt` (a store loaded afresh from the primary
+   * repository) in one synchronous step: reads before it see the old state, reads after it the
+   * new one, never a mix. Versions only grow, so no cached answer of the old state is served.
+   */
+  adopt(rebuilt: PaymentStore): void {
+    const versions = new Map<string, number>();
+    for (const [org, v] of this.#orgVersions) versions.set(org, v + 1);
+    for (const [org, v] of rebuilt.#orgVersions) versions.set(org, (versions.get(org) ?? 1) + v);
+    this.#rows = rebuilt.#rows;
+    this.#rowOf = rebuilt.#rowOf;
+    this.#partitions = rebuilt.#partitions;
+    this.#userId = rebuilt.#userId;
+    this.#status = rebuilt.#status;
+    this.#currency = rebuilt.#currency;
+    this.#amount = rebuilt.#amount;
+    this.#createdAt = rebuilt.#createdAt;
+    this.#dicts = rebuilt.#dicts;
+    this.#cols = rebuilt.#cols;
+    this.#aggregates = rebuilt.#aggregates;
+    this.#eventIds = rebuilt.#eventIds;
+    this.#orgVersions = versions;
+    this.#version += rebuilt.#version + 1;
+    this.indexes = this.#indexViews();
+  }
+
+  /** Every stored payment, in row order (for rebuilding a store without one organization). */
+  *payments(): IterableIterator<Payment> {
+    for (const p of this.#rows) yield p;
   }
 
   /** Distinct values per index, for /admin/store. O(n) for the sorted indexes. */

@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import type { Client, Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config';
+import { MetricsService } from '../metrics/metrics.service';
+import { Payment } from '../payments/payment';
+import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
+import { CHANGES_CHANNEL, createClient, reasonOf } from './postgres';
+
+const CATCH_UP_BATCH = 2000;
+
+/**
+ * Follows the writes of every instance. Each committed write carries a new `seq`, and seq
+ * order is commit order (COMMIT_LOCK), so "everything with seq > position" is exactly what
+ * this instance has not seen. LISTEN/NOTIFY only says when to look: a missed notification, a
+ * dropped connection or a restart of PostgreSQL loses nothing, because the catch-up query
+ * runs again on reconnect and on a slow safety-net timer.
+ */
+export class ChangeFeed {
+  readonly #logger = new Logger('ChangeFeed');
+  #position = 0;
+  #stopped = true;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #listener: Client | undefined;
+  #listening: Promise<void> | undefined;
+  #listenerUp = false;
+  readonly #abort = new AbortController();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly pool: Pool,
+    /** Applies one committed payment; true when it changed the store (not seen before). */
+    private readonly apply: (payment: Payment) => boolean,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Sequence number of the last change applied. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** True while the LISTEN connection is up (else changes arrive by the timer only). */
+  get listening(): boolean {
+    return this.#listenerUp;
+  }
+
+  start(position: number): void {
+    this.#position = position;
+    this.#stopped = false;
+    this.#timer = setInterval(() => this.poke(), this.config.syncPollMs);
+    this.#timer.unref();
+    this.#listening = this.#listen();
+    this.poke();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#abort.abort();
+    // A connection still being opened is not ended here (pg may then never settle its connect):
+    // the loop sees #stopped as soon as it is open and closes it.
+    if (this.#listenerUp) await this.#listener?.end().catch(() => undefined);
+    await this.#listening;
+    await this.#running;
+  }
+
+  /** Runs a catch-up now, or right after the one in flight. */
+  poke(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#catchUp().finally(() => {
+      this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** Resolves once every change committed before this call has been applied. */
+  async drain(): Promise<void> {
+    await this.#running;
+    this.poke();
+    await this.#running;
+  }
+
+  async #catchUp(): Promise<void> {
+    try {
+      for (;;) {
+        const { rows } = await this.pool.query<PaymentRow>(
+          `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE seq > $1 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
+          [this.#position],
+        );
+        const now = Date.now();
+        for (const row of rows) {
+          const payment = paymentFromRow(row);
+          if (this.apply(payment)) this.metrics.syncDelay.observe(Math.max(0, now - Date.parse(payment.updatedAt)) / 1000);
+          this.#position = row.seq;
+        }
+        if (rows.length < CATCH_UP_BATCH) return;
+      }
+    } catch (e) {
+      // Unreachable database: the next poke (timer or reconnect) tries again from the same position.
+      this.#logger.warn(`catch-up from seq ${this.#position} failed: ${reasonOf(e)}`);
+    }
+  }
+
+  async #listen(): Promise<void> {
+    let backoffMs = 100;
+    while (!this.#stopped) {
+      const client = createClient(this.config);
+      this.#listener = client;
+      try {
+        const closed = new Promise<void>((resolve) => {
+          client.on('error', () => resolve());
+          client.on('end', () => resolve());
+        });
+        await client.connect();
+        if (this.#stopped) return;
+        client.on('notification', () => this.poke());
+        await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+        this.#listenerUp = true;
+        if (this.#stopped) return;
+        backoffMs = 100;
+        this.poke(); // whatever was committed while we were not listening
+        await closed;
+      } catch (e) {
+        if (!this.#stopped) this.#logger.warn(`LISTEN connection failed: ${reasonOf(e)}`);
+      } finally {
+        this.#listenerUp = false;
+        await client.end().catch(() => undefined);
+      }
+      if (this.#stopped) return;
+      await sleep(backoffMs, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+      backoffMs = Math.min(backoffMs * 2, 5000);
+    }
+  }
+}

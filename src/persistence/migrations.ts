@@ -1,0 +1,99 @@
+import type { Pool } from 'pg';
+import { MIGRATION_LOCK } from './postgres';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The schema, as versioned migrations applied in order at start. Never edit one that has
+ * shipped: add the next. Money is bigint (minor units), metadata jsonb, times timestamptz.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'payments and applied events',
+    sql: `
+      CREATE SEQUENCE payments_seq;
+      CREATE TABLE payments (
+        payment_id      text PRIMARY KEY,
+        organization_id text NOT NULL,
+        user_id         text NOT NULL,
+        amount          bigint NOT NULL CHECK (amount > 0),
+        currency        text NOT NULL,
+        status          text NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'refunded')),
+        description     text,
+        metadata        jsonb NOT NULL DEFAULT '{}'::jsonb,
+        refunded_amount bigint NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount),
+        error           text,
+        created_at      timestamptz NOT NULL,
+        updated_at      timestamptz NOT NULL,
+        completed_at    timestamptz,
+        failed_at       timestamptz,
+        refunded_at     timestamptz,
+        version         integer NOT NULL CHECK (version >= 1),
+        -- Change-feed position: a new value from payments_seq on every write (see COMMIT_LOCK).
+        seq             bigint NOT NULL DEFAULT nextval('payments_seq')
+      );
+      CREATE UNIQUE INDEX payments_seq_idx ON payments (seq);
+      CREATE INDEX payments_organization_idx ON payments (organization_id);
+      -- Lifecycle event ids already applied: redelivery to any instance is a no-op.
+      CREATE TABLE payment_events (
+        payment_id text NOT NULL REFERENCES payments (payment_id),
+        event_id   text NOT NULL,
+        type       text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (payment_id, event_id)
+      );
+    `,
+  },
+];
+
+/**
+ * Applies the pending migrations, each in its own transaction, recorded in
+ * schema_migrations. A session advisory lock makes instances that start together take turns.
+ * Returns the versions applied by this call.
+ */
+export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+          version    integer PRIMARY KEY,
+          name       text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      const done = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
+      const known = new Set(migrations.map((m) => m.version));
+      const unknown = [...done].filter((v) => !known.has(v));
+      if (unknown.length > 0) {
+        throw new Error(`The database has migrations this version does not know (${unknown.join(', ')}): it is newer than the service`);
+      }
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw e;
+        }
+        applied.push(m.version);
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}

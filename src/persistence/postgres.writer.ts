@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { AppConfig } from '../config';
+import { AppError, DatabaseUnavailableError, StoreFullError } from '../errors';
+import { MetricsService } from '../metrics/metrics.service';
+import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands/payment.writer';
+import { Payment } from '../payments/payment';
+import { InsertResult } from '../payments/store/payment.store';
+import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
+import { CHANGES_CHANNEL, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
+import { StoreSync } from './store-sync';
+
+type Pending =
+  | { kind: 'create'; payment: Payment; resolve: (r: InsertResult) => void; reject: (e: unknown) => void }
+  | { kind: 'change'; change: PaymentChange; resolve: (r: ChangeResult) => void; reject: (e: unknown) => void };
+
+type Outcome = { ok: true; value: InsertResult | ChangeResult } | { ok: false; error: unknown };
+
+/**
+ * PostgreSQL is the primary repository: a write is answered only after its transaction has
+ * committed, and only then applied to the in-memory store (so this instance reads it back at
+ * once; the others get it through the change feed).
+ *
+ * Group commit: writes that arrive while a transaction is in flight wait for it, then go
+ * together in the next one (at most `groupCommitMaxBatch`). Under load a transaction carries
+ * many writes for the price of one round trip sequence and one fsync; alone, a write waits for
+ * nothing. Inside a batch each write is checked on its own: a refused one (409, 422, 404)
+ * never fails the others.
+ *
+ * Safety across instances: every transaction takes COMMIT_LOCK first, then reads the rows it
+ * will change. Writers on all instances are therefore serialized per batch, so the checks
+ * (paymentId taken? refund within the amount? event id seen?) run on rows nobody else can
+ * change before the commit: no lost update and no double apply, without retry loops.
+ */
+@Injectable()
+export class PostgresPaymentWriter extends PaymentWriter {
+  #queue: Pending[] = [];
+  #draining = false;
+
+  constructor(
+    private readonly sync: StoreSync,
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+  }
+
+  create(payment: Payment): Promise<InsertResult> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'create', payment, resolve, reject }));
+  }
+
+  change(change: PaymentChange): Promise<ChangeResult> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'change', change, resolve, reject }));
+  }
+
+  #enqueue(op: Pending): void {
+    this.#queue.push(op);
+    if (this.#draining) return;
+    this.#draining = true;
+    // Writes of the same tick (a bulk import, parallel requests) go in the first batch.
+    setImmediate(() => void this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.config.groupCommitMaxBatch);
+        await this.#commitIsolated(batch);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Commits a batch; when the database refuses it (not unreachable), each write is retried alone. */
+  async #commitIsolated(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.#commit(batch);
+    } catch (error) {
+      if (isUnavailable(error)) {
+        const unavailable = new DatabaseUnavailableError(reasonOf(error));
+        for (const op of batch) op.reject(unavailable);
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      for (const op of batch) await this.#commitIsolated([op]);
+      return;
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i];
+      if (!outcome.ok) op.reject(outcome.error);
+      else if (op.kind === 'create') op.resolve(outcome.value as InsertResult);
+      else op.resolve(outcome.value as ChangeResult);
+    });
+  }
+
+  async #commit(batch: Pending[]): Promise<Outcome[]> {
+    const started = performance.now();
+    const client = await this.sync.pool.connect();
+    let state: Map<string, Payment>;
+    let outcomes: Outcome[];
+    try {
+      await client.query('BEGIN');
+      ({ state, outcomes } = await this.#writeBatch(client, batch));
+      await client.query('COMMIT');
+      client.release();
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(isUnavailable(error) ? (error as Error) : undefined);
+      throw error;
+    }
+    this.metrics.commitBatches.observe(batch.length);
+    this.metrics.commitDuration.observe((performance.now() - started) / 1000);
+    // Committed: now memory. Rows only read (replays, events on payments another instance
+    // wrote) are applied too, so this instance never answers from older state than it saw.
+    for (const payment of state.values()) this.sync.apply(payment);
+    return outcomes;
+  }
+
+  async #writeBatch(client: PoolClient, batch: Pending[]) {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
+    const ids = [...new Set(batch.map((op) => (op.kind === 'create' ? op.payment.paymentId : op.change.paymentId)))];
+    const state = new Map<string, Payment>();
+    for (const row of (await client.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[])`, [ids])).rows) {
+      state.set(row.payment_id, paymentFromRow(row));
+    }
+    const withEvent = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined) as Extract<Pending, { kind: 'change' }>[];
+    const seen = new Set<string>();
+    if (withEvent.length > 0) {
+      const { rows } = await client.query<{ payment_id: string; event_id: string }>(
+        `SELECT e.payment_id, e.event_id FROM payment_events e
+           JOIN unnest($1::text[], $2::text[]) AS t(payment_id, event_id) USING (payment_id, event_id)`,
+        [withEvent.map((op) => op.change.paymentId), withEvent.map((op) => op.change.eventId)],
+      );
+      for (const r of rows) seen.add(eventKey(r.payment_id, r.event_id));
+    }
+
+    const created = new Set<string>();
+    const changed = new Set<string>();
+    const events: { paymentId: string; eventId: string; type: string }[] = [];
+    let room = this.config.maxPayments - this.sync.store.size;
+    const outcomes = batch.map((op): Outcome => {
+      try {
+        if (op.kind === 'create') {
+          const existing = state.get(op.payment.paymentId);
+          if (existing !== undefined) return { ok: true, value: { payment: existing, created: false } };
+          if (room <= 0) throw new StoreFullError(this.config.maxPayments);
+          room -= 1;
+          state.set(op.payment.paymentId, op.payment);
+          created.add(op.payment.paymentId);
+          return { ok: true, value: { payment: op.payment, created: true } };
+        }
+        const { paymentId, eventId, eventType, organizationId, next } = op.change;
+        const current = state.get(paymentId);
+        if (current === undefined || (organizationId !== undefined && current.organizationId !== organizationId)) {
+          return { ok: true, value: undefined };
+        }
+        if (eventId !== undefined && seen.has(eventKey(paymentId, eventId))) {
+          return { ok: true, value: { payment: current, before: current, applied: false } };
+        }
+        const updated = next(current);
+        state.set(paymentId, updated);
+        if (!created.has(paymentId)) changed.add(paymentId);
+        if (eventId !== undefined) {
+          seen.add(eventKey(paymentId, eventId));
+          events.push({ paymentId, eventId, type: eventType });
+        }
+        return { ok: true, value: { payment: updated, before: current, applied: true } };
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        return { ok: false, error };
+      }
+    });
+
+    const inserts = [...created].map((id) => state.get(id) as Payment);
+    const updates = [...changed].map((id) => state.get(id) as Payment);
+    if (inserts.length > 0) {
+      const { rowCount } = await client.query(INSERT_PAYMENTS, insertParams(inserts));
+      if (rowCount !== inserts.length) throw new Error('payments changed under the commit lock');
+    }
+    if (updates.length > 0) {
+      const { rowCount } = await client.query(UPDATE_PAYMENTS, updateParams(updates));
+      if (rowCount !== updates.length) throw new Error('payments changed under the commit lock');
+    }
+    if (events.length > 0) {
+      await client.query(
+        'INSERT INTO payment_events (payment_id, event_id, type) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+        [events.map((e) => e.paymentId), events.map((e) => e.eventId), events.map((e) => e.type)],
+      );
+    }
+    if (inserts.length + updates.length > 0) await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
+    return { state, outcomes };
+  }
+}
+
+const eventKey = (paymentId: string, eventId: string) => `${paymentId}\u0000${eventId}`;
