@@ -28,6 +28,14 @@ describe('parseJsonBody', () => {
     expect(e.errors).toEqual([{ field: 'amount', message: expect.stringContaining('plain integer') }]);
   });
 
+  it('rejects the NUL character in a value or a key, naming the field, and accepts an escaped backslash before u0000', () => {
+    const value = failure('{"userId": "u", "description": "a\\u0000b"}');
+    expect(value).toBeInstanceOf(RequestValidationError);
+    expect(value.errors).toEqual([{ field: 'description', message: expect.stringContaining('NUL') }]);
+    expect(failure('{"metadata": {"k\\u0000": "v"}}').errors).toEqual([{ field: 'body', message: expect.stringContaining('keys must not contain') }]);
+    expect(parse('{"description": "a\\\\u0000"}')).toEqual({ description: 'a\\u0000' });
+  });
+
   it('rejects negative zero and integers past 2^53 - 1, naming the field', () => {
     expect(failure('{"amount": -0}').errors?.[0].field).toBe('amount');
     expect(failure('{"data": {"refundAmount": 9007199254740993}}').errors?.[0]).toEqual({

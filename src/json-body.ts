@@ -8,7 +8,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * bytes that are not UTF-8; nesting deeper than `maxDepth`; `__proto__` and
  * `constructor.prototype` keys (never honoured as prototypes); and numbers that cannot be an
  * exact integer amount as written: exponents (`1e3`), negative zero and integers past 2^53,
- * which JSON.parse would silently round. Fractions are left to the validator, which names
+ * which JSON.parse would silently round; and the NUL character (\u0000) in any string. Fractions are left to the validator, which names
  * the field. O(body length), one pass before JSON.parse.
  */
 export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
@@ -39,8 +39,19 @@ function scan(text: string, maxDepth: number): AppError | undefined {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i + 1;
-      for (i = start; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      let nul = false;
+      for (i = start; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) !== 0x5c) continue;
+        if (text.startsWith('u0000', i + 1)) nul = true;
+        i++;
+      }
       lastString = text.slice(start, i);
+      // U+0000 has no place in payment data, and PostgreSQL text and jsonb cannot hold it.
+      if (nul) {
+        const isKey = /^\s*:/.test(text.slice(i + 1, i + 64));
+        const field = isKey ? 'body' : key;
+        return RequestValidationError.field(field, `${isKey ? 'keys' : field} must not contain the NUL character (\\u0000)`);
+      }
     } else if (c === 0x3a /* : */) {
       key = lastString;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {

@@ -45,16 +45,26 @@ export function createClient(config: AppConfig): Client {
   return new Client({ ...clientConfig(config), query_timeout: undefined, statement_timeout: undefined });
 }
 
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+// what node-postgres says when a connection is lost, cannot be made in time, or is gone
+const CLIENT_ERRORS = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end/i;
+
 /**
  * True when an error means "the database cannot be reached or cannot serve now" (a 503 and a
- * retry), as opposed to a statement the database refused (a bug). Connection failures have no
- * SQLSTATE; the server's own unavailability classes are 08 (connection), 53 (resources) and
- * 57 (operator intervention: shutdown, statement timeout).
+ * retry), as opposed to a statement the database refused or a bug (a 500). Network errors
+ * and node-postgres' connection errors have no SQLSTATE; the server's own unavailability
+ * classes are 08 (connection), 53 (resources) and 57 (operator intervention: shutdown,
+ * statement timeout).
  */
 export function isUnavailable(error: unknown): boolean {
-  if (!(error instanceof DatabaseError)) return true;
-  const code = error.code ?? '';
-  return code.startsWith('08') || code.startsWith('53') || code.startsWith('57');
+  if (error instanceof DatabaseError) {
+    const code = error.code ?? '';
+    return code.startsWith('08') || code.startsWith('53') || code.startsWith('57');
+  }
+  const e = error as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code)) return true;
+  if (Array.isArray(e?.errors) && e.errors.some((inner) => isUnavailable(inner))) return true; // AggregateError of a dual-stack connect
+  return typeof e?.message === 'string' && CLIENT_ERRORS.test(e.message);
 }
 
 /** A short reason for logs and 503 details, without connection strings. */

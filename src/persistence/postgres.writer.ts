@@ -123,12 +123,13 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
   async #writeBatch(client: PoolClient, batch: Pending[]) {
     await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
-    const ids = [...new Set(batch.map((op) => (op.kind === 'create' ? op.payment.paymentId : op.change.paymentId)))];
+    // An id with U+0000 (possible in a path) cannot be in PostgreSQL text: it is simply not found.
+    const ids = [...new Set(batch.map((op) => (op.kind === 'create' ? op.payment.paymentId : op.change.paymentId)))].filter(storable);
     const state = new Map<string, Payment>();
     for (const row of (await client.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[])`, [ids])).rows) {
       state.set(row.payment_id, paymentFromRow(row));
     }
-    const withEvent = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined) as Extract<Pending, { kind: 'change' }>[];
+    const withEvent = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined && storable(op.change.eventId) && storable(op.change.paymentId)) as Extract<Pending, { kind: 'change' }>[];
     const seen = new Set<string>();
     if (withEvent.length > 0) {
       const { rows } = await client.query<{ payment_id: string; event_id: string }>(
@@ -196,5 +197,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
     return { state, outcomes };
   }
 }
+
+export const storable = (text: string): boolean => !text.includes('\u0000');
 
 const eventKey = (paymentId: string, eventId: string) => `${paymentId}\u0000${eventId}`;

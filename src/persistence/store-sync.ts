@@ -170,6 +170,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
   }
 
   async find(paymentId: string): Promise<Payment | undefined> {
+    if (paymentId.includes('\u0000')) return undefined; // not storable in PostgreSQL text
     const { rows } = await this.pool
       .query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1`, [paymentId])
       .catch(unavailable('The comparison needs it'));

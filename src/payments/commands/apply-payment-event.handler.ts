@@ -16,7 +16,7 @@ export class ApplyPaymentEventHandler implements ICommandHandler<ApplyPaymentEve
   async execute({ paymentId, eventId, event, organizationId }: ApplyPaymentEventCommand): Promise<Payment> {
     const result = await this.writer.change({
       paymentId,
-      eventId,
+      eventId: eventId ?? undefined, // an explicit null is no event id
       eventType: event.type,
       organizationId,
       next: (current) => transition(current, event, new Date().toISOString()),
