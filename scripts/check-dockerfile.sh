@@ -37,18 +37,48 @@ done <<< "$steps"
 port=$((20000 + RANDOM % 20000))
 cmd=$(awk '/^FROM /{n++} n==2 && /^CMD /' "$dockerfile" | sed -e 's/^CMD //' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
 health=$(awk '/^FROM /{n++} n==2' "$dockerfile" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | awk '/^HEALTHCHECK /' | sed -e 's/.* CMD //')
+start() {
+  (cd "$work" && NODE_ENV=production AUTH_JWT_SECRET="$secret" HOST=127.0.0.1 PORT=$port LOG_LEVEL=warn "$@" bash -c "exec $cmd") &
+  pid=$!
+}
+stop() {
+  kill -TERM "$pid"
+  wait "$pid"
+  echo "check-dockerfile: SIGTERM -> exit 0"
+}
+wait_for() { # a command that must succeed within 10 s
+  for _ in $(seq 1 50); do
+    if (cd "$work" && PORT=$port bash -c "$1") >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "check-dockerfile: the service did not answer: $1" >&2
+  exit 1
+}
+secret=$(head -c 48 /dev/urandom | base64)
+
 echo "check-dockerfile: start '$cmd' (production dependencies only) and probe it"
-(cd "$work" && NODE_ENV=production AUTH_JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HOST=127.0.0.1 PORT=$port LOG_LEVEL=warn bash -c "exec $cmd") &
-pid=$!
-for _ in $(seq 1 50); do
-  if (cd "$work" && PORT=$port bash -c "$health"); then
-    echo "check-dockerfile: HEALTHCHECK passed"
-    kill -TERM "$pid"
-    wait "$pid"
-    echo "check-dockerfile: SIGTERM -> exit 0"
-    exit 0
-  fi
-  sleep 0.2
-done
-echo "check-dockerfile: the service did not become healthy" >&2
-exit 1
+start env
+wait_for "$health"
+echo "check-dockerfile: HEALTHCHECK passed"
+stop
+
+# Durable mode from the same build: migrations run, a write survives a restart.
+if [ -n "${CHECK_DOCKERFILE_DATABASE_URL:-}" ]; then
+  echo "check-dockerfile: again with DATABASE_URL (PostgreSQL mode)"
+  token=$(cd "$work" && AUTH_JWT_SECRET="$secret" node -e '
+    const { SignJWT } = require("jose");
+    new SignJWT({ org: "org-docker", scope: "payments:read payments:write" }).setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime("5m").sign(new TextEncoder().encode(process.env.AUTH_JWT_SECRET)).then((t) => console.log(t));')
+  ready="node -e \"fetch('http://127.0.0.1:$port/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""
+  start env DATABASE_URL="$CHECK_DOCKERFILE_DATABASE_URL"
+  wait_for "$ready"
+  id="docker-check-$RANDOM$RANDOM"
+  curl -sf -X POST "http://127.0.0.1:$port/payments" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+    -d "{\"paymentId\":\"$id\",\"userId\":\"u\",\"amount\":1234,\"currency\":\"EUR\"}" >/dev/null
+  stop
+  start env DATABASE_URL="$CHECK_DOCKERFILE_DATABASE_URL"
+  wait_for "$ready"
+  curl -sf "http://127.0.0.1:$port/payments/$id" -H "authorization: Bearer $token" | grep -q '"amount":1234'
+  echo "check-dockerfile: a payment written before a restart is served after it"
+  stop
+fi

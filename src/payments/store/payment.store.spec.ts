@@ -353,3 +353,69 @@ describe('PaymentStore', () => {
     });
   });
 });
+
+describe('PaymentStore as the read model of a primary repository', () => {
+  const at = (p: Payment, event: PaymentEvent) => transition(p, event, LATER);
+
+  it('is not loaded until told so when a database is configured', () => {
+    const store = new PaymentStore(new AppConfig({ databaseUrl: 'postgres://db/payments' }));
+    expect(store.loaded).toBe(false);
+    store.markLoaded();
+    expect(store.loaded).toBe(true);
+  });
+
+  it('applyCommitted inserts, replaces by a newer version only, and keeps every index right in any arrival order', () => {
+    const rand = lcg(77);
+    const store = new PaymentStore(new AppConfig({ maxPayments: 1 })); // capacity never refuses a committed payment
+    const versions = new Map<string, Payment[]>();
+    for (let i = 0; i < 60; i++) {
+      const v1 = payment(`p${i}`, { organizationId: `org-${i % 3}`, amount: 100 + i, currency: i % 2 ? 'EUR' : 'USD' });
+      const chain = [v1];
+      if (i % 4 !== 0) chain.push(at(v1, processed));
+      if (i % 4 === 1) chain.push(at(chain[1], { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 10 }));
+      if (i % 4 === 1) chain.push(at(chain[2], { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 5 }));
+      versions.set(v1.paymentId, chain);
+    }
+    // every version of every payment, shuffled, some twice: only the newest may remain
+    const deliveries = [...versions.values()].flat().flatMap((p) => (rand() < 0.3 ? [p, p] : [p]));
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [deliveries[i], deliveries[j]] = [deliveries[j], deliveries[i]];
+    }
+    const changed = deliveries.filter((p) => store.applyCommitted(p)).length;
+    const newest = new Map([...versions].map(([id, chain]) => [id, chain[chain.length - 1]]));
+    expect(store.size).toBe(60);
+    for (const [id, p] of newest) expect(store.get(id)).toBe(p);
+    expectIndexesHold(store, newest);
+    expect(changed).toBeLessThan(deliveries.length); // stale and repeated deliveries changed nothing
+    expect(store.applyCommitted(newest.get('p1')!)).toBe(false);
+  });
+
+  it('adopt swaps in a rebuilt state at once, and versions only grow so no cached answer survives', () => {
+    const live = new PaymentStore(new AppConfig());
+    live.insertIfAbsent(payment('old-a'));
+    live.insertIfAbsent(payment('old-b', { organizationId: 'org-b' }));
+    const before = { all: live.version, a: live.versionOf('org-a'), b: live.versionOf('org-b') };
+
+    const rebuilt = new PaymentStore(new AppConfig());
+    const fresh = payment('new-a', { amount: 7 });
+    rebuilt.applyCommitted(fresh);
+    rebuilt.applyCommitted(at(payment('new-c', { organizationId: 'org-c' }), failed));
+    live.adopt(rebuilt);
+
+    expect(live.get('old-a')).toBeUndefined();
+    expect(live.get('new-a')).toBe(fresh);
+    expect(live.size).toBe(2);
+    expect(live.indexes.organizationId.count('org-a')).toBe(1);
+    expect(live.indexes.organizationId.count('org-b')).toBe(0);
+    expect(live.indexes.status.count('failed')).toBe(1);
+    expect(live.version).toBeGreaterThan(before.all);
+    expect(live.versionOf('org-a')).toBeGreaterThan(before.a);
+    expect(live.versionOf('org-b')).toBeGreaterThan(before.b);
+    expect(live.versionOf('org-c')).toBeGreaterThan(0);
+    expectIndexesHold(live, new Map([['new-a', fresh], ['new-c', live.get('new-c')!]]));
+    // the adopted state keeps taking writes
+    live.insertIfAbsent(payment('after'));
+    expect(live.indexes.organizationId.count('org-a')).toBe(2);
+  });
+});
