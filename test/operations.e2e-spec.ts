@@ -144,6 +144,8 @@ describe('API documentation', () => {
       ['/health/ready', 'get'],
       ['/metrics', 'get'],
       ['/admin/store', 'get'],
+      ['/admin/sync', 'post'],
+      ['/admin/sync/{paymentId}', 'get'],
     ])('lists %s %s', (path, method) => {
       expect(Object.keys(doc.paths[path] ?? {})).toContain(method);
     });
@@ -207,6 +209,45 @@ describe('GET /admin/store', () => {
     expect(res.body.indexes.userId).toBe(before.body.indexes.userId + 2);
     expect(res.body.memory.heapUsed).toBeGreaterThan(0);
     expect(res.body.memory.rss).toBeGreaterThanOrEqual(res.body.memory.heapUsed);
+  });
+});
+
+describe('admin sync (in either mode)', () => {
+  it('POST /admin/sync reloads everything (no body) or one organization, and the store serves the same after it', async () => {
+    const organizationId = uniqueId('org');
+    const a = await createPayment(t.url, { organizationId });
+    const b = await createPayment(t.url, { organizationId, amount: 777 });
+    const total = await storedTotal(t.url);
+
+    const one = await request(t.url).post('/admin/sync').send({ organizationId });
+    expectStatus(one, 200);
+    expect(one.body).toEqual({ synchronized: 2 });
+    const all = await request(t.url).post('/admin/sync');
+    expectStatus(all, 200);
+    expect(all.body).toEqual({ synchronized: total });
+
+    expect(await getPayment(t.url, a.paymentId)).toEqual(a);
+    expect(await getPayment(t.url, b.paymentId)).toEqual(b);
+    expect(await storedTotal(t.url)).toBe(total);
+    const search = await request(t.url).get('/payments/search').query({ organizationId, minAmount: 777, maxAmount: 777 });
+    expect(search.body.items.map((p: { paymentId: string }) => p.paymentId)).toEqual([b.paymentId]);
+  });
+
+  it('GET /admin/sync/:paymentId says a payment is in sync, and 404 for an unknown one', async () => {
+    const p = await createPayment(t.url);
+    const res = await request(t.url).get(`/admin/sync/${encodeURIComponent(p.paymentId)}`);
+    expectStatus(res, 200);
+    expect(res.body).toEqual({ paymentId: p.paymentId, inSync: true, differingFields: [], memoryVersion: 1, primaryVersion: 1 });
+    expectProblem(await request(t.url).get(`/admin/sync/${uniqueId('nope')}`), 404);
+  });
+
+  it('POST /admin/sync refuses a bad body with a 400 naming the field', async () => {
+    const bad = await request(t.url).post('/admin/sync').send({ organizationId: '' });
+    expectProblem(bad, 400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['organizationId']);
+    const unknown = await request(t.url).post('/admin/sync').send({ organization: 'x' });
+    expectProblem(unknown, 400);
+    expect(unknown.body.errors.map((e: { field: string }) => e.field)).toEqual(['organization']);
   });
 });
 

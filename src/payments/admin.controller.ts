@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequestValidationError } from '../errors';
+import { validateDto } from '../validation.pipe';
 import { RequireScope } from '../auth/scopes.guard';
 import { ApiProblems } from '../openapi';
 import { SynchronizeStoreCommand } from './commands/synchronize-store.command';
@@ -12,7 +14,7 @@ import { GetStoreInfoQuery } from './queries/get-store-info.query';
 /** Operator routes (the admin scope acts for the whole service, not one organization). */
 @ApiTags('admin')
 @ApiBearerAuth()
-@ApiProblems('UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED')
+@ApiProblems('UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'STORE_LOADING')
 @RequireScope('admin')
 @Controller('admin')
 export class AdminController {
@@ -36,15 +38,23 @@ export class AdminController {
       'All payments, or one organization\'s. Reads keep being served from the current state until the new one is complete, then it is swapped in at once. In memory mode the store is the primary repository and nothing is reloaded.',
   })
   @ApiOkResponse({ type: SynchronizeResponse })
-  @ApiProblems('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
-  synchronize(@Body() body: SynchronizeStoreDto) {
-    return this.commandBus.execute(new SynchronizeStoreCommand(body?.organizationId));
+  @ApiProblems('VALIDATION_FAILED', 'MALFORMED_JSON', 'STORE_LOADING', 'DATABASE_UNAVAILABLE')
+  @ApiBody({ type: SynchronizeStoreDto, required: false })
+  synchronize(@Body() body: unknown) {
+    // The body is optional (no body: everything); when there is one it is validated as usual.
+    let organizationId: string | undefined;
+    if (body !== undefined) {
+      const valid = validateDto(SynchronizeStoreDto, body);
+      if (!valid.ok) throw new RequestValidationError(valid.errors);
+      organizationId = valid.value.organizationId;
+    }
+    return this.commandBus.execute(new SynchronizeStoreCommand(organizationId));
   }
 
   @Get('sync/:paymentId')
   @ApiOperation({ summary: 'Whether memory and the primary repository agree on one payment' })
   @ApiOkResponse({ type: SyncCheckResponse })
-  @ApiProblems('PAYMENT_NOT_FOUND', 'DATABASE_UNAVAILABLE')
+  @ApiProblems('PAYMENT_NOT_FOUND', 'STORE_LOADING', 'DATABASE_UNAVAILABLE')
   checkSync(@Param('paymentId') paymentId: string) {
     return this.queryBus.execute(new CheckSyncQuery(paymentId));
   }

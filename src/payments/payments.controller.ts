@@ -24,7 +24,9 @@ import { SearchPaymentsQuery } from './queries/search-payments.query';
 
 const BODY_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
 /** With auth on: 401 without a valid token, 403 without the scope, 429 past the rate limit. */
-const AUTH_ERRORS = ['UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'OVERLOADED'] as const;
+const AUTH_ERRORS = ['UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'OVERLOADED', 'STORE_LOADING'] as const;
+/** The 503s of a write: overload, loading, and (PostgreSQL mode) an unreachable database. */
+const WRITE_UNAVAILABLE = ['OVERLOADED', 'STORE_LOADING', 'DATABASE_UNAVAILABLE'] as const;
 
 /** Routes only: each builds a command or a query and hands it to its bus. */
 @ApiTags('payments')
@@ -46,7 +48,7 @@ export class PaymentsController {
   })
   @ApiCreatedResponse({ type: PaymentResponse, description: 'Stored; Location names it', headers: { Location: { schema: { type: 'string' } } } })
   @ApiOkResponse({ type: PaymentResponse, description: 'The same paymentId and fields again: the stored payment, unchanged' })
-  @ApiProblems(...BODY_ERRORS, 'ORGANIZATION_FORBIDDEN', 'PAYMENT_ID_CONFLICT', 'STORE_FULL')
+  @ApiProblems(...BODY_ERRORS, 'ORGANIZATION_FORBIDDEN', 'PAYMENT_ID_CONFLICT', 'STORE_FULL', ...WRITE_UNAVAILABLE)
   async create(@Body() body: CreatePaymentDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(body));
     // paymentId only holds path-safe characters (see CreatePaymentDto), so it needs no escaping
@@ -60,7 +62,7 @@ export class PaymentsController {
   @UseInterceptors(TenancyInterceptor)
   @ApiOperation({ summary: 'Import many payments; each item stands or fails alone' })
   @ApiOkResponse({ type: ImportResponse })
-  @ApiProblems(...BODY_ERRORS)
+  @ApiProblems(...BODY_ERRORS, ...WRITE_UNAVAILABLE)
   import(@Body() body: ImportPaymentsDto, @CurrentCaller() caller?: Caller) {
     return this.commandBus.execute(new ImportPaymentsCommand(body.payments, caller?.org));
   }
@@ -104,7 +106,7 @@ export class PaymentsController {
   @ApiParam({ name: 'id', description: 'paymentId' })
   @ApiBody({ type: PaymentEventDto })
   @ApiOkResponse({ type: PaymentResponse, description: 'The payment after the event (or unchanged, for a repeated eventId)' })
-  @ApiProblems(...BODY_ERRORS, 'PAYMENT_NOT_FOUND', 'INVALID_TRANSITION', 'REFUND_EXCEEDS_AMOUNT')
+  @ApiProblems(...BODY_ERRORS, 'PAYMENT_NOT_FOUND', 'INVALID_TRANSITION', 'REFUND_EXCEEDS_AMOUNT', ...WRITE_UNAVAILABLE)
   applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto, @CurrentCaller() caller?: Caller) {
     return this.commandBus.execute(
       new ApplyPaymentEventCommand(
