@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { MIGRATION_LOCK } from './postgres';
+import { checkout, MIGRATION_LOCK } from './postgres';
 
 export interface Migration {
   version: number;
@@ -57,8 +57,9 @@ export const MIGRATIONS: readonly Migration[] = [
  * Returns the versions applied by this call.
  */
 export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  const client = await pool.connect();
+  const { client, release } = await checkout(pool);
   const applied: number[] = [];
+  let failure: Error | undefined;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -92,8 +93,11 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = MIG
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
+  } catch (e) {
+    failure = e as Error;
+    throw e;
   } finally {
-    client.release();
+    release(failure);
   }
   return applied;
 }

@@ -1,4 +1,4 @@
-import { Client, ClientConfig, DatabaseError, Pool, types } from 'pg';
+import { Client, ClientConfig, DatabaseError, Pool, PoolClient, types } from 'pg';
 import { AppConfig } from '../config';
 
 /** NOTIFY channel of the change feed: woken after every commit that changed payments. */
@@ -26,6 +26,9 @@ function clientConfig(config: AppConfig): ClientConfig {
     connectionTimeoutMillis: config.databaseTimeoutMs,
     query_timeout: config.databaseTimeoutMs,
     statement_timeout: config.databaseTimeoutMs,
+    // A transaction whose client vanished (network partition during COMMIT) must not keep
+    // COMMIT_LOCK: the server ends such a session, and the other instances write again.
+    idle_in_transaction_session_timeout: 2 * config.databaseTimeoutMs,
     keepAlive: true,
     application_name: 'payments-cqs',
     types: parsers,
@@ -38,6 +41,31 @@ export function createPool(config: AppConfig): Pool {
   // checkout opens a new one.
   pool.on('error', () => undefined);
   return pool;
+}
+
+export interface CheckedOut {
+  client: PoolClient;
+  /** Returns the connection to the pool; with an error, discards it. */
+  release(error?: Error): void;
+}
+
+/**
+ * A pooled connection for a multi-statement unit of work. While it is checked out the pool
+ * does not listen to its errors, and a connection that dies would emit an unhandled 'error'
+ * (a crash): a listener is attached until release. The failure itself reaches the caller
+ * through the pending query, which rejects.
+ */
+export async function checkout(pool: Pool): Promise<CheckedOut> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  return {
+    client,
+    release(error?: Error) {
+      client.off('error', ignore);
+      client.release(error);
+    },
+  };
 }
 
 /** A dedicated connection (LISTEN needs one that stays open, outside the pool). */

@@ -7,7 +7,7 @@ import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands
 import { Payment } from '../payments/payment';
 import { InsertResult } from '../payments/store/payment.store';
 import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
-import { CHANGES_CHANNEL, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
+import { CHANGES_CHANNEL, checkout, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
 import { StoreSync } from './store-sync';
 
 type Pending =
@@ -100,17 +100,17 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
   async #commit(batch: Pending[]): Promise<Outcome[]> {
     const started = performance.now();
-    const client = await this.sync.pool.connect();
+    const { client, release } = await checkout(this.sync.pool);
     let state: Map<string, Payment>;
     let outcomes: Outcome[];
     try {
       await client.query('BEGIN');
       ({ state, outcomes } = await this.#writeBatch(client, batch));
       await client.query('COMMIT');
-      client.release();
+      release();
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release(isUnavailable(error) ? (error as Error) : undefined);
+      release(isUnavailable(error) ? (error as Error) : undefined);
       throw error;
     }
     this.metrics.commitBatches.observe(batch.length);

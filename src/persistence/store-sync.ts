@@ -9,11 +9,13 @@ import { PaymentStore } from '../payments/store/payment.store';
 import { ChangeFeed } from './change-feed';
 import { migrate } from './migrations';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
-import { createPool, isUnavailable, reasonOf } from './postgres';
+import { checkout, createPool, isUnavailable, reasonOf } from './postgres';
 import { DatabaseUnavailableError } from '../errors';
 
 /** Rows per FETCH when loading: the whole table never sits in one result set. */
 export const LOAD_BATCH = 10_000;
+/** Rows applied to the store between two yields to the event loop. */
+const APPLY_SLICE = 1000;
 
 export interface LoadResult {
   /** Payments read from the database. */
@@ -111,7 +113,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
    */
   async load(into: PaymentStore, organizationId?: string): Promise<LoadResult> {
     const started = performance.now();
-    const client = await this.pool.connect();
+    const { client, release } = await checkout(this.pool);
     let rows = 0;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -120,16 +122,21 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
       await client.query(`DECLARE snapshot NO SCROLL CURSOR FOR SELECT ${PAYMENT_COLUMNS} FROM payments ${where}`);
       for (;;) {
         const { rows: batch } = await client.query<PaymentRow>(`FETCH ${LOAD_BATCH} FROM snapshot`);
-        for (const row of batch) into.applyCommitted(paymentFromRow(row));
+        // applied in slices, so that requests served meanwhile (a resync runs while the
+        // service serves) never wait more than a few milliseconds
+        for (let i = 0; i < batch.length; i += APPLY_SLICE) {
+          const end = Math.min(i + APPLY_SLICE, batch.length);
+          for (let j = i; j < end; j++) into.applyCommitted(paymentFromRow(batch[j]));
+          await yieldToEventLoop();
+        }
         rows += batch.length;
         if (batch.length < LOAD_BATCH) break;
-        await yieldToEventLoop();
       }
       await client.query('COMMIT');
-      client.release();
+      release();
       return { rows, position: head[0].position, ms: performance.now() - started };
     } catch (e) {
-      client.release(e as Error);
+      release(e as Error);
       throw e;
     }
   }
@@ -156,7 +163,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
         let copied = 0;
         for (const payment of this.store.payments()) {
           if (payment.organizationId !== organizationId) fresh.applyCommitted(payment);
-          if (++copied % LOAD_BATCH === 0) await yieldToEventLoop();
+          if (++copied % APPLY_SLICE === 0) await yieldToEventLoop();
         }
       }
       const { rows } = await this.load(fresh, organizationId);
