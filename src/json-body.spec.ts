@@ -36,6 +36,21 @@ describe('parseJsonBody', () => {
     expect(parse('{"description": "a\\\\u0000"}')).toEqual({ description: 'a\\u0000' });
   });
 
+  it.each([
+    ['a lone high surrogate', '"x\\ud800y"'],
+    ['a lone high surrogate at the end', '"x\\udbff"'],
+    ['a lone low surrogate', '"\\udc00"'],
+    ['two high surrogates', '"\\ud800\\ud800"'],
+    ['a high surrogate before an escaped letter', '"\\ud800\\u0041"'],
+  ])('rejects %s, naming the field', (_, value) => {
+    const e = failure(`{"description": ${value}}`);
+    expect(e.errors).toEqual([{ field: 'description', message: expect.stringContaining('unpaired surrogate') }]);
+  });
+
+  it('accepts surrogate pairs, escaped or raw, and other escapes', () => {
+    expect(parse('{"d": "\\ud83d\\udcb6 💶 \\u00e9 \\n \\\\ud800"}')).toEqual({ d: '💶 💶 é \n \\ud800' });
+  });
+
   it('rejects negative zero and integers past 2^53 - 1, naming the field', () => {
     expect(failure('{"amount": -0}').errors?.[0].field).toBe('amount');
     expect(failure('{"data": {"refundAmount": 9007199254740993}}').errors?.[0]).toEqual({

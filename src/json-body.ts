@@ -8,7 +8,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * bytes that are not UTF-8; nesting deeper than `maxDepth`; `__proto__` and
  * `constructor.prototype` keys (never honoured as prototypes); and numbers that cannot be an
  * exact integer amount as written: exponents (`1e3`), negative zero and integers past 2^53,
- * which JSON.parse would silently round; and the NUL character (\u0000) in any string. Fractions are left to the validator, which names
+ * which JSON.parse would silently round; and, in any string, the NUL character (\u0000) or a
+ * lone UTF-16 surrogate (text that PostgreSQL cannot store as it was sent). Fractions are left to the validator, which names
  * the field. O(body length), one pass before JSON.parse.
  */
 export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
@@ -39,18 +40,29 @@ function scan(text: string, maxDepth: number): AppError | undefined {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i + 1;
-      let nul = false;
+      let bad: string | undefined;
+      let expectLow = false;
       for (i = start; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
-        if (text.charCodeAt(i) !== 0x5c) continue;
-        if (text.startsWith('u0000', i + 1)) nul = true;
-        i++;
+        if (text.charCodeAt(i) !== 0x5c) {
+          if (expectLow) bad = 'an unpaired surrogate (\\ud800-\\udfff)';
+          expectLow = false;
+          continue;
+        }
+        const unit = text.charCodeAt(i + 1) === 0x75 /* u */ ? parseInt(text.slice(i + 2, i + 6), 16) : -1;
+        const low = unit >= 0xdc00 && unit <= 0xdfff;
+        if (unit === 0) bad = 'the NUL character (\\u0000)';
+        else if (expectLow !== low) bad = 'an unpaired surrogate (\\ud800-\\udfff)';
+        expectLow = unit >= 0xd800 && unit <= 0xdbff;
+        i += unit >= 0 ? 5 : 1;
       }
+      if (expectLow) bad = 'an unpaired surrogate (\\ud800-\\udfff)';
       lastString = text.slice(start, i);
-      // U+0000 has no place in payment data, and PostgreSQL text and jsonb cannot hold it.
-      if (nul) {
+      // Text must be storable as sent: PostgreSQL text and jsonb hold neither U+0000 nor a
+      // lone UTF-16 surrogate (which UTF-8 cannot encode: it would be stored as U+FFFD).
+      if (bad !== undefined) {
         const isKey = /^\s*:/.test(text.slice(i + 1, i + 64));
         const field = isKey ? 'body' : key;
-        return RequestValidationError.field(field, `${isKey ? 'keys' : field} must not contain the NUL character (\\u0000)`);
+        return RequestValidationError.field(field, `${isKey ? 'keys' : field} must not contain ${bad}`);
       }
     } else if (c === 0x3a /* : */) {
       key = lastString;
