@@ -43,6 +43,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
+import { mulberry32 } from '../bench/dataset';
+import type { Payment } from '../test/e2e-helpers';
 
 const ROOT = join(__dirname, '..');
 const MAX_AMOUNT = 99_999_999_999;
@@ -199,24 +201,6 @@ export function call(
 // ---------------------------------------------------------------------------------------
 // Payments, expectations and comparison
 
-interface Payment {
-  paymentId: string;
-  organizationId: string;
-  userId: string;
-  amount: number;
-  currency: string;
-  status: string;
-  description: string | null;
-  metadata: Record<string, string>;
-  refundedAmount: number;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  completedAt: string | null;
-  failedAt: string | null;
-  refundedAt: string | null;
-  version: number;
-}
 type Body = Record<string, unknown>;
 /** An expected payment: ANY_TIME where the server chose the time (its clock). */
 type Expected = Record<string, unknown>;
@@ -296,16 +280,6 @@ function afterEvent(p: Payment, event: Body): Expected {
 // ---------------------------------------------------------------------------------------
 // Generators (seeded: the sequence of operations of each client is the same on every run)
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
@@ -875,7 +849,7 @@ function paymentOfRow(r: SqlRow): Payment {
     userId: r.user_id,
     amount: Number(r.amount),
     currency: r.currency,
-    status: r.status,
+    status: r.status as Payment['status'],
     description: r.description,
     metadata: r.metadata,
     refundedAmount: Number(r.refunded_amount),

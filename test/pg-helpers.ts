@@ -56,16 +56,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing burst can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRandom } from '../bench/dataset';
 
 export type Query = Record<string, string | number>;
 
