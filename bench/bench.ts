@@ -9,7 +9,8 @@
  *               process pinned to core 0, autocannon in this process pinned to core 1.
  *
  * Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (short run; exits 1 when an enforced goal
- * falls below half its value), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS.
+ * falls below half its value), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
+ * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay), BENCH_PG_URL.
  * Run through npm (node --expose-gc --max-old-space-size=8192).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { resolve } from 'node:path';
 import type autocannon from 'autocannon';
 import type { Payment } from '../src/payments/payment';
 import { DatasetGenerator } from './dataset';
-import { evaluateGoals, GoalResult } from './goals';
+import { evaluateGoals } from './goals';
+import { goalCell, goalLine, int, lat, ms, ratio, rps, table } from './format';
 import {
   canonicalJson,
   HttpExpectations,
@@ -26,6 +28,7 @@ import {
   LoadResult,
   loadTogether,
   pool,
+  postRequests,
   ServerProcess,
   verifyAnswers,
   verifyCreated,
@@ -34,6 +37,7 @@ import {
 import { LokiEngine } from './loki';
 import { Budget, CpuProbe, gc, hasTaskset, machineInfo, noiseSample, pinSelf, Timing, timeIterations } from './measure';
 import { NaiveEngine } from './naive';
+import { postgresReport, postgresSection } from './postgres';
 import { ProjectEngine } from './project';
 import {
   Engine,
@@ -329,28 +333,6 @@ function rotate(paths: string[]): autocannon.Request[] {
   return paths.map((path) => ({ method: 'GET', path }));
 }
 
-function postRequests(prefix: string): LoadOptions['setupRequest'] {
-  let k = 0;
-  return (req) => {
-    const i = k++;
-    return {
-      ...req,
-      method: 'POST',
-      path: '/payments',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        paymentId: `${prefix}${i}`,
-        organizationId: 'org-bench-post',
-        userId: `user-${String(1 + (i % 10_000)).padStart(5, '0')}`,
-        amount: 1 + (i % 1_000_000),
-        currency: 'EUR',
-        description: 'bench payment',
-        metadata: { source: 'bench', batch: prefix },
-      }),
-    };
-  };
-}
-
 async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCore: number | undefined): Promise<HttpResults> {
   log('starting the bare Fastify server');
   const bare = await ServerProcess.start('bare', N, serverCore);
@@ -435,27 +417,6 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
 
 // ---------------------------------------------------------------------------- report
 
-const ms = (x: number) =>
-  Number.isInteger(x) ? String(x) : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
-const ratio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(2)) + '×';
-const lat = (t: Timing) => `${ms(t.p50)} / ${ms(t.p99)} ms`;
-/** autocannon's latencies are whole milliseconds */
-const rps = (r: LoadResult) => `${int(r.rps)} req/s, p50 ${ms(r.p50)} / p99 ${ms(r.p99)} ms`;
-
-function goalCell(goals: GoalResult[], ids: string[]): string {
-  return ids
-    .map((id) => goals.find((g) => g.id === id)!)
-    .map((g) => `${g.direction === 'atLeast' ? '≥' : '≤'}${g.goal}${g.unit === '×' ? '×' : g.unit === '/s' ? '/s' : ` ${g.unit}`} ${g.met ? 'met' : 'NOT met'}`)
-    .join('; ');
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
@@ -468,6 +429,9 @@ async function main(): Promise<void> {
   const ip = await inProcess();
   gc();
   const http = WITH_HTTP ? await httpPhase(ip.expectations, ip.getPaths, pinned ? 0 : undefined) : undefined;
+  gc();
+  // PostgreSQL mode (bench/postgres.ts): skipped with BENCH_PG=0 or when the server is unreachable
+  const pg = await postgresSection({ n: N, smoke: SMOKE, pinned, log });
   const noiseAfter = noiseSample(5);
   const noiseAll = [...noiseBefore, ...noiseAfter];
   const noise = {
@@ -496,6 +460,7 @@ async function main(): Promise<void> {
     'http.stats.mid.vsGet': getRate && Q('stats.mid')!.rps / getRate,
     'http.stats.largest.vsGet': getRate && Q('stats.largest')!.rps / getRate,
     'http.stall.p99': http?.stall.withQueries.p99,
+    'pg.load.s': pg.load && pg.load.startMs / 1000,
   };
   const goals = evaluateGoals(values);
 
@@ -590,16 +555,7 @@ async function main(): Promise<void> {
     `load: generate ${(ip.generateMs / 1000).toFixed(1)} s; this project ${(ip.loadMs.project / 1000).toFixed(1)} s (insertIfAbsent + update), naive ${(ip.loadMs.naive / 1000).toFixed(1)} s, LokiJS ${(ip.loadMs.loki / 1000).toFixed(1)} s` +
       (http ? `; HTTP ${S.httpS} s per case after a ${S.httpWarmupS} s warm-up, cache off, ${http.getP1.service.loadgenCpuPct.toFixed(0)}% load-generator CPU on GET` : ''),
   ];
-  const goalLines = goals.map((g) => {
-    const v = g.value === undefined ? 'n/a' : g.unit === '/s' ? int(g.value) : g.unit === '%' ? g.value.toFixed(1) : g.value < 10 ? g.value.toFixed(3) : g.value.toFixed(1);
-    const cmp = g.direction === 'atLeast' ? '≥' : '≤';
-    const smoke = SMOKE
-      ? g.enforced
-        ? `; smoke threshold ${cmp}${g.smokeThreshold} ${g.smokePass ? 'passes' : 'FAILS'}`
-        : `; smoke threshold ${cmp}${g.smokeThreshold} report-only (${g.smokePass ? 'would pass' : 'would fail'})`
-      : g.enforced ? '; enforced by the smoke' : '; report-only in the smoke';
-    return `  ${g.met ? 'met    ' : 'NOT met'}  ${g.text}: ${v} ${g.unit} (goal ${cmp}${g.goal} ${g.unit})${smoke}`;
-  });
+  const goalLines = goals.map((g) => goalLine(g, SMOKE));
   const failed = SMOKE ? goals.filter((g) => g.enforced && !g.smokePass) : [];
 
   const report = [
@@ -607,6 +563,8 @@ async function main(): Promise<void> {
     ...head,
     '',
     table(rows),
+    '',
+    postgresReport(pg, goals),
     '',
     `GC in the bench process (this project's timed loops): p99 over the samples no GC pause overlapped, pauses, pause ms: ` +
       ip.latency
@@ -624,7 +582,7 @@ async function main(): Promise<void> {
   writeFileSync(
     out,
     JSON.stringify(
-      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, goals },
+      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, goals },
       null,
       2,
     ) + '\n',

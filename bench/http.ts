@@ -174,6 +174,29 @@ export async function warm(server: ServerProcess, o: LoadOptions, durationS: num
   await loadTogether('warm-up', server, [{ ...o, durationS }]);
 }
 
+/** POST /payments bodies with unique paymentIds `${prefix}0`, `${prefix}1`, ... (one per request sent). */
+export function postRequests(prefix: string, organizationId = 'org-bench-post'): LoadOptions['setupRequest'] {
+  let k = 0;
+  return (req) => {
+    const i = k++;
+    return {
+      ...req,
+      method: 'POST',
+      path: '/payments',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        paymentId: `${prefix}${i}`,
+        organizationId,
+        userId: `user-${String(1 + (i % 10_000)).padStart(5, '0')}`,
+        amount: 1 + (i % 1_000_000),
+        currency: 'EUR',
+        description: 'bench payment',
+        metadata: { source: 'bench', batch: prefix },
+      }),
+    };
+  };
+}
+
 // ---- answers over HTTP, checked against the in-process baselines before any load ----
 
 async function getJson(url: string): Promise<unknown> {

@@ -241,3 +241,17 @@ export function processCpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Time (ms) the main thread of a process spent runnable but waiting for a CPU (run-queue
+ * delay), from /proc/<pid>/schedstat; undefined off Linux. A pinned process starved by other
+ * load on its core shows it here.
+ */
+export function runQueueWaitMs(pid: number | 'self'): number | undefined {
+  try {
+    const [, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isFinite(waitNs) ? waitNs / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -26,9 +26,14 @@ export class ProjectEngine implements Engine {
   readonly store: PaymentStore;
   readonly reader: PaymentReader;
 
-  constructor(payments: readonly Payment[]) {
-    this.store = new PaymentStore(BENCH_CONFIG);
-    loadStore(this.store, payments);
+  /** Filled from `payments`, or queried over a store filled elsewhere (one loaded from PostgreSQL). */
+  constructor(source: readonly Payment[] | PaymentStore) {
+    if (source instanceof PaymentStore) {
+      this.store = source;
+    } else {
+      this.store = new PaymentStore(BENCH_CONFIG);
+      loadStore(this.store, source);
+    }
     this.reader = new PaymentReader(this.store, unreachableCache, new MetricsService(), BENCH_CONFIG);
   }
 

@@ -1,0 +1,194 @@
+/**
+ * One service instance in PostgreSQL mode, as a child process of bench/postgres.ts (with an
+ * IPC channel): createApp({ databaseUrl, groupCommitMaxBatch, cache off, logs silent }), timed
+ * from createApp() until StoreSync has loaded the store, as a restart of the service would be.
+ *
+ * Env: BENCH_PG_APP_URL (DATABASE_URL of the app), BENCH_PG_GROUP (groupCommitMaxBatch),
+ * BENCH_PG_LISTEN=1 (listen on a random local port once loaded), BENCH_PG_RECORD=1 (note when
+ * each payment first reaches this instance's store: through its own writer after the commit,
+ * or through the change feed from another instance).
+ *
+ * Sends { type: 'ready', ... } once loaded, then answers { id, cmd } messages with { id, result }
+ * or { id, error }: checks, breakdown, record, applied, clock, exit.
+ */
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '../src/config';
+import { createApp } from '../src/app.setup';
+import type { Payment } from '../src/payments/payment';
+import { PaymentStore } from '../src/payments/store/payment.store';
+import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from '../src/persistence/payment-rows';
+import { createClient } from '../src/persistence/postgres';
+import { LOAD_BATCH, StoreSync } from '../src/persistence/store-sync';
+import { CpuProbe, gc, runQueueWaitMs } from './measure';
+import { checkAnswers, paymentsDigest } from './pg-checks';
+import { ProjectEngine } from './project';
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+const wallNow = () => performance.timeOrigin + performance.now();
+
+const url = process.env.BENCH_PG_APP_URL;
+const config = new AppConfig({
+  databaseUrl: url,
+  groupCommitMaxBatch: Number(process.env.BENCH_PG_GROUP ?? 100),
+  cacheTtlSeconds: 0,
+  logLevel: process.env.LOG_LEVEL ?? 'silent',
+});
+/** Longest wait for the load: StoreSync retries a failing load forever (its warnings are silent here). */
+const LOAD_TIMEOUT_MS = 600_000;
+
+let app: NestFastifyApplication | undefined;
+/** paymentId -> [wall ms when it reached this store, its updatedAt in ms] */
+const applied = new Map<string, [number, number]>();
+let recording = false;
+
+function send(message: unknown): void {
+  process.send!(message);
+}
+
+async function start(): Promise<void> {
+  if (!url) throw new Error('BENCH_PG_APP_URL is not set');
+  gc();
+  const t0 = performance.now();
+  const probe = new CpuProbe();
+  const wait0 = runQueueWaitMs('self');
+  app = await createApp(config);
+  const sync = app.get(StoreSync);
+  if (process.env.BENCH_PG_RECORD === '1') {
+    // Both paths into the store go through StoreSync.apply: the writer after its COMMIT, and
+    // the change feed (its callback reads this.apply at each call, so this override sees it).
+    const original = sync.apply.bind(sync);
+    sync.apply = (payment: Payment): boolean => {
+      const changed = original(payment);
+      if (changed && recording && !applied.has(payment.paymentId)) {
+        applied.set(payment.paymentId, [wallNow(), Date.parse(payment.updatedAt)]);
+      }
+      return changed;
+    };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    sync.whenLoaded(),
+    new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`not loaded after ${LOAD_TIMEOUT_MS / 1000} s (StoreSync retries silently; rerun with LOG_LEVEL=warn)`)),
+        LOAD_TIMEOUT_MS,
+      );
+    }),
+  ]);
+  clearTimeout(timer);
+  const startMs = performance.now() - t0;
+  const cpu = probe.stop();
+  const wait1 = runQueueWaitMs('self');
+  const last = sync.lastLoad;
+  if (last === undefined) throw new Error('StoreSync resolved whenLoaded() without a load');
+  let port: number | undefined;
+  if (process.env.BENCH_PG_LISTEN === '1') {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpServer().address();
+    port = typeof address === 'object' && address ? address.port : undefined;
+  }
+  gc();
+  send({
+    type: 'ready',
+    port,
+    startMs,
+    loadMs: last.ms,
+    rows: last.rows,
+    size: app.get(PaymentStore).size,
+    heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    selfCpuPct: cpu.selfPct,
+    otherCpuPct: cpu.otherPct,
+    waitPct: wait0 === undefined || wait1 === undefined ? undefined : ((wait1 - wait0) / startMs) * 100,
+  });
+}
+
+/**
+ * Where the load's time goes, measured apart on the same table (after the app is closed): the
+ * executor alone (EXPLAIN ANALYZE: no row leaves the server), the cursor's FETCHes as
+ * StoreSync.load runs them (PostgreSQL + the wire + pg's row parsing, which is this process's
+ * CPU during the wait), rows to payment objects (paymentFromRow), and store inserts alone
+ * (applyCommitted of those objects into a fresh store).
+ */
+async function breakdown() {
+  await app?.close();
+  app = undefined;
+  gc();
+  const client = createClient(config);
+  await client.connect();
+  try {
+    const plan = await client.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT ${PAYMENT_COLUMNS} FROM payments`);
+    const executorMs = Number((plan.rows[0]['QUERY PLAN'] as { 'Execution Time': number }[])[0]['Execution Time']);
+
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`DECLARE snapshot NO SCROLL CURSOR FOR SELECT ${PAYMENT_COLUMNS} FROM payments`);
+    const payments: Payment[] = [];
+    let fetchMs = 0;
+    let fetchCpuMs = 0;
+    let convertMs = 0;
+    const started = performance.now();
+    for (;;) {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const { rows } = await client.query<PaymentRow>(`FETCH ${LOAD_BATCH} FROM snapshot`);
+      const cpu = process.cpuUsage(cpu0);
+      const t1 = performance.now();
+      fetchMs += t1 - t0;
+      fetchCpuMs += (cpu.user + cpu.system) / 1000;
+      for (const row of rows) payments.push(paymentFromRow(row));
+      convertMs += performance.now() - t1;
+      if (rows.length < LOAD_BATCH) break;
+    }
+    const readMs = performance.now() - started;
+    await client.query('COMMIT');
+    gc();
+    const store = new PaymentStore(new AppConfig({ cacheTtlSeconds: 0 }));
+    const t2 = performance.now();
+    for (const p of payments) store.applyCommitted(p);
+    const storeMs = performance.now() - t2;
+    if (store.size !== payments.length) throw new Error(`breakdown: store holds ${store.size} of ${payments.length}`);
+    return { rows: payments.length, executorMs, fetchMs, fetchCpuMs, convertMs, readMs, storeMs };
+  } finally {
+    await client.end();
+  }
+}
+
+async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  switch (cmd) {
+    case 'checks': {
+      const store = app!.get(PaymentStore);
+      return { size: store.size, digest: paymentsDigest(store.payments()), answers: await checkAnswers(new ProjectEngine(store)) };
+    }
+    case 'breakdown':
+      return breakdown();
+    case 'record':
+      applied.clear();
+      recording = true;
+      return { at: wallNow() };
+    case 'applied':
+      return { count: applied.size, entries: args.entries ? [...applied].map(([id, [at, updated]]) => [id, at, updated]) : undefined };
+    case 'clock':
+      return { now: wallNow() };
+    case 'exit':
+      await app?.close();
+      app = undefined;
+      setImmediate(() => process.exit(0));
+      return {};
+    default:
+      throw new Error(`unknown command ${cmd}`);
+  }
+}
+
+process.on('message', (m: { id: number; cmd: string; args?: Record<string, unknown> }) => {
+  handle(m.cmd, m.args ?? {}).then(
+    (result) => send({ id: m.id, result }),
+    (e: unknown) => send({ id: m.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  );
+});
+// the parent gone (killed, crashed): do not linger holding connections to the bench's database
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
+
+start().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
