@@ -60,11 +60,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** PostgreSQL mode: delay from a write's commit on any instance to its application here. */
+  /**
+   * PostgreSQL mode: delay from a write being taken on another instance (its updatedAt, set
+   * before the group commit) to its application here; the commit wait is included.
+   */
   readonly syncDelay = new Histogram({
     name: 'payments_sync_delay_seconds',
-    help: 'Delay between a payment update (updatedAt) and its arrival through the change feed',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    help: 'Delay between a payment update (updatedAt, before its commit) and its arrival here through the change feed',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
 

@@ -92,7 +92,10 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
       try {
         const applied = await migrate(this.pool);
         if (applied.length > 0) this.#logger.log(`applied migrations ${applied.join(', ')}`);
+        // Nothing is served before the load ends: the sorted indexes are built once at the end.
+        this.store.beginBulkLoad();
         const load = await this.load(this.store);
+        this.store.endBulkLoad();
         this.#lastLoad = load;
         this.store.markLoaded();
         this.#logger.log(`loaded ${load.rows} payments from PostgreSQL in ${load.ms.toFixed(0)} ms (seq ${load.position})`);

@@ -419,3 +419,52 @@ describe('PaymentStore as the read model of a primary repository', () => {
     expect(live.indexes.organizationId.count('org-a')).toBe(2);
   });
 });
+
+describe('PaymentStore bulk load (the load at start)', () => {
+  it('builds the sorted indexes at the end exactly as one insert at a time would, ties on amount and createdAt included', () => {
+    const rand = lcg(4242);
+    const all: Payment[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const p = payment(`b${Math.floor(rand() * 1e9).toString(36)}-${i}`, {
+        organizationId: `org-${i % 7}`,
+        amount: 1 + Math.floor(rand() * 50), // many ties: order falls back to paymentId
+        createdAt: new Date(Date.UTC(2026, 0, 1) + Math.floor(rand() * 40) * 3_600_000).toISOString(),
+      });
+      all.push(i % 5 === 0 ? transition(p, processed, LATER) : p);
+    }
+    const incremental = new PaymentStore(new AppConfig());
+    const bulk = new PaymentStore(new AppConfig());
+    expect(bulk.beginBulkLoad()).toBe(true);
+    expect(bulk.beginBulkLoad()).toBe(false); // already on
+    for (const p of all) {
+      incremental.applyCommitted(p);
+      bulk.applyCommitted(p);
+    }
+    expect(bulk.indexes.amount.size).toBe(0); // deferred
+    bulk.endBulkLoad();
+
+    const expected = new Map(all.map((p) => [p.paymentId, p]));
+    expectIndexesHold(bulk, expected);
+    for (const [lo, hi] of [[1, 51], [10, 11], [20, 35]]) {
+      expect([...bulk.indexes.amount.range(lo, hi)].map((r) => bulk.row(r).paymentId)).toEqual(
+        [...incremental.indexes.amount.range(lo, hi)].map((r) => incremental.row(r).paymentId),
+      );
+    }
+    const from = Date.UTC(2026, 0, 2);
+    const to = Date.UTC(2026, 0, 3);
+    expect([...bulk.indexes.createdAt.range(from, to)].map((r) => bulk.row(r).paymentId)).toEqual(
+      [...incremental.indexes.createdAt.range(from, to)].map((r) => incremental.row(r).paymentId),
+    );
+    // and it takes ordinary writes afterwards
+    bulk.insertIfAbsent(payment('after-bulk', { amount: 25 }));
+    expectIndexesHold(bulk, new Map([...expected, ['after-bulk', bulk.get('after-bulk')!]]));
+  });
+
+  it('does not start on a store that already holds payments', () => {
+    const store = new PaymentStore(new AppConfig());
+    store.insertIfAbsent(payment('p1'));
+    expect(store.beginBulkLoad()).toBe(false);
+    store.insertIfAbsent(payment('p2'));
+    expect(store.indexes.amount.size).toBe(2);
+  });
+});

@@ -233,4 +233,20 @@ describe('SortedIndex', () => {
     expect(ref.entries.length).toBeGreaterThan(1000);
     expectSame(ix, ref, rand, span === -1 ? 200 : keySpan);
   });
+
+  it('load() fills an empty index from sorted entries and refuses unsorted entries or a non-empty index', () => {
+    const index = new SortedIndex();
+    const n = 2000;
+    const keys = Array.from({ length: n }, (_, i) => Math.floor(i / 3));
+    const ids = Array.from({ length: n }, (_, i) => `id-${String(i % 3)}`);
+    const rows = Array.from({ length: n }, (_, i) => i);
+    index.load(keys, ids, rows);
+    expect(index.size).toBe(n);
+    expect(index.countRange(10, 20)).toBe(30);
+    expect([...index.range(5, 6)]).toEqual([15, 16, 17]);
+    index.insert(5, 'id-15', 9999);
+    expect([...index.range(5, 6)]).toEqual([15, 16, 9999, 17]);
+    expect(() => index.load([1], ['a'], [0])).toThrow('not empty');
+    expect(() => new SortedIndex().load([2, 1], ['a', 'b'], [0, 1])).toThrow('out of order');
+  });
 });

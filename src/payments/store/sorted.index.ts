@@ -138,6 +138,27 @@ export class SortedIndex implements SortedIndexView {
     this.#size = 0;
   }
 
+  /**
+   * Fills an empty index at once from entries already in (key, id) order: chunks 3/4 full, so
+   * later inserts rarely split. O(n), against O(n log n) plus a splice per insert.
+   */
+  load(keys: ArrayLike<number>, ids: ArrayLike<string>, rows: ArrayLike<number>): void {
+    if (this.#size > 0) throw new Error('SortedIndex.load: the index is not empty');
+    const per = (MAX_CHUNK * 3) >>> 2;
+    for (let start = 0; start < keys.length; start += per) {
+      const end = Math.min(start + per, keys.length);
+      const chunk: Chunk = { keys: [], ids: [], rows: [] };
+      for (let i = start; i < end; i++) {
+        if (i > 0 && !before(keys[i - 1], ids[i - 1], keys[i], ids[i])) throw new Error('SortedIndex.load: entries out of order');
+        chunk.keys.push(keys[i]);
+        chunk.ids.push(ids[i]);
+        chunk.rows.push(rows[i]);
+      }
+      this.#chunks.push(chunk);
+    }
+    this.#size = keys.length;
+  }
+
   /** First chunk whose last entry does not sort before (key, id); chunks.length if none. */
   #chunkFor(key: number, id: string): number {
     const chunks = this.#chunks;
