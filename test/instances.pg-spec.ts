@@ -14,6 +14,7 @@ import {
   sqlStats,
   statsOf,
 } from './pg-helpers';
+import { openStream } from './sse-client';
 import { createTestDatabase, startTestApp, TestApp, TestDatabase } from './test-app';
 
 /**
@@ -187,6 +188,23 @@ describe('replication between instances', () => {
     );
     expect(delays).toHaveLength(100);
     expect(max).toBeLessThan(2000);
+  });
+});
+
+describe('live stats across instances', () => {
+  it('updates a stats stream open on B when the write is taken by A (PaymentSynced from the change feed)', async () => {
+    const organizationId = uniqueId('org-live');
+    const live = await openStream(b.url, { organizationId });
+    try {
+      await live.waitFor(1);
+      const started = Date.now();
+      await createPayment(a.url, { organizationId, amount: 4321, currency: 'EUR' });
+      const [, second] = await live.waitFor(2, 3000);
+      console.log(`live stats across instances: write on A -> event on B after ${Date.now() - started} ms`);
+      expect(second).toMatchObject({ total: 1, amountByCurrency: { EUR: 4321 } });
+    } finally {
+      live.close();
+    }
   });
 });
 

@@ -16,3 +16,11 @@ export class PaymentRefunded {
     readonly refundAmount: number,
   ) {}
 }
+
+/**
+ * PostgreSQL mode: a payment written by another instance, applied here through the change
+ * feed (the writing instance published its own event; this one only learns the new state).
+ */
+export class PaymentSynced {
+  constructor(readonly payment: Payment) {}
+}

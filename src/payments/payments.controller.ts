@@ -1,7 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/caller';
 import { RequireScope } from '../auth/scopes.guard';
 import { CurrentCaller, TenancyInterceptor } from '../auth/tenancy.interceptor';
@@ -21,6 +21,7 @@ import { ImportResponse, PaymentResponse, SearchResponse, StatsResponse } from '
 import { GetPaymentStatsQuery } from './queries/get-payment-stats.query';
 import { GetPaymentQuery } from './queries/get-payment.query';
 import { SearchPaymentsQuery } from './queries/search-payments.query';
+import { StatsStreams } from './queries/stats-streams';
 
 const BODY_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
 /** With auth on: 401 without a valid token, 403 without the scope, 429 past the rate limit. */
@@ -37,6 +38,7 @@ export class PaymentsController {
   constructor(
     private readonly commandBus: CommandBus,
     private readonly queryBus: QueryBus,
+    private readonly streams: StatsStreams,
   ) {}
 
   @Post()
@@ -87,6 +89,45 @@ export class PaymentsController {
   @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
   stats(@Query() q: PaymentStatsQueryDto) {
     return this.queryBus.execute(new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval }));
+  }
+
+  @Get('stats/stream')
+  @RequireScope('payments:read')
+  @UseInterceptors(TenancyInterceptor)
+  @ApiOperation({
+    summary: 'Live stats: Server-Sent Events of the GET /payments/stats document for these filters',
+    description:
+      'The same filters as GET /payments/stats. `text/event-stream`: an event `stats` whose data is the stats document, ' +
+      'at once, then at most one per second while payments of the filter\'s organization change (driven by the writes, ' +
+      'not by polling); a comment line `: ping` every 15 s. Bad filters get the same 400 problem as GET /payments/stats.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'A stream of `event: stats` / `data: <StatsResponse JSON>` messages',
+    content: { 'text/event-stream': { schema: { type: 'string', example: 'event: stats\ndata: {"total":3,...}\n\n' } } },
+  })
+  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
+  async statsStream(@Query() q: PaymentStatsQueryDto, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const query = new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval });
+    const first = await this.queryBus.execute(query); // a failure here is an ordinary problem answer
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    const write = (text: string) => {
+      if (!raw.writableEnded) raw.write(text);
+    };
+    write(`event: stats\ndata: ${JSON.stringify(first)}\n\n`);
+    const close = this.streams.open(query, {
+      send: (stats) => write(`event: stats\ndata: ${JSON.stringify(stats)}\n\n`),
+      ping: () => write(': ping\n\n'),
+      end: () => raw.end(),
+    });
+    request.raw.on('close', close);
   }
 
   @Get(':id')

@@ -17,6 +17,7 @@ import { GetPaymentHandler } from './queries/get-payment.handler';
 import { GetStoreInfoHandler } from './queries/get-store-info.handler';
 import { PaymentReader } from './queries/payment.reader';
 import { SearchPaymentsHandler } from './queries/search-payments.handler';
+import { StatsStreams } from './queries/stats-streams';
 import { PaymentStore } from './store/payment.store';
 
 @Module({})
@@ -56,6 +57,7 @@ export class PaymentsModule {
         GetPaymentStatsHandler,
         GetStoreInfoHandler,
         CheckSyncHandler,
+        StatsStreams,
         PaymentEventsMetrics,
       ],
       exports: [PaymentStore, PrimaryRepository],

@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config';
 import { MetricsService } from '../metrics/metrics.service';
+import { EventBus } from '@nestjs/cqrs';
 import { Payment } from '../payments/payment';
+import { PaymentSynced } from '../payments/payment.events';
 import { PrimaryHealth, PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
 import { ChangeFeed } from './change-feed';
@@ -51,10 +53,13 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     readonly store: PaymentStore,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly eventBus: EventBus,
   ) {
     super();
     this.pool = createPool(config);
-    this.feed = new ChangeFeed(config, this.pool, (p) => this.apply(p), metrics);
+    // What the feed brings that this instance did not have: another instance's write, which
+    // reaches this instance's reactions (live stats) as a PaymentSynced event.
+    this.feed = new ChangeFeed(config, this.pool, (p) => this.#applyFromFeed(p), metrics);
     metrics.gauge('payments_sync_position', 'Change-feed sequence number applied to this instance', () => this.feed.position);
   }
 
@@ -78,6 +83,12 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     await this.#started?.catch(() => undefined);
     await this.feed.stop();
     await this.pool.end().catch(() => undefined);
+  }
+
+  #applyFromFeed(payment: Payment): boolean {
+    const changed = this.apply(payment);
+    if (changed) this.eventBus.publish(new PaymentSynced(payment));
+    return changed;
   }
 
   /** The one way a committed payment reaches the store. */

@@ -1,0 +1,53 @@
+import http from 'node:http';
+
+/** A client of GET /payments/stats/stream: collects the `stats` events as they arrive. */
+export interface Stream {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  events: unknown[];
+  pings: number;
+  /** Resolves with the events once there are at least `n`, or rejects after `timeoutMs`. */
+  waitFor(n: number, timeoutMs?: number): Promise<unknown[]>;
+  close(): void;
+}
+
+export function openStream(base: string, query: Record<string, string>): Promise<Stream> {
+  const url = `${base}/payments/stats/stream?${new URLSearchParams(query)}`;
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      const stream: Stream = {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        events: [],
+        pings: 0,
+        waitFor: (n, timeoutMs = 3000) =>
+          new Promise((done, fail) => {
+            const deadline = Date.now() + timeoutMs;
+            const check = () => {
+              if (stream.events.length >= n) done(stream.events);
+              else if (Date.now() > deadline) fail(new Error(`${stream.events.length} events after ${timeoutMs} ms, wanted ${n}`));
+              else setTimeout(check, 10);
+            };
+            check();
+          }),
+        close: () => req.destroy(),
+      };
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (message.startsWith(':')) stream.pings += 1;
+          const lines = message.split('\n');
+          if (lines[0] === 'event: stats' && lines[1]?.startsWith('data: ')) stream.events.push(JSON.parse(lines[1].slice(6)));
+        }
+      });
+      res.on('error', () => undefined);
+      resolve(stream);
+    });
+    req.on('error', reject);
+  });
+}
