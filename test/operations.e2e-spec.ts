@@ -139,6 +139,7 @@ describe('API documentation', () => {
       ['/payments/{id}', 'get'],
       ['/payments/search', 'get'],
       ['/payments/stats', 'get'],
+      ['/payments/stats/stream', 'get'],
       ['/payments/{id}/events', 'post'],
       ['/health/live', 'get'],
       ['/health/ready', 'get'],
