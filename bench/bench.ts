@@ -10,7 +10,8 @@
  *
  * Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (short run; exits 1 when an enforced goal
  * falls below half its value), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
- * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay), BENCH_PG_URL.
+ * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay, several
+ * instances on one database), BENCH_PG_URL.
  * Run through npm (node --expose-gc --max-old-space-size=8192).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
