@@ -19,4 +19,24 @@ export default tseslint.config(
     files: ['src/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  // public/: plain browser JavaScript modules served as they are (no build step, no TypeScript
+  // project, hence no type-aware rules)
+  {
+    files: ['public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'AbortController',
+          'DOMException', 'TextDecoder', 'TextDecoderStream', 'Option', 'getComputedStyle', 'setTimeout', 'clearTimeout', 'atob', 'console']
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      '@typescript-eslint/no-floating-promises': 'off',
+      'no-restricted-properties': 'off',
+    },
+  },
 );

@@ -1,7 +1,7 @@
 /**
  * Projects: unit specs beside the code; the e2e contract over real HTTP in memory mode; the
  * same e2e suites again in PostgreSQL mode (a database of their own on the local server);
- * and the PostgreSQL-only suites (faults, several instances).
+ * the PostgreSQL-only suites (faults, several instances); and the dashboard in a browser.
  */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
@@ -25,5 +25,7 @@ module.exports = {
       ...postgres,
     },
     { ...common, displayName: 'pg', rootDir: 'test', testRegex: '\\.pg-spec\\.ts$', ...postgres },
+    // the dashboard in Debian's chromium (skipped without it, unless DASHBOARD_BROWSER_REQUIRED=1)
+    { ...common, displayName: 'browser', rootDir: 'test', testRegex: '\\.browser-spec\\.ts$' },
   ],
 };

@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScopesGuard } from './auth/scopes.guard';
 import { createKeyv } from 'cacheable';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppConfig } from './config';
@@ -47,6 +48,7 @@ export class AppModule {
         MetricsModule,
         PaymentsModule.forRoot(config),
         HealthModule,
+        DashboardModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ScopesGuard }],
     };
