@@ -27,10 +27,13 @@ type Outcome = { ok: true; value: InsertResult | ChangeResult } | { ok: false; e
  * nothing. Inside a batch each write is checked on its own: a refused one (409, 422, 404)
  * never fails the others.
  *
- * Safety across instances: every transaction takes COMMIT_LOCK first, then reads the rows it
- * will change. Writers on all instances are therefore serialized per batch, so the checks
- * (paymentId taken? refund within the amount? event id seen?) run on rows nobody else can
- * change before the commit: no lost update and no double apply, without retry loops.
+ * Safety across instances: a transaction first locks the rows it touches (SELECT ... FOR
+ * UPDATE, in paymentId order), so the checks (refund within the amount? event id seen?) run on
+ * rows nobody else can change before the commit: no lost update, no double apply. A create
+ * whose paymentId another instance inserted meanwhile finds it at INSERT (ON CONFLICT DO
+ * NOTHING) and the batch runs again, reading it. Only then COMMIT_LOCK, held for the writes
+ * and the commit: change-feed positions are assigned in commit order. No deadlock: row locks
+ * are all taken before the commit lock, and after it only rows already locked are changed.
  */
 @Injectable()
 export class PostgresPaymentWriter extends PaymentWriter {
@@ -73,11 +76,14 @@ export class PostgresPaymentWriter extends PaymentWriter {
   }
 
   /** Commits a batch; when the database refuses it (not unreachable), each write is retried alone. */
-  async #commitIsolated(batch: Pending[]): Promise<void> {
+  async #commitIsolated(batch: Pending[], attempt = 1): Promise<void> {
     let outcomes: Outcome[];
     try {
       outcomes = await this.#commit(batch);
     } catch (error) {
+      // Another instance created one of these paymentIds between our read and our insert:
+      // run the batch again, which now reads that payment (a replay or a 409).
+      if (error instanceof CreateRaceLost && attempt < MAX_ATTEMPTS) return this.#commitIsolated(batch, attempt + 1);
       if (isUnavailable(error)) {
         const unavailable = new DatabaseUnavailableError(reasonOf(error));
         for (const op of batch) op.reject(unavailable);
@@ -122,11 +128,17 @@ export class PostgresPaymentWriter extends PaymentWriter {
   }
 
   async #writeBatch(client: PoolClient, batch: Pending[]) {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
     // An id with U+0000 (possible in a path) cannot be in PostgreSQL text: it is simply not found.
     const ids = [...new Set(batch.map((op) => (op.kind === 'create' ? op.payment.paymentId : op.change.paymentId)))].filter(storable);
     const state = new Map<string, Payment>();
-    for (const row of (await client.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[])`, [ids])).rows) {
+    // Row locks on the payments the batch touches, taken in paymentId order (two batches
+    // never wait on each other in a cycle): until the commit nobody else changes them or
+    // records an event id on them, so the checks below stay true.
+    const locked = await client.query<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE`,
+      [ids],
+    );
+    for (const row of locked.rows) {
       state.set(row.payment_id, paymentFromRow(row));
     }
     const withEvent = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined && storable(op.change.eventId) && storable(op.change.paymentId)) as Extract<Pending, { kind: 'change' }>[];
@@ -179,13 +191,17 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
     const inserts = [...created].map((id) => state.get(id) as Payment);
     const updates = [...changed].map((id) => state.get(id) as Payment);
+    if (inserts.length + updates.length === 0) return { state, outcomes };
+    // The commit lock only around what assigns change-feed positions (nextval) and the commit:
+    // seq order is then commit order, while the reads and checks above overlap across instances.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
     if (inserts.length > 0) {
       const { rowCount } = await client.query(INSERT_PAYMENTS, insertParams(inserts));
-      if (rowCount !== inserts.length) throw new Error('payments changed under the commit lock');
+      if (rowCount !== inserts.length) throw new CreateRaceLost();
     }
     if (updates.length > 0) {
       const { rowCount } = await client.query(UPDATE_PAYMENTS, updateParams(updates));
-      if (rowCount !== updates.length) throw new Error('payments changed under the commit lock');
+      if (rowCount !== updates.length) throw new Error('locked payments changed before the commit');
     }
     if (events.length > 0) {
       await client.query(
@@ -193,11 +209,15 @@ export class PostgresPaymentWriter extends PaymentWriter {
         [events.map((e) => e.paymentId), events.map((e) => e.eventId), events.map((e) => e.type)],
       );
     }
-    if (inserts.length + updates.length > 0) await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
+    await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
     return { state, outcomes };
   }
 }
 
 export const storable = (text: string): boolean => !text.includes('\u0000');
+
+/** A paymentId of the batch was inserted by another instance after this batch read it. */
+class CreateRaceLost extends Error {}
+const MAX_ATTEMPTS = 5;
 
 const eventKey = (paymentId: string, eventId: string) => `${paymentId}\u0000${eventId}`;
