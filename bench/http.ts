@@ -121,7 +121,7 @@ function check(label: string, r: autocannon.Result): void {
   }
 }
 
-function toLoadResult(r: autocannon.Result): Omit<LoadResult, 'loadgenCpuPct' | 'serverCpuPct'> {
+export function toLoadResult(r: autocannon.Result): Omit<LoadResult, 'loadgenCpuPct' | 'serverCpuPct'> {
   return {
     rps: r.requests.total / r.duration,
     p50: r.latency.p50,

@@ -35,7 +35,7 @@ import { migrate } from '../src/persistence/migrations';
 import { generatePayments } from './dataset';
 import { goalCell, int, ms, ratio, rps, table } from './format';
 import type { GoalResult } from './goals';
-import { LoadResult, postRequests } from './http';
+import { LoadResult, postRequests, toLoadResult } from './http';
 import { CpuProbe, gc, percentile, processCpuMs, runQueueWaitMs } from './measure';
 import { checkAnswers, paymentsDigest } from './pg-checks';
 import { ProjectEngine } from './project';
@@ -504,13 +504,7 @@ async function drive(label: string, instance: Instance, o: autocannon.Options, c
     );
   }
   return {
-    rps: r.requests.total / r.duration,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    requests: r.requests.total,
-    durationS: r.duration,
-    connections: r.connections,
-    pipelining: r.pipelining,
+    ...toLoadResult(r),
     serverCpuPct: cpu.childrenPct[0],
     loadgenCpuPct: cpu.benchPct,
     otherCpuPct: cpu.restPct === undefined ? undefined : cpu.restPct + cpu.postgresPct,
