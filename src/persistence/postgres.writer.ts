@@ -214,7 +214,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
   }
 }
 
-export const storable = (text: string): boolean => !text.includes('\u0000');
+const storable = (text: string): boolean => !text.includes('\u0000');
 
 /** A paymentId of the batch was inserted by another instance after this batch read it. */
 class CreateRaceLost extends Error {}

@@ -26,7 +26,7 @@ interface Subscriber {
 }
 
 /** At most one document per subscriber per this many milliseconds. */
-export const STREAM_MIN_INTERVAL_MS = 1000;
+const STREAM_MIN_INTERVAL_MS = 1000;
 const PING_INTERVAL_MS = 15_000;
 
 /**
@@ -45,10 +45,6 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
   #pinger: NodeJS.Timeout | undefined;
 
   constructor(private readonly queryBus: QueryBus) {}
-
-  get size(): number {
-    return this.#subscribers.size;
-  }
 
   /** Subscribes `sink` to the stats of `query`; returns the unsubscribe function. */
   open(query: GetPaymentStatsQuery, sink: StatsSink, sentAt = Date.now()): () => void {
