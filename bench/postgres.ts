@@ -126,20 +126,25 @@ export interface Cpu {
   benchPct: number;
 }
 
-export interface PgCommitRun {
-  label: string;
-  groupCommitMaxBatch: number;
-  load: LoadResult;
-  cpu: Cpu;
-  /** 201s of the measured run (autocannon), of the server's counter, rows the run added */
+/** What a measured POST run committed: 201s (client, server counter, rows added) and transactions. */
+export interface CommitFigures {
   created: number;
   serverCreated: number;
   rowsAdded: number;
   totalRows: number;
+  /** from payments_commit_batch_size (summed over instances) */
   transactions: number;
   transactionsPerS: number;
   meanBatch: number;
+  /** payments_commit_duration_seconds: checkout to COMMIT, the wait for COMMIT_LOCK included */
   meanCommitMs: number;
+}
+
+export interface PgCommitRun extends CommitFigures {
+  label: string;
+  groupCommitMaxBatch: number;
+  load: LoadResult;
+  cpu: Cpu;
 }
 
 export interface PgCommitCase {
@@ -198,7 +203,7 @@ export interface PgMultiInstance {
 }
 
 /** k instances (child processes, group commit) on one fresh schema, one write load split over them. */
-export interface PgMultiRun {
+export interface PgMultiRun extends CommitFigures {
   instances: number;
   /**
    * untimed warm-up (counted) and a timed run cut off at its deadline (k = 1: the calibration);
@@ -212,16 +217,6 @@ export interface PgMultiRun {
   /** over every answer of the run (the instances' latency histograms merged) */
   p50: number;
   p99: number;
-  created: number;
-  serverCreated: number;
-  rowsAdded: number;
-  totalRows: number;
-  /** the instances' payments_commit_batch_size histograms summed */
-  transactions: number;
-  transactionsPerS: number;
-  meanBatch: number;
-  /** payments_commit_duration_seconds summed: checkout to COMMIT, the wait for COMMIT_LOCK included */
-  meanCommitMs: number;
   /** SELECT count(*) FROM pg_stat_activity WHERE datname = <bench db>, sampled during the measured run */
   pgConnections: { samples: number; min: number; max: number; mean: number; activeMean: number; lockWaitMean: number; lockWaitMax: number };
   /** the latest instance: last answer -> every store holds the table's row count (at most; more than notBeforeMs) */
