@@ -31,7 +31,7 @@ export class MemoryPrimaryRepository extends PrimaryRepository {
 
   async synchronize(organizationId?: string): Promise<number> {
     if (organizationId === undefined) return this.store.size;
-    return this.store.indexes.organizationId.count(organizationId);
+    return this.store.countOf(organizationId);
   }
 
   async find(paymentId: string): Promise<Payment | undefined> {

@@ -8,7 +8,8 @@ import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { DAY_MS } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
-import { FilterParams, filterParams, rowPredicate } from '../store/row-filter';
+import { FilterParams, filterParams } from '../store/row-filter';
+import { Cell } from '../store/payment-cells';
 import { TopK } from '../store/top-k';
 import { planSearch } from '../store/query-planner';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
@@ -70,21 +71,21 @@ export class PaymentReader {
   }
 
   /**
-   * Scans the candidates of the most selective index through a column-only predicate, counts
-   * every match (`total`) and keeps the best `start + size` rows in a bounded heap instead of
-   * sorting all matches: O(candidates + matches * log(start + size)).
+   * Scans the candidates of the most selective index (the filter's cells sequentially, or
+   * another index's rows through a column-only predicate), counts every match (`total`) and
+   * keeps the best `start + size` rows in a bounded heap instead of sorting all matches:
+   * O(candidates + matches * log(start + size)).
    */
   #search(req: SearchRequest): SearchResult {
     const fingerprint = queryFingerprint(canonicalFilter(req.filter), req.sort);
     const position = req.cursor === undefined ? undefined : decodeCursor(req.cursor, fingerprint, req.sort);
     const page = position?.page ?? req.page ?? 0;
     const start = position ? 0 : page * req.size;
-    const params = filterParams(req.filter, this.store.dictionaries);
-    if (params === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
-    const cols = this.store.columns();
+    const plan = planSearch(req.filter, this.store.indexes);
+    if (plan.params === null) return { items: [], total: 0, page, size: req.size, nextCursor: null };
+    const cells = this.store.cells;
 
     const byAmount = req.sort.endsWith('amount');
-    const keyColumn = byAmount ? cols.amount : cols.createdAt;
     const descending = req.sort.startsWith('-');
     const tie = (a: number, b: number) => compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
     const after = position ? afterPosition(descending, position.key, position.paymentId, (row) => this.store.row(row).paymentId) : undefined;
@@ -97,15 +98,20 @@ export class PaymentReader {
       remaining++;
       top.offer(key, row);
     };
-    const plan = planSearch(req.filter, this.store.indexes);
-    if (plan.driver === 'organizationId') {
-      // one sequential pass over the organization's own copy of the filterable fields
-      this.store.partitions.scan(params.org, params, byAmount ? 'amount' : 'createdAt', take);
+    if (plan.driver === 'cells') {
+      // sequential passes over the selected cells' own arrays
+      cells.scan(
+        plan.cells,
+        plan.params,
+        byAmount ? (cell, i) => take(cell.rows[i], cell.amount[i]) : (cell, i) => take(cell.rows[i], cell.createdAt[i]),
+      );
     } else {
-      const match = rowPredicate(params, cols);
-      plan.forEach((row) => {
-        if (match(row)) take(row, keyColumn[row]);
-      });
+      const match = cells.predicate(plan.params);
+      plan.forEach(
+        byAmount
+          ? (row) => match(row) && take(row, cells.amount(row))
+          : (row) => match(row) && take(row, cells.createdAt(row)),
+      );
     }
     const items = top
       .sorted()
@@ -122,8 +128,9 @@ export class PaymentReader {
 
   /**
    * Whole UTC days come from the pre-aggregated cells (O(days x currencies)); only the ragged
-   * ends of the window are scanned, through the createdAt index. Filters the cells cannot
-   * answer (userId, amount bounds), hour series, or inexact cells: a scan of the candidates.
+   * ends of the window are scanned, through the createdAt index or the organization's cells,
+   * whichever holds fewer candidates. Filters the aggregates cannot answer (userId, amount
+   * bounds), hour series, or inexact aggregates: a scan of the planner's candidates.
    */
   #stats(req: StatsRequest): PaymentStats {
     const { filter, interval } = req;
@@ -135,11 +142,13 @@ export class PaymentReader {
     const dicts = this.store.dictionaries;
     const params = filterParams(filter, dicts);
     if (params === null) return acc.result();
-    const cols = this.store.columns();
-    const match = rowPredicate(params, cols);
+    const cells = this.store.cells;
+    const addCell = (cell: Cell, i: number) => {
+      acc.addValues(PAYMENT_STATUSES[cell.status], dicts.currency.value(cell.currency), cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
+    };
+    const match = cells.predicate(params);
     const addRow = (row: number) => {
-      if (!match(row)) return;
-      acc.addValues(PAYMENT_STATUSES[cols.status[row]], dicts.currency.value(cols.currency[row]), cols.amount[row], cols.refundedAmount[row], cols.createdAt[row]);
+      if (match(row)) addCell(cells.cellOf(row), cells.slotOf(row));
     };
 
     const aggregable =
@@ -149,16 +158,18 @@ export class PaymentReader {
       interval !== 'hour' &&
       this.store.aggregates.exact;
     if (!aggregable) {
-      planSearch(filter, this.store.indexes).forEach(addRow);
+      const plan = planSearch(filter, this.store.indexes);
+      if (plan.driver === 'cells') cells.scan(plan.cells, params, addCell);
+      else plan.forEach(addRow);
       return acc.result();
     }
 
-    const fromMs = filter.from === undefined ? -Infinity : Date.parse(filter.from);
-    const toMs = filter.to === undefined ? Infinity : Date.parse(filter.to);
+    const fromMs = params.from;
+    const toMs = params.to;
     const firstDay = fromMs === -Infinity ? -Infinity : Math.ceil(fromMs / DAY_MS);
     const endDay = toMs === Infinity ? Infinity : Math.floor(toMs / DAY_MS);
     if (!(firstDay < endDay)) {
-      this.store.indexes.createdAt.forEachInRange(fromMs, toMs, addRow);
+      this.#scanTimeRange(params, fromMs, toMs, addCell, addRow);
       return acc.result();
     }
     const { statusMask, currencies } = params;
@@ -167,21 +178,29 @@ export class PaymentReader {
       if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
       acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
     });
-    if (firstDay !== -Infinity) this.#scanTimeRange(params, fromMs, firstDay * DAY_MS, addRow);
-    if (endDay !== Infinity) this.#scanTimeRange(params, endDay * DAY_MS, toMs, addRow);
+    if (firstDay !== -Infinity) this.#scanTimeRange(params, fromMs, firstDay * DAY_MS, addCell, addRow);
+    if (endDay !== Infinity) this.#scanTimeRange(params, endDay * DAY_MS, toMs, addCell, addRow);
     return acc.result();
   }
 
   /**
-   * Rows created in [lo, hi) that may match: through the createdAt index (every organization's
-   * rows in the range), or through the organization's partition when that is smaller.
+   * Payments created in [lo, hi) that may match: through the createdAt index (every
+   * organization's rows in the range, each checked by `addRow`), or through the filter's cells
+   * when they hold fewer payments.
    */
-  #scanTimeRange(params: FilterParams, lo: number, hi: number, visit: (row: number) => void): void {
+  #scanTimeRange(
+    params: FilterParams,
+    lo: number,
+    hi: number,
+    addCell: (cell: Cell, slot: number) => void,
+    addRow: (row: number) => void,
+  ): void {
     const index = this.store.indexes.createdAt;
-    if (params.org >= 0 && this.store.partitions.count(params.org) < index.countRange(lo, hi)) {
-      this.store.partitions.scan(params.org, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, 'createdAt', visit);
+    const cells = this.store.cells.select(params);
+    if (cells.reduce((n, c) => n + c.length, 0) < index.countRange(lo, hi)) {
+      this.store.cells.scan(cells, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, addCell);
     } else {
-      index.forEachInRange(lo, hi, visit);
+      index.forEachInRange(lo, hi, addRow);
     }
   }
 

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { StoreFullError } from '../../errors';
-import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
-import { Column, ColumnDictionaries, ColumnView, Dictionary } from './columns';
+import { Payment, PAYMENT_STATUSES } from '../payment';
+import { ColumnDictionaries, Dictionary } from './columns';
 import { DailyAggregates } from './daily-aggregates';
-import { HashIndex, HashIndexView } from './hash.index';
-import { OrgPartitions } from './org-partitions';
+import { IdTable } from './id-table';
+import { PaymentCells } from './payment-cells';
 import { PostingIndex } from './posting.index';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
@@ -30,37 +30,30 @@ export class PaymentStore {
   // Not readonly: adopt() swaps a rebuilt store's state in, in one synchronous step.
   /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
   #rows: Payment[] = [];
-  #rowOf = new Map<string, number>();
-  // organizationId, userId and currency never change: append-only posting lists (4 B/row);
-  // status changes: a set per value.
-  #partitions = new OrgPartitions();
-  #userId = new PostingIndex<string>();
-  #status = new HashIndex<PaymentStatus>();
-  #currency = new PostingIndex<string>();
-  #amount = new SortedIndex();
-  #createdAt = new SortedIndex();
+  /** paymentId -> row id: a hash table of row ids only (the ids are the payments' own). */
+  #rowOf = new IdTable((row) => this.#rows[row].paymentId);
   /**
-   * The filterable fields again, as typed-array columns by row id (strings interned as codes):
-   * what search and stats scan, so a scan never touches a payment object or compares strings.
-   * About 40 bytes per payment.
+   * The organizationId, status and currency index and the column store in one: rows grouped
+   * by organization x status x currency, with amount and createdAt in typed arrays (see
+   * PaymentCells). What search and stats scan: never a payment object, never a string.
    */
+  #cells = new PaymentCells();
+  /** userId never changes: an append-only posting list per user code (4 B/row). */
+  #userId = new PostingIndex<number>();
+  /** Sorted (key, paymentId) -> row; keys are read from the cells, ids from the payments. */
+  #amount = new SortedIndex({ key: (row) => this.#cells.amount(row), id: (row) => this.#rows[row].paymentId });
+  #createdAt = new SortedIndex({ key: (row) => this.#cells.createdAt(row), id: (row) => this.#rows[row].paymentId });
   #dicts: ColumnDictionaries = {
     organization: new Dictionary(),
     user: new Dictionary(),
     currency: new Dictionary(),
   };
-  #cols = {
-    organization: new Column((n) => new Int32Array(n)),
-    user: new Column((n) => new Int32Array(n)),
-    status: new Column((n) => new Uint8Array(n)),
-    currency: new Column((n) => new Uint16Array(n)),
-    amount: new Column((n) => new Float64Array(n)),
-    createdAt: new Column((n) => new Float64Array(n)),
-    refundedAmount: new Column((n) => new Float64Array(n)),
-  };
   #aggregates = new DailyAggregates();
-  /** Row id -> event ids already applied to it (at-least-once delivery is deduplicated). */
-  #eventIds = new Map<number, Set<string>>();
+  /**
+   * Row id -> event ids already applied to it (at-least-once delivery is deduplicated): the id
+   * itself while there is one, a set from the second on.
+   */
+  #eventIds = new Map<number, string | Set<string>>();
   #version = 0;
   #orgVersions = new Map<string, number>();
 
@@ -76,32 +69,12 @@ export class PaymentStore {
   }
 
   #indexViews(): PaymentIndexes {
-    const rows = this.#rows;
-    const partitions = this.#partitions;
-    const orgs = this.#dicts.organization;
-    const organizationId: HashIndexView<string> = {
-      get: (org) => (orgs.find(org) < 0 ? undefined : partitions.get(orgs.find(org))),
-      count: (org) => (orgs.find(org) < 0 ? 0 : partitions.count(orgs.find(org))),
-      forEachRow: (org, visit) => {
-        if (orgs.find(org) >= 0) partitions.forEachRow(orgs.find(org), visit);
-      },
-      get distinctValues() {
-        return partitions.distinctValues;
-      },
-    };
     return {
-      organizationId,
+      cells: this.#cells,
       userId: this.#userId,
-      status: this.#status,
-      currency: this.#currency,
       amount: this.#amount,
       createdAt: this.#createdAt,
-      get rowCount() {
-        return rows.length;
-      },
-      *allRows() {
-        for (let i = 0; i < rows.length; i++) yield i;
-      },
+      dictionaries: this.#dicts,
     };
   }
 
@@ -131,6 +104,12 @@ export class PaymentStore {
     return row === undefined ? undefined : this.#rows[row];
   }
 
+  /** Payments stored for one organization. O(1). */
+  countOf(organizationId: string): number {
+    const org = this.#dicts.organization.find(organizationId);
+    return org < 0 ? 0 : this.#cells.orgCount(org);
+  }
+
   row(rowId: number): Payment {
     return this.#rows[rowId];
   }
@@ -138,23 +117,9 @@ export class PaymentStore {
   /** Read-only views of the indexes, for the query side (planner and reader). */
   indexes: PaymentIndexes;
 
-  /** Current views of the columns; valid until the next write (a column may grow). */
-  columns(): ColumnView {
-    const c = this.#cols;
-    return {
-      organization: c.organization.array,
-      user: c.user.array,
-      status: c.status.array,
-      currency: c.currency.array,
-      amount: c.amount.array,
-      createdAt: c.createdAt.array,
-      refundedAmount: c.refundedAmount.array,
-    };
-  }
-
-  /** Per-organization copies of the filterable fields, for sequential scans (OrgPartitions). */
-  get partitions(): OrgPartitions {
-    return this.#partitions;
+  /** The column store (organization x status x currency cells), for scans. */
+  get cells(): PaymentCells {
+    return this.#cells;
   }
 
   get dictionaries(): ColumnDictionaries {
@@ -174,31 +139,23 @@ export class PaymentStore {
   }
 
   #insert(payment: Payment): void {
+    const createdAtMs = Date.parse(payment.createdAt);
+    // checked before any index changes: a write is all or nothing (the API validates it first)
+    if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${payment.createdAt} is not a time`);
     const row = this.#rows.length;
     this.#rows.push(payment);
     this.#rowOf.set(payment.paymentId, row);
-    this.#userId.add(payment.userId, row);
-    this.#status.add(payment.status, row);
-    this.#currency.add(payment.currency, row);
-    const createdAtMs = Date.parse(payment.createdAt);
-    if (!this.#deferSorted) {
-      this.#amount.insert(payment.amount, payment.paymentId, row);
-      this.#createdAt.insert(createdAtMs, payment.paymentId, row);
-    }
-    const c = this.#cols;
     const org = this.#dicts.organization.intern(payment.organizationId);
     const user = this.#dicts.user.intern(payment.userId);
     const currency = this.#dicts.currency.intern(payment.currency);
     const status = PAYMENT_STATUSES.indexOf(payment.status);
-    c.organization.set(row, org);
-    c.user.set(row, user);
-    c.currency.set(row, currency);
-    c.status.set(row, status);
-    this.#partitions.add(org, row, user, status, currency, payment.amount, createdAtMs);
-    c.amount.set(row, payment.amount);
-    c.createdAt.set(row, createdAtMs);
-    c.refundedAmount.set(row, payment.refundedAmount);
-    this.#aggregate(1, row);
+    this.#cells.add(row, org, user, status, currency, payment.amount, createdAtMs, payment.refundedAmount);
+    this.#userId.add(user, row);
+    if (!this.#deferSorted) {
+      this.#amount.insert(row);
+      this.#createdAt.insert(row);
+    }
+    this.#aggregates.apply(1, org, createdAtMs, status, currency, payment.amount, payment.refundedAmount);
     this.#bump(payment.organizationId);
   }
 
@@ -213,7 +170,9 @@ export class PaymentStore {
     if (row === undefined) return undefined;
     const current = this.#rows[row];
     const seen = this.#eventIds.get(row);
-    if (eventId !== undefined && seen?.has(eventId)) return { payment: current, applied: false };
+    if (eventId !== undefined && (seen === eventId || (typeof seen === 'object' && seen.has(eventId)))) {
+      return { payment: current, applied: false };
+    }
     const updated = next(current);
     if (
       updated.paymentId !== current.paymentId ||
@@ -228,8 +187,9 @@ export class PaymentStore {
     }
     this.#replace(row, updated);
     if (eventId !== undefined) {
-      if (seen) seen.add(eventId);
-      else this.#eventIds.set(row, new Set([eventId]));
+      if (seen === undefined) this.#eventIds.set(row, eventId);
+      else if (typeof seen === 'string') this.#eventIds.set(row, new Set([seen, eventId]));
+      else seen.add(eventId);
     }
     return { payment: updated, applied: true };
   }
@@ -239,13 +199,8 @@ export class PaymentStore {
     const current = this.#rows[row];
     this.#aggregate(-1, row);
     this.#rows[row] = updated;
-    if (updated.status !== current.status) {
-      this.#status.remove(current.status, row);
-      this.#status.add(updated.status, row);
-      this.#cols.status.set(row, PAYMENT_STATUSES.indexOf(updated.status));
-      this.#partitions.setStatus(this.#cols.organization.array[row], row, PAYMENT_STATUSES.indexOf(updated.status));
-    }
-    this.#cols.refundedAmount.set(row, updated.refundedAmount);
+    if (updated.status !== current.status) this.#cells.setStatus(row, PAYMENT_STATUSES.indexOf(updated.status));
+    this.#cells.setRefunded(row, updated.refundedAmount);
     this.#aggregate(1, row);
     this.#bump(updated.organizationId);
   }
@@ -285,19 +240,19 @@ export class PaymentStore {
     if (!this.#deferSorted) return;
     this.#deferSorted = false;
     const rows = this.#rows;
-    const ids = rows.map((p) => p.paymentId);
-    const build = (index: SortedIndex, key: Float64Array) => {
+    const cells = this.#cells;
+    const build = (index: SortedIndex, keyOf: (row: number) => number) => {
+      const key = new Float64Array(rows.length);
       const order = new Uint32Array(rows.length);
-      for (let i = 0; i < order.length; i++) order[i] = i;
-      order.sort((a, b) => key[a] - key[b] || (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-      index.load(
-        Array.from(order, (r) => key[r]),
-        Array.from(order, (r) => ids[r]),
-        order,
-      );
+      for (let i = 0; i < order.length; i++) {
+        order[i] = i;
+        key[i] = keyOf(i);
+      }
+      order.sort((a, b) => key[a] - key[b] || compareIds(rows[a].paymentId, rows[b].paymentId));
+      index.load(order);
     };
-    build(this.#amount, this.#cols.amount.array as Float64Array);
-    build(this.#createdAt, this.#cols.createdAt.array as Float64Array);
+    build(this.#amount, (row) => cells.amount(row));
+    build(this.#createdAt, (row) => cells.createdAt(row));
   }
 
   /**
@@ -311,14 +266,11 @@ export class PaymentStore {
     for (const [org, v] of rebuilt.#orgVersions) versions.set(org, (versions.get(org) ?? 1) + v);
     this.#rows = rebuilt.#rows;
     this.#rowOf = rebuilt.#rowOf;
-    this.#partitions = rebuilt.#partitions;
+    this.#cells = rebuilt.#cells;
     this.#userId = rebuilt.#userId;
-    this.#status = rebuilt.#status;
-    this.#currency = rebuilt.#currency;
     this.#amount = rebuilt.#amount;
     this.#createdAt = rebuilt.#createdAt;
     this.#dicts = rebuilt.#dicts;
-    this.#cols = rebuilt.#cols;
     this.#aggregates = rebuilt.#aggregates;
     this.#eventIds = rebuilt.#eventIds;
     this.#orgVersions = versions;
@@ -331,13 +283,15 @@ export class PaymentStore {
     for (const p of this.#rows) yield p;
   }
 
-  /** Distinct values per index, for /admin/store. O(n) for the sorted indexes. */
+  /** Distinct values per index, for /admin/store. O(cells). */
   describeIndexes(): Record<string, number> {
+    const cells = this.#cells.cells;
+    const distinct = (of: (c: (typeof cells)[number]) => number) => new Set(cells.filter((c) => c.length > 0).map(of)).size;
     return {
-      organizationId: this.#partitions.distinctValues,
+      organizationId: distinct((c) => c.org),
       userId: this.#userId.distinctValues,
-      status: this.#status.distinctValues,
-      currency: this.#currency.distinctValues,
+      status: distinct((c) => c.status),
+      currency: distinct((c) => c.currency),
       amount: this.#amount.distinctKeys(),
       createdAt: this.#createdAt.distinctKeys(),
     };
@@ -349,20 +303,17 @@ export class PaymentStore {
   }
 
   #aggregate(sign: 1 | -1, row: number): void {
-    const c = this.#cols;
-    this.#aggregates.apply(
-      sign,
-      c.organization.array[row],
-      c.createdAt.array[row],
-      c.status.array[row],
-      c.currency.array[row],
-      c.amount.array[row],
-      c.refundedAmount.array[row],
-    );
+    const cell = this.#cells.cellOf(row);
+    const slot = this.#cells.slotOf(row);
+    this.#aggregates.apply(sign, cell.org, cell.createdAt[slot], cell.status, cell.currency, cell.amount[slot], cell.refundedAt(slot));
   }
 
   #bump(organizationId: string): void {
     this.#version += 1;
     this.#orgVersions.set(organizationId, (this.#orgVersions.get(organizationId) ?? 0) + 1);
   }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

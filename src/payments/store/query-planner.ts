@@ -1,88 +1,88 @@
-import { PaymentStatus } from '../payment';
+import { ColumnDictionaries } from './columns';
 import { HashIndexView } from './hash.index';
+import { Cell, PaymentCells } from './payment-cells';
 import { PaymentFilter } from './payment-filter';
+import { FilterParams, filterParams } from './row-filter';
 import { SortedIndexView } from './sorted.index';
 
 /** What the planner may read: the store's indexes, read-only. */
 export interface PaymentIndexes {
-  readonly organizationId: HashIndexView<string>;
-  readonly userId: HashIndexView<string>;
-  readonly status: HashIndexView<PaymentStatus>;
-  readonly currency: HashIndexView<string>;
+  /** organizationId x status x currency (see PaymentCells). */
+  readonly cells: PaymentCells;
+  /** userId code -> rows. */
+  readonly userId: HashIndexView<number>;
   readonly amount: SortedIndexView;
   readonly createdAt: SortedIndexView;
-  readonly rowCount: number;
-  allRows(): Iterable<number>;
+  readonly dictionaries: ColumnDictionaries;
 }
 
-export type Driver = 'organizationId' | 'userId' | 'status' | 'currency' | 'amount' | 'createdAt' | 'all';
+/**
+ * `cells`: the cells of the filter's organization (or all), statuses and currencies, scanned
+ * sequentially; `userId`, `amount`, `createdAt`: that index's rows, each checked against the
+ * whole filter; `none`: the filter names a value no payment ever held.
+ */
+export type Driver = 'cells' | 'userId' | 'amount' | 'createdAt' | 'none';
 
 export interface Plan {
-  /** The index whose candidates are scanned; every other filter is checked per candidate. */
   readonly driver: Driver;
   /** Exact number of candidates the driver yields (a superset of the matches). */
   readonly estimate: number;
-  rows(): Iterable<number>;
-  /** The same candidates through a callback (the fast path for scans). */
+  /** The filter resolved to codes; null for the `none` plan. */
+  readonly params: FilterParams | null;
+  /** For the `cells` driver: the cells to scan (every candidate is in one of them). */
+  readonly cells: readonly Cell[];
+  /** The candidate rows (unordered). */
   forEach(visit: (row: number) => void): void;
 }
 
 /**
- * Picks the most selective index that can answer a filter: the one yielding the fewest
- * candidates. Every estimate is exact and cheap (a set size or a sorted-index range count),
- * so the scan touches at most min(candidates) payments. With no filter at all the driver is
- * every row.
+ * Picks the index that yields the fewest candidates. Every estimate is exact and cheap (the
+ * sizes of the selected cells, a posting list's length, a sorted-index range count), so the
+ * scan touches at most min(candidates) payments. With no filter, the cells are every payment.
  */
 export function planSearch(f: PaymentFilter, ix: PaymentIndexes): Plan {
+  const params = filterParams(f, ix.dictionaries);
+  if (params === null) {
+    return { driver: 'none', estimate: 0, params: null, cells: [], forEach: () => undefined };
+  }
+  const cells = ix.cells.select(params);
   const plans: Plan[] = [
     {
-      driver: 'all',
-      estimate: ix.rowCount,
-      rows: () => ix.allRows(),
+      driver: 'cells',
+      estimate: cells.reduce((n, c) => n + c.length, 0),
+      params,
+      cells,
       forEach(visit) {
-        for (let row = 0, n = ix.rowCount; row < n; row++) visit(row);
+        for (const { rows, length } of cells) for (let i = 0; i < length; i++) visit(rows[i]);
       },
     },
   ];
-  if (f.organizationId !== undefined) plans.push(equality('organizationId', ix.organizationId, [f.organizationId]));
-  if (f.userId !== undefined) plans.push(equality('userId', ix.userId, [f.userId]));
-  if (f.statuses !== undefined) plans.push(equality('status', ix.status, f.statuses));
-  if (f.currencies !== undefined) plans.push(equality('currency', ix.currency, f.currencies));
-  if (f.minAmount !== undefined || f.maxAmount !== undefined) {
-    const lo = f.minAmount ?? -Infinity;
-    const hi = f.maxAmount === undefined ? Infinity : f.maxAmount + 1; // amounts are integers
-    plans.push(range('amount', ix.amount, lo, hi));
+  if (params.user >= 0) {
+    const user = params.user;
+    plans.push({
+      driver: 'userId',
+      estimate: ix.userId.count(user),
+      params,
+      cells: [],
+      forEach: (visit) => ix.userId.forEachRow(user, visit),
+    });
   }
-  if (f.from !== undefined || f.to !== undefined) {
-    const lo = f.from === undefined ? -Infinity : Date.parse(f.from);
-    const hi = f.to === undefined ? Infinity : Date.parse(f.to);
-    plans.push(range('createdAt', ix.createdAt, lo, hi));
+  if (params.minAmount !== -Infinity || params.maxAmount !== Infinity) {
+    // amounts are integers: key <= max is key < max + 1
+    plans.push(range('amount', ix.amount, params, params.minAmount, params.maxAmount + 1));
+  }
+  if (params.from !== -Infinity || params.to !== Infinity) {
+    plans.push(range('createdAt', ix.createdAt, params, params.from, params.to));
   }
   return plans.reduce((best, p) => (p.estimate < best.estimate ? p : best));
 }
 
-function equality<K>(driver: Driver, index: HashIndexView<K>, keys: readonly K[]): Plan {
-  const distinct = [...new Set(keys)];
-  return {
-    driver,
-    estimate: distinct.reduce((n, k) => n + index.count(k), 0),
-    *rows() {
-      for (const k of distinct) {
-        const set = index.get(k);
-        if (set) yield* set;
-      }
-    },
-    forEach(visit) {
-      for (const k of distinct) index.forEachRow(k, visit);
-    },
-  };
-}
-
-function range(driver: Driver, index: SortedIndexView, lo: number, hi: number): Plan {
+function range(driver: Driver, index: SortedIndexView, params: FilterParams, lo: number, hi: number): Plan {
   return {
     driver,
     estimate: index.countRange(lo, hi),
-    rows: () => index.range(lo, hi),
+    params,
+    cells: [],
     forEach: (visit) => index.forEachInRange(lo, hi, visit),
   };
 }

@@ -1,5 +1,5 @@
 import { PAYMENT_STATUSES } from '../payment';
-import { ColumnDictionaries, ColumnView } from './columns';
+import { ColumnDictionaries } from './columns';
 import { PaymentFilter } from './payment-filter';
 
 /** A filter with its strings resolved to column codes; -2 = no condition on that field. */
@@ -44,33 +44,4 @@ export function filterParams(f: PaymentFilter, dicts: ColumnDictionaries): Filte
     from: f.from === undefined ? -Infinity : Date.parse(f.from),
     to: f.to === undefined ? Infinity : Date.parse(f.to),
   };
-}
-
-/**
- * Compiles a filter into a predicate over row ids that reads only typed-array columns (no
- * payment object, no string compare). Returns null when the filter can match nothing (an
- * organization, user or currency that no row ever held).
- */
-export function compileRowFilter(
-  f: PaymentFilter,
-  cols: ColumnView,
-  dicts: ColumnDictionaries,
-): ((row: number) => boolean) | null {
-  const params = filterParams(f, dicts);
-  return params === null ? null : rowPredicate(params, cols);
-}
-
-/** The predicate of resolved filter params over the columns. */
-export function rowPredicate(params: FilterParams, cols: ColumnView): (row: number) => boolean {
-  const { org, user, statusMask, currencies, minAmount, maxAmount, from, to } = params;
-  const { organization, user: users, status, currency, amount, createdAt } = cols;
-  return (row) =>
-    (org < 0 || organization[row] === org) &&
-    (user < 0 || users[row] === user) &&
-    ((statusMask >> status[row]) & 1) === 1 &&
-    (currencies === undefined || currencies[currency[row]] === 1) &&
-    amount[row] >= minAmount &&
-    amount[row] <= maxAmount &&
-    createdAt[row] >= from &&
-    createdAt[row] < to;
 }

@@ -1,215 +1,360 @@
-import { lowerBound } from './lower-bound';
+/**
+ * Where the index reads an entry's sort key and tie-breaker: the store's own columns. The
+ * index keeps only row ids, so both must answer for a row from the moment it is inserted (or
+ * loaded), and never change afterwards. Keys are never NaN (insert throws on one).
+ */
+export interface SortKeys {
+  /** The sort key of `row`: its amount, or its createdAt in epoch ms. */
+  key(row: number): number;
+  /** The tie-breaker of `row`, its paymentId: compared as strings, and only on equal keys. */
+  id(row: number): string;
+}
 
 /** Read-only view of a sorted (numeric key, paymentId) -> row id index. */
 export interface SortedIndexView {
   readonly size: number;
   /** Entries with lo <= key < hi. O(log n + chunks spanned). */
   countRange(lo: number, hi: number): number;
-  /** Row ids with lo <= key < hi, in (key, paymentId) ascending order. */
+  /** Row ids with lo <= key < hi, in (key, paymentId) ascending order. The index must not
+   * change while the generator is being consumed. */
   range(lo: number, hi: number): Generator<number>;
   /** The same rows as range(), through a callback: no generator cost per row. */
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
+  /** Distinct keys. O(1): counted as entries go in. */
   distinctKeys(): number;
 }
 
-interface Chunk {
-  keys: number[];
-  ids: string[];
-  rows: number[];
-}
-
-const MAX_CHUNK = 512;
+/** Rows per chunk: 8 KiB of Int32Array. A random insert moves ~1/3 of a chunk on average. */
+export const CHUNK_CAPACITY = 2048;
 
 /**
- * Sorted index over (key, paymentId) as a list of sorted chunks of at most MAX_CHUNK
- * entries. Ordering ties on paymentId makes every entry unique and the order total, which is
- * what the search sort needs. Insert/remove: O(log n) to find the place plus an O(MAX_CHUNK)
- * splice inside one chunk, never an O(n) splice of the whole index.
+ * Sorted index over (key, paymentId) -> row id, as a list of sorted chunks of row ids. Ties on
+ * paymentId make every entry unique and the order total, which is what the search sort needs.
+ *
+ * Memory: the index holds nothing but row ids, 4 bytes each in fixed-capacity Int32Array
+ * chunks, plus per chunk its length and a copy of its last key (a few dozen bytes per
+ * thousands of entries). Keys and ids are read through `SortKeys` from the store's columns.
+ * Chunks stay full: appends fill the last chunk to the brim before starting a new one, load()
+ * fills them to 7/8, and a full chunk that takes a random insert first shares its rows with a
+ * neighbour that has room (two chunks evened out), else two nearly full chunks become three
+ * at 2/3 (as in a B*-tree). So about 4 bytes per entry for appends and ~4.5-5 for random
+ * inserts, against ~32 for three JS arrays of keys, ids and rows.
+ *
+ * Costs, in calls to `SortKeys` (each a random memory access, so the thing to count):
+ * - insert: an append (the new entry sorts after the last one: payments created now arrive in
+ *   createdAt order) is O(1): one key() call, no search, no copy. Any other insert finds the
+ *   chunk by binary search over the cached last keys (no calls, except id() on equal keys),
+ *   then binary-searches inside it (log2(capacity) key() calls, id() only on equal keys) and
+ *   moves the tail of that one chunk with copyWithin; never an O(n) splice. An overflow costs
+ *   one O(capacity) copy through two or three chunks and at most three key() calls.
+ * - countRange / range / forEachInRange: two O(log n) seeks (binary search over the last keys,
+ *   then log2(capacity) key() calls in one chunk), then no calls at all per row.
  *
  * Invariant: chunks are non-empty and in order; the last entry of chunk i sorts before the
- * first entry of chunk i + 1.
+ * first entry of chunk i + 1; lastKeys[i] is the key of the last entry of chunk i; `distinct`
+ * is the number of distinct keys.
  */
 export class SortedIndex implements SortedIndexView {
-  #chunks: Chunk[] = [];
+  readonly #keys: SortKeys;
+  readonly #capacity: number;
+  /** Row ids, each chunk of `capacity` slots of which the first lens[i] are used. */
+  #chunks: Int32Array[] = [];
+  #lens: number[] = [];
+  #lastKeys: number[] = [];
   #size = 0;
+  #distinct = 0;
+  /** For overflows: the rows of two chunks plus the new one. Allocated on first need. */
+  #scratch: Int32Array | null = null;
+  /** Result of #seek(): chunk and offset. Fields, not a returned pair: no garbage per query. */
+  #seekChunk = 0;
+  #seekEntry = 0;
+
+  /** `capacity` (rows per chunk) is for tests, which want many chunks from few entries. */
+  constructor(keys: SortKeys, capacity = CHUNK_CAPACITY) {
+    if (!Number.isInteger(capacity) || capacity < 4 || capacity > 1 << 24) {
+      throw new RangeError(`SortedIndex: chunk capacity must be an integer in [4, 2^24], not ${capacity}`);
+    }
+    this.#keys = keys;
+    this.#capacity = capacity;
+  }
 
   get size(): number {
     return this.#size;
   }
 
-  insert(key: number, id: string, row: number): void {
-    if (this.#chunks.length === 0) {
-      this.#chunks.push({ keys: [key], ids: [id], rows: [row] });
+  /** Adds `row`, whose key and id `SortKeys` must already answer. See the class for costs. */
+  insert(row: number): void {
+    const keys = this.#keys;
+    const k = keys.key(row);
+    if (k !== k) throw new RangeError(`SortedIndex.insert: the key of row ${row} is NaN`);
+    const chunks = this.#chunks;
+    const lens = this.#lens;
+    const lastKeys = this.#lastKeys;
+    const last = chunks.length - 1;
+    if (last < 0) {
+      this.#pushChunk(row, k);
       this.#size = 1;
+      this.#distinct = 1;
       return;
     }
-    const lastChunk = this.#chunks[this.#chunks.length - 1];
-    const n = lastChunk.keys.length;
-    let c: number;
-    let chunk: Chunk;
-    let at: number;
-    if (before(lastChunk.keys[n - 1], lastChunk.ids[n - 1], key, id)) {
-      // Appending (new payments arrive in createdAt order): no search, no splice.
-      c = this.#chunks.length - 1;
-      chunk = lastChunk;
-      at = n;
-    } else {
-      c = this.#chunkFor(key, id);
-      if (c === this.#chunks.length) c -= 1;
-      chunk = this.#chunks[c];
-      at = entryFor(chunk, key, id);
+    let id: string | undefined;
+    const tailKey = lastKeys[last];
+    if (tailKey < k || (tailKey === k && keys.id(chunks[last][lens[last] - 1]) < (id = keys.id(row)))) {
+      // Append: no search, no copy.
+      const len = lens[last];
+      if (len < this.#capacity) {
+        chunks[last][len] = row;
+        lens[last] = len + 1;
+        lastKeys[last] = k;
+      } else {
+        this.#pushChunk(row, k); // leaves the full chunk full
+      }
+      if (tailKey !== k) this.#distinct++;
+      this.#size++;
+      return;
     }
-    if (at === chunk.keys.length) {
-      chunk.keys.push(key);
-      chunk.ids.push(id);
-      chunk.rows.push(row);
-    } else {
-      chunk.keys.splice(at, 0, key);
-      chunk.ids.splice(at, 0, id);
-      chunk.rows.splice(at, 0, row);
-    }
-    this.#size += 1;
-    if (chunk.keys.length > MAX_CHUNK) this.#split(c);
-  }
 
-  /** Removes the entry (key, id); returns whether it was there. */
-  remove(key: number, id: string): boolean {
-    const c = this.#chunkFor(key, id);
-    if (c === this.#chunks.length) return false;
-    const chunk = this.#chunks[c];
-    const at = entryFor(chunk, key, id);
-    if (at === chunk.keys.length || chunk.keys[at] !== key || chunk.ids[at] !== id) return false;
-    chunk.keys.splice(at, 1);
-    chunk.ids.splice(at, 1);
-    chunk.rows.splice(at, 1);
-    this.#size -= 1;
-    if (chunk.keys.length === 0) this.#chunks.splice(c, 1);
-    return true;
+    // The first chunk whose last entry does not sort before the new one: one exists (not an
+    // append) and it is not after `last`, so search [0, last).
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const mk = lastKeys[mid];
+      if (mk < k || (mk === k && keys.id(chunks[mid][lens[mid] - 1]) < (id ??= keys.id(row)))) lo = mid + 1;
+      else hi = mid;
+    }
+    const c = lo;
+    const rows = chunks[c];
+    const len = lens[c];
+    // The first entry in chunk c that does not sort before the new one: its last entry does
+    // not, so search [0, len - 1). The keys of the entries either side of the insertion point
+    // fall out of the search (the last probe on each side), which keeps `distinct` for free.
+    let predKey = c > 0 ? lastKeys[c - 1] : NaN;
+    let succKey = lastKeys[c];
+    lo = 0;
+    hi = len - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = rows[mid];
+      const mk = keys.key(r);
+      if (mk < k || (mk === k && keys.id(r) < (id ??= keys.id(row)))) {
+        lo = mid + 1;
+        predKey = mk;
+      } else {
+        hi = mid;
+        succKey = mk;
+      }
+    }
+    const at = lo; // < len, so the chunk's last key does not change
+    if (len < this.#capacity) {
+      rows.copyWithin(at + 1, at, len);
+      rows[at] = row;
+      lens[c] = len + 1;
+    } else {
+      this.#overflow(c, at, row);
+    }
+    if (predKey !== k && succKey !== k) this.#distinct++;
+    this.#size++;
   }
 
   countRange(lo: number, hi: number): number {
     if (!(lo < hi) || this.#size === 0) return 0;
-    const [c0, i0] = this.#position(lo);
-    const [c1, i1] = this.#position(hi);
+    this.#seek(lo);
+    const c0 = this.#seekChunk;
+    const i0 = this.#seekEntry;
+    this.#seek(hi);
+    const c1 = this.#seekChunk;
+    const i1 = this.#seekEntry;
     if (c0 === c1) return i1 - i0;
-    let n = this.#chunks[c0].keys.length - i0;
-    for (let c = c0 + 1; c < c1; c++) n += this.#chunks[c].keys.length;
+    const lens = this.#lens;
+    let n = lens[c0] - i0;
+    for (let c = c0 + 1; c < c1; c++) n += lens[c];
     return n + i1;
   }
 
   *range(lo: number, hi: number): Generator<number> {
     if (!(lo < hi) || this.#size === 0) return;
-    let [c, i] = this.#position(lo);
-    for (; c < this.#chunks.length; c++, i = 0) {
-      const { keys, rows } = this.#chunks[c];
-      for (; i < keys.length; i++) {
-        if (keys[i] >= hi) return;
-        yield rows[i];
-      }
+    this.#seek(lo);
+    let c = this.#seekChunk;
+    let i = this.#seekEntry;
+    this.#seek(hi);
+    const c1 = this.#seekChunk;
+    const i1 = this.#seekEntry;
+    for (; c <= c1; c++, i = 0) {
+      if (c === this.#chunks.length) return;
+      const rows = this.#chunks[c];
+      const end = c === c1 ? i1 : this.#lens[c];
+      for (; i < end; i++) yield rows[i];
     }
   }
 
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void {
     if (!(lo < hi) || this.#size === 0) return;
-    let [c, i] = this.#position(lo);
-    for (; c < this.#chunks.length; c++, i = 0) {
-      const { keys, rows } = this.#chunks[c];
-      for (; i < keys.length; i++) {
-        if (keys[i] >= hi) return;
-        visit(rows[i]);
-      }
+    this.#seek(lo);
+    let c = this.#seekChunk;
+    let i = this.#seekEntry;
+    this.#seek(hi);
+    const c1 = this.#seekChunk;
+    const i1 = this.#seekEntry;
+    const chunks = this.#chunks;
+    const lens = this.#lens;
+    const last = Math.min(c1, chunks.length - 1);
+    for (; c <= last; c++, i = 0) {
+      const rows = chunks[c];
+      const end = c === c1 ? i1 : lens[c];
+      for (; i < end; i++) visit(rows[i]);
     }
   }
 
   distinctKeys(): number {
-    let n = 0;
-    let last = NaN;
-    for (const { keys } of this.#chunks) {
-      for (const k of keys) {
-        if (k !== last) n++;
-        last = k;
-      }
-    }
-    return n;
+    return this.#distinct;
   }
 
   clear(): void {
     this.#chunks = [];
+    this.#lens = [];
+    this.#lastKeys = [];
     this.#size = 0;
+    this.#distinct = 0;
   }
 
   /**
-   * Fills an empty index at once from entries already in (key, id) order: chunks 3/4 full, so
-   * later inserts rarely split. O(n), against O(n log n) plus a splice per insert.
+   * Fills an empty index at once from rows already in (key, id) ascending order: chunks 7/8
+   * full, so later random inserts rarely overflow. O(n): one key() call per row, id() only on
+   * equal keys. Throws, leaving the index empty, when the index is not empty or the rows are
+   * out of order (a repeated row or a NaN key counts as out of order).
    */
-  load(keys: ArrayLike<number>, ids: ArrayLike<string>, rows: ArrayLike<number>): void {
+  load(rowsInOrder: ArrayLike<number>): void {
     if (this.#size > 0) throw new Error('SortedIndex.load: the index is not empty');
-    const per = (MAX_CHUNK * 3) >>> 2;
-    for (let start = 0; start < keys.length; start += per) {
-      const end = Math.min(start + per, keys.length);
-      const chunk: Chunk = { keys: [], ids: [], rows: [] };
+    const keys = this.#keys;
+    const cap = this.#capacity;
+    const per = cap - (cap >>> 3);
+    const total = rowsInOrder.length;
+    let prevKey = NaN;
+    let prevRow = -1;
+    let prevId: string | undefined;
+    let distinct = 0;
+    for (let start = 0; start < total; start += per) {
+      const end = Math.min(start + per, total);
+      const chunk = new Int32Array(cap);
       for (let i = start; i < end; i++) {
-        if (i > 0 && !before(keys[i - 1], ids[i - 1], keys[i], ids[i])) throw new Error('SortedIndex.load: entries out of order');
-        chunk.keys.push(keys[i]);
-        chunk.ids.push(ids[i]);
-        chunk.rows.push(rows[i]);
+        const row = rowsInOrder[i];
+        const k = keys.key(row);
+        if (i === 0 ? k === k : k > prevKey) {
+          distinct++;
+          prevId = undefined;
+        } else {
+          const id = k === prevKey ? keys.id(row) : undefined;
+          if (id === undefined || !((prevId ??= keys.id(prevRow)) < id)) {
+            this.clear();
+            throw new Error(`SortedIndex.load: entries out of order at position ${i} (row ${row})`);
+          }
+          prevId = id;
+        }
+        chunk[i - start] = row;
+        prevKey = k;
+        prevRow = row;
       }
       this.#chunks.push(chunk);
+      this.#lens.push(end - start);
+      this.#lastKeys.push(prevKey);
     }
-    this.#size = keys.length;
+    this.#size = total;
+    this.#distinct = distinct;
   }
 
-  /** First chunk whose last entry does not sort before (key, id); chunks.length if none. */
-  #chunkFor(key: number, id: string): number {
-    const chunks = this.#chunks;
+  /**
+   * Sets #seekChunk/#seekEntry to the first entry whose key is >= key, or to
+   * (chunks.length, 0) if there is none. O(log n): binary search over the cached last keys,
+   * then up to log2(capacity) key() calls inside one chunk.
+   */
+  #seek(key: number): void {
+    const lastKeys = this.#lastKeys;
     let lo = 0;
-    let hi = chunks.length;
+    let hi = lastKeys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const ch = chunks[mid];
-      const last = ch.keys.length - 1;
-      if (before(ch.keys[last], ch.ids[last], key, id)) lo = mid + 1;
+      if (lastKeys[mid] < key) lo = mid + 1;
       else hi = mid;
     }
-    return lo;
+    this.#seekChunk = lo;
+    if (lo === lastKeys.length || key === -Infinity) {
+      this.#seekEntry = 0;
+      return;
+    }
+    // The chunk's last entry qualifies: search [0, len - 1).
+    const keys = this.#keys;
+    const rows = this.#chunks[lo];
+    let a = 0;
+    let b = this.#lens[lo] - 1;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (keys.key(rows[mid]) < key) a = mid + 1;
+      else b = mid;
+    }
+    this.#seekEntry = a;
   }
 
-  /** Position (chunk, offset) of the first entry whose key is >= key. */
-  #position(key: number): [number, number] {
-    const c = lowerBound(this.#chunks.length, (j) => {
-      const ks = this.#chunks[j].keys;
-      return ks[ks.length - 1] < key;
-    });
-    if (c === this.#chunks.length) return [c, 0];
-    const ks = this.#chunks[c].keys;
-    return [c, lowerBound(ks.length, (i) => ks[i] < key)];
+  /** Appends a new chunk holding just `row`. */
+  #pushChunk(row: number, key: number): void {
+    const chunk = new Int32Array(this.#capacity);
+    chunk[0] = row;
+    this.#chunks.push(chunk);
+    this.#lens.push(1);
+    this.#lastKeys.push(key);
   }
 
-  #split(c: number): void {
-    const chunk = this.#chunks[c];
-    const half = chunk.keys.length >>> 1;
-    const right: Chunk = {
-      keys: chunk.keys.splice(half),
-      ids: chunk.ids.splice(half),
-      rows: chunk.rows.splice(half),
-    };
-    this.#chunks.splice(c + 1, 0, right);
+  /**
+   * Inserts `row` at offset `at` of the full chunk c. If a neighbour has at least 1/8 of a
+   * chunk free, the two share their rows evenly; else chunk c and a (nearly full) neighbour
+   * become three chunks at ~2/3; a lone chunk splits in half. O(capacity).
+   */
+  #overflow(c: number, at: number, row: number): void {
+    const cap = this.#capacity;
+    const lens = this.#lens;
+    const roomLeft = c > 0 ? cap - lens[c - 1] : -1;
+    const roomRight = c < lens.length - 1 ? cap - lens[c + 1] : -1;
+    const enough = Math.max(1, cap >>> 3); // >= 1, so that two chunks never hold more than 2 * cap
+    if (roomRight >= enough && roomRight >= roomLeft) this.#spread(c, 2, 2, at, row);
+    else if (roomLeft >= enough) this.#spread(c - 1, 2, 2, lens[c - 1] + at, row);
+    else if (roomRight >= 0) this.#spread(c, 2, 3, at, row);
+    else if (roomLeft >= 0) this.#spread(c - 1, 2, 3, lens[c - 1] + at, row);
+    else this.#spread(c, 1, 2, at, row);
   }
-}
 
-/** First position in `chunk` whose entry does not sort before (key, id). O(log MAX_CHUNK). */
-function entryFor(chunk: Chunk, key: number, id: string): number {
-  const { keys, ids } = chunk;
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (before(keys[mid], ids[mid], key, id)) lo = mid + 1;
-    else hi = mid;
+  /**
+   * Rewrites the `from` chunks starting at chunk g as `to` (= from or from + 1) chunks of
+   * even length, with `row` inserted at offset p of their concatenation. Every resulting
+   * chunk fits: two chunks share at most 2 * capacity rows, and three take at most
+   * 2 * capacity + 1.
+   */
+  #spread(g: number, from: number, to: number, p: number, row: number): void {
+    const cap = this.#capacity;
+    const chunks = this.#chunks;
+    const lens = this.#lens;
+    const lastKeys = this.#lastKeys;
+    const scratch = (this.#scratch ??= new Int32Array(2 * cap + 1));
+    let n = 0;
+    for (let j = g; j < g + from; j++) {
+      scratch.set(chunks[j].subarray(0, lens[j]), n);
+      n += lens[j];
+    }
+    scratch.copyWithin(p + 1, p, n);
+    scratch[p] = row;
+    n++;
+    if (to > from) {
+      chunks.splice(g + from, 0, new Int32Array(cap));
+      lens.splice(g + from, 0, 0);
+      lastKeys.splice(g + from, 0, 0);
+    }
+    let start = 0;
+    for (let j = 0; j < to; j++) {
+      const len = Math.ceil((n - start) / (to - j));
+      chunks[g + j].set(scratch.subarray(start, start + len));
+      lens[g + j] = len;
+      start += len;
+      lastKeys[g + j] = this.#keys.key(scratch[start - 1]);
+    }
   }
-  return lo;
-}
-
-function before(k: number, id: string, key: number, keyId: string): boolean {
-  return k < key || (k === key && id < keyId);
 }

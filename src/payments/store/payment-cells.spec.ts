@@ -1,0 +1,132 @@
+import { AppConfig } from '../../config';
+import { createPayment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
+import { Cell } from './payment-cells';
+import { PaymentStore } from './payment.store';
+import { matchesFilter, PaymentFilter } from './payment-filter';
+import { filterParams } from './row-filter';
+
+function lcg(seed: number) {
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+const ORGS = ['o1', 'o2', 'o3', 'o4'];
+const USERS = ['u1', 'u2', 'u3'];
+const CURRENCIES = ['EUR', 'USD', 'JPY'];
+const DAY = Date.parse('2026-03-01T00:00:00Z');
+const NOW = '2026-03-20T00:00:00.000Z';
+
+/** A store after random creates and random transitions (processed, failed, partial and full refunds). */
+function randomStore(seed: number, n: number): { store: PaymentStore; rnd: () => number } {
+  const rnd = lcg(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const store = new PaymentStore(new AppConfig());
+  for (let i = 0; i < n; i++) {
+    store.insertIfAbsent(
+      createPayment(
+        {
+          organizationId: pick(ORGS),
+          userId: pick(USERS),
+          amount: 1 + Math.floor(rnd() * 1000),
+          currency: pick(CURRENCIES),
+          createdAt: new Date(DAY + Math.floor(rnd() * 10 * 86_400_000)).toISOString(),
+        },
+        `p${i}`,
+        NOW,
+      ),
+    );
+    // several events per step, on any payment so far: rows move between cells many times
+    for (let k = 0; k < 2; k++) {
+      if (rnd() < 0.6) {
+        const id = `p${Math.floor(rnd() * (i + 1))}`;
+        const events: PaymentEvent[] = [
+          { type: 'PaymentProcessed', occurredAt: NOW },
+          { type: 'PaymentFailed', occurredAt: NOW, error: 'declined' },
+          { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1 + Math.floor(rnd() * 5) },
+          { type: 'PaymentRefunded', occurredAt: NOW },
+        ];
+        try {
+          store.update(id, undefined, (c) => transition(c, pick(events), NOW));
+        } catch {
+          // a refused transition changes nothing
+        }
+      }
+    }
+  }
+  return { store, rnd };
+}
+
+function randomFilter(rnd: () => number): PaymentFilter {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const f: PaymentFilter = {};
+  if (rnd() < 0.5) f.organizationId = pick([...ORGS, 'nobody']);
+  if (rnd() < 0.3) f.userId = pick(USERS);
+  if (rnd() < 0.4) f.statuses = PAYMENT_STATUSES.filter(() => rnd() < 0.5);
+  if (rnd() < 0.4) f.currencies = CURRENCIES.filter(() => rnd() < 0.5).concat(rnd() < 0.2 ? ['GBP'] : []);
+  if (rnd() < 0.4) f.minAmount = Math.floor(rnd() * 800);
+  if (rnd() < 0.4) f.maxAmount = Math.floor(rnd() * 1000);
+  if (rnd() < 0.4) f.from = new Date(DAY + Math.floor(rnd() * 5) * 86_400_000).toISOString();
+  if (rnd() < 0.4) f.to = new Date(DAY + Math.floor(5 + rnd() * 6) * 86_400_000).toISOString();
+  return f;
+}
+
+describe('PaymentCells (through the store that keeps them)', () => {
+  const { store, rnd } = randomStore(7, 1500);
+  const cells = store.cells;
+
+  it('holds every row once, in the cell of its organization, current status and currency, with its values', () => {
+    const seen = new Set<number>();
+    for (const cell of cells.cells) {
+      for (let i = 0; i < cell.length; i++) {
+        const row = cell.rows[i];
+        expect(seen.has(row)).toBe(false);
+        seen.add(row);
+        const p = store.row(row);
+        expect([store.dictionaries.organization.value(cell.org), PAYMENT_STATUSES[cell.status], store.dictionaries.currency.value(cell.currency)]).toEqual([
+          p.organizationId,
+          p.status,
+          p.currency,
+        ]);
+        expect([cell.amount[i], cell.createdAt[i], cell.refundedAt(i)]).toEqual([p.amount, Date.parse(p.createdAt), p.refundedAmount]);
+        expect(cells.cellOf(row)).toBe(cell);
+        expect(cells.slotOf(row)).toBe(i);
+        expect(store.dictionaries.user.value(cells.user(row))).toBe(p.userId);
+      }
+    }
+    expect(seen.size).toBe(store.size);
+    // the test moved rows: some payments are refunded (partly or fully), some failed
+    const statuses = new Set(Array.from({ length: store.size }, (_, r) => store.row(r).status));
+    expect(statuses).toEqual(new Set(PAYMENT_STATUSES));
+    for (const org of ORGS) {
+      expect(store.countOf(org)).toBe(Array.from({ length: store.size }, (_, r) => store.row(r)).filter((p) => p.organizationId === org).length);
+    }
+  });
+
+  it('select + scan and predicate pick exactly the rows matchesFilter picks on the payment objects', () => {
+    for (let round = 0; round < 300; round++) {
+      const f = randomFilter(rnd);
+      const expected = Array.from({ length: store.size }, (_, row) => row).filter((row) => matchesFilter(store.row(row), f));
+      const params = filterParams(f, store.dictionaries);
+      if (params === null) {
+        expect(expected).toEqual([]);
+        continue;
+      }
+      const scanned: number[] = [];
+      const selected = cells.select(params);
+      cells.scan(selected, params, (cell: Cell, i: number) => scanned.push(cell.rows[i]));
+      expect(scanned.sort((a, b) => a - b)).toEqual(expected);
+      const match = cells.predicate(params);
+      expect(Array.from({ length: store.size }, (_, row) => row).filter(match)).toEqual(expected);
+      // the selected cells' sizes are the exact number of org x status x currency candidates
+      const candidates = Array.from({ length: store.size }, (_, row) => store.row(row)).filter((p) =>
+        matchesFilter(p, { organizationId: f.organizationId, statuses: f.statuses, currencies: f.currencies }),
+      ).length;
+      expect(selected.reduce((n, c) => n + c.length, 0)).toBe(candidates);
+    }
+  });
+
+  it('resolves to null the values no row ever held, so a scan stops before it starts', () => {
+    expect(filterParams({ organizationId: 'nobody' }, store.dictionaries)).toBeNull();
+    expect(filterParams({ currencies: ['GBP'] }, store.dictionaries)).toBeNull();
+    expect(filterParams({ currencies: ['GBP', 'EUR'] }, store.dictionaries)).not.toBeNull();
+  });
+});

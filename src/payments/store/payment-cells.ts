@@ -1,0 +1,258 @@
+import { FilterParams } from './row-filter';
+
+/** Statuses per currency in a cell key (the four of PAYMENT_STATUSES). */
+const STATUSES = 4;
+const GROWTH = 1.5;
+
+/**
+ * The payments of one organization with one status and one currency: their row ids and the
+ * fields a scan filters and sorts on, in contiguous typed arrays. `refunded` exists once a
+ * payment of the cell has a refund (only refunded payments have one), so most cells carry no
+ * column for it. Slots are unordered: a payment leaving the cell is replaced by the last one.
+ */
+export class Cell {
+  length = 0;
+  rows: Int32Array;
+  amount: Float64Array;
+  createdAt: Float64Array;
+  refunded: Float64Array | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly org: number,
+    readonly status: number,
+    readonly currency: number,
+    capacity = 8,
+  ) {
+    this.rows = new Int32Array(capacity);
+    this.amount = new Float64Array(capacity);
+    this.createdAt = new Float64Array(capacity);
+  }
+
+  refundedAt(slot: number): number {
+    return this.refunded === undefined ? 0 : this.refunded[slot];
+  }
+}
+
+/**
+ * Every payment's filterable fields, partitioned by organization x status x currency. This is
+ * at once the organizationId, status and currency index (a filter on them selects whole cells,
+ * whose sizes are exact counts) and the column store that scans read: a search in one
+ * organization reads only its matching cells, sequentially, never a payment object. About
+ * 8 bytes per payment to find a row's cell and slot, plus 20 in the cell (and 8 for a refund).
+ *
+ * Invariant (kept by PaymentStore): every row is in exactly one cell, the one of its
+ * organization, current status and currency, at `slotOf(row)`; `cellOf(row)` names it.
+ */
+export class PaymentCells {
+  readonly #cells: Cell[] = [];
+  /** org code -> cell id by (currency * 4 + status), -1 where none. */
+  readonly #byOrg: Int32Array[] = [];
+  readonly #orgCount: number[] = [];
+  #cellOf = new Int32Array(1024);
+  #slotOf = new Int32Array(1024);
+  /** userId code per row: a user filter is checked per candidate (its own index drives it). */
+  #userOf = new Int32Array(1024);
+  #rows = 0;
+
+  get size(): number {
+    return this.#rows;
+  }
+
+  get cells(): readonly Cell[] {
+    return this.#cells;
+  }
+
+  /** The cell of a stored row. */
+  cellOf(row: number): Cell {
+    return this.#cells[this.#cellOf[row]];
+  }
+
+  slotOf(row: number): number {
+    return this.#slotOf[row];
+  }
+
+  amount(row: number): number {
+    return this.#cells[this.#cellOf[row]].amount[this.#slotOf[row]];
+  }
+
+  createdAt(row: number): number {
+    return this.#cells[this.#cellOf[row]].createdAt[this.#slotOf[row]];
+  }
+
+  user(row: number): number {
+    return this.#userOf[row];
+  }
+
+  /** Adds a new row (row ids are dense: 0, 1, 2, ...). */
+  add(row: number, org: number, user: number, status: number, currency: number, amount: number, createdAt: number, refunded: number): void {
+    if (row >= this.#cellOf.length) {
+      const n = Math.max(row + 1, this.#cellOf.length * 2);
+      this.#cellOf = growTo(this.#cellOf, n, (k) => new Int32Array(k));
+      this.#slotOf = growTo(this.#slotOf, n, (k) => new Int32Array(k));
+      this.#userOf = growTo(this.#userOf, n, (k) => new Int32Array(k));
+    }
+    this.#userOf[row] = user;
+    this.#rows = Math.max(this.#rows, row + 1);
+    this.#orgCount[org] = (this.#orgCount[org] ?? 0) + 1;
+    this.#append(this.#cellFor(org, status, currency), row, amount, createdAt, refunded);
+  }
+
+  /** Moves a row to the cell of its new status (its other fields never change). O(1). */
+  setStatus(row: number, status: number): void {
+    const from = this.cellOf(row);
+    if (from.status === status) return;
+    const slot = this.#slotOf[row];
+    const amount = from.amount[slot];
+    const createdAt = from.createdAt[slot];
+    const refunded = from.refundedAt(slot);
+    this.#removeSlot(from, slot);
+    this.#append(this.#cellFor(from.org, status, from.currency), row, amount, createdAt, refunded);
+  }
+
+  setRefunded(row: number, refunded: number): void {
+    const cell = this.cellOf(row);
+    const slot = this.#slotOf[row];
+    if (cell.refunded === undefined) {
+      if (refunded === 0) return;
+      cell.refunded = new Float64Array(cell.rows.length);
+    }
+    cell.refunded[slot] = refunded;
+  }
+
+  /** Payments of `org` (all statuses and currencies). */
+  orgCount(org: number): number {
+    return this.#orgCount[org] ?? 0;
+  }
+
+  /**
+   * The cells a filter selects: of its organization (or every one), statuses and currencies.
+   * The sum of their lengths is the exact number of candidates.
+   */
+  select(params: Pick<FilterParams, 'org' | 'statusMask' | 'currencies'>): Cell[] {
+    const { org, statusMask, currencies } = params;
+    const out: Cell[] = [];
+    const consider = (cell: Cell) => {
+      if (cell.length === 0 || ((statusMask >> cell.status) & 1) === 0) return;
+      if (currencies !== undefined && currencies[cell.currency] !== 1) return;
+      out.push(cell);
+    };
+    if (org >= 0) {
+      const ids = this.#byOrg[org];
+      if (ids !== undefined) for (const id of ids) if (id >= 0) consider(this.#cells[id]);
+    } else {
+      for (const cell of this.#cells) consider(cell);
+    }
+    return out;
+  }
+
+
+
+
+
+
+
+  /**
+   * Visits the entries of `cells` that pass the rest of the filter (amount, createdAt, user):
+   * tight loops over each cell's arrays. `visit(cell, slot)`.
+   */
+  scan(cells: readonly Cell[], params: FilterParams, visit: (cell: Cell, slot: number) => void): void {
+    const { user: u, minAmount, maxAmount, from, to } = params;
+    const userOf = this.#userOf;
+    for (const cell of cells) {
+      const { length, rows, amount, createdAt } = cell;
+      for (let i = 0; i < length; i++) {
+        const a = amount[i];
+        if (a < minAmount || a > maxAmount) continue;
+        const t = createdAt[i];
+        if (t < from || t >= to) continue;
+        if (u >= 0 && userOf[rows[i]] !== u) continue;
+        visit(cell, i);
+      }
+    }
+  }
+
+  /** The filter as a predicate over row ids (for candidates from another index). */
+  predicate(params: FilterParams): (row: number) => boolean {
+    const { org, user, statusMask, currencies, minAmount, maxAmount, from, to } = params;
+    const cells = this.#cells;
+    const cellOf = this.#cellOf;
+    const slotOf = this.#slotOf;
+    const userOf = this.#userOf;
+    return (row) => {
+      const c = cells[cellOf[row]];
+      if ((org >= 0 && c.org !== org) || ((statusMask >> c.status) & 1) === 0) return false;
+      if (currencies !== undefined && currencies[c.currency] !== 1) return false;
+      if (user >= 0 && userOf[row] !== user) return false;
+      const s = slotOf[row];
+      const a = c.amount[s];
+      const t = c.createdAt[s];
+      return a >= minAmount && a <= maxAmount && t >= from && t < to;
+    };
+  }
+
+  /** Bytes held by typed arrays (capacity, not rows in use). */
+  get bytes(): number {
+    let n = this.#cellOf.byteLength + this.#slotOf.byteLength + this.#userOf.byteLength;
+    for (const c of this.#cells) {
+      n += c.rows.byteLength + c.amount.byteLength + c.createdAt.byteLength + (c.refunded?.byteLength ?? 0);
+    }
+    return n;
+  }
+
+  #cellFor(org: number, status: number, currency: number): Cell {
+    const key = currency * STATUSES + status;
+    let ids = this.#byOrg[org];
+    if (ids === undefined || key >= ids.length) {
+      const grown = new Int32Array(Math.max(key + 1, (ids?.length ?? 0) * 2, 4 * STATUSES)).fill(-1);
+      if (ids !== undefined) grown.set(ids);
+      ids = grown;
+      this.#byOrg[org] = ids;
+    }
+    let id = ids[key];
+    if (id < 0) {
+      id = this.#cells.length;
+      this.#cells.push(new Cell(id, org, status, currency));
+      ids[key] = id;
+    }
+    return this.#cells[id];
+  }
+
+  #append(cell: Cell, row: number, amount: number, createdAt: number, refunded: number): void {
+    if (cell.length === cell.rows.length) {
+      const n = Math.ceil(cell.rows.length * GROWTH);
+      cell.rows = growTo(cell.rows, n, (k) => new Int32Array(k));
+      cell.amount = growTo(cell.amount, n, (k) => new Float64Array(k));
+      cell.createdAt = growTo(cell.createdAt, n, (k) => new Float64Array(k));
+      if (cell.refunded !== undefined) cell.refunded = growTo(cell.refunded, n, (k) => new Float64Array(k));
+    }
+    const i = cell.length++;
+    cell.rows[i] = row;
+    cell.amount[i] = amount;
+    cell.createdAt[i] = createdAt;
+    if (refunded !== 0 && cell.refunded === undefined) cell.refunded = new Float64Array(cell.rows.length);
+    if (cell.refunded !== undefined) cell.refunded[i] = refunded;
+    this.#cellOf[row] = cell.id;
+    this.#slotOf[row] = i;
+  }
+
+  /** Fills the slot with the cell's last entry. */
+  #removeSlot(cell: Cell, slot: number): void {
+    const last = --cell.length;
+    if (slot !== last) {
+      const moved = cell.rows[last];
+      cell.rows[slot] = moved;
+      cell.amount[slot] = cell.amount[last];
+      cell.createdAt[slot] = cell.createdAt[last];
+      if (cell.refunded !== undefined) cell.refunded[slot] = cell.refunded[last];
+      this.#slotOf[moved] = slot;
+    }
+    if (cell.refunded !== undefined) cell.refunded[last] = 0;
+  }
+}
+
+function growTo<A extends Int32Array | Float64Array>(a: A, n: number, make: (k: number) => A): A {
+  const b = make(Math.max(n, a.length + 1));
+  b.set(a);
+  return b;
+}
