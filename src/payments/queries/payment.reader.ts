@@ -184,8 +184,8 @@ export class PaymentReader {
   }
 
   /**
-   * Payments created in [lo, hi) that may match: through the createdAt index (every
-   * organization's rows in the range, each checked by `addRow`), or through the filter's cells
+   * Payments created in [lo, hi) that may match: through a createdAt index (the organization's
+   * own when the filter names one; each row checked by `addRow`), or through the filter's cells
    * when they hold fewer payments.
    */
   #scanTimeRange(
@@ -195,7 +195,9 @@ export class PaymentReader {
     addCell: (cell: Cell, slot: number) => void,
     addRow: (row: number) => void,
   ): void {
-    const index = this.store.indexes.createdAt;
+    const ix = this.store.indexes;
+    // the organization's own createdAt index holds only its rows: never more than the global one
+    const index = (params.org >= 0 ? ix.createdAtOf(params.org) : undefined) ?? ix.createdAt;
     const cells = this.store.cells.select(params);
     if (cells.reduce((n, c) => n + c.length, 0) < index.countRange(lo, hi)) {
       this.store.cells.scan(cells, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, addCell);

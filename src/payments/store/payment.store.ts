@@ -42,7 +42,12 @@ export class PaymentStore {
   #userId = new PostingIndex<number>();
   /** Sorted (key, paymentId) -> row; keys are read from the cells, ids from the payments. */
   #amount = new SortedIndex({ key: (row) => this.#cells.amount(row), id: (row) => this.#rows[row].paymentId });
-  #createdAt = new SortedIndex({ key: (row) => this.#cells.createdAt(row), id: (row) => this.#rows[row].paymentId });
+  #createdAt = new SortedIndex(this.#createdAtKeys());
+  /**
+   * The same per organization (by code): the payments of one organization in a time window
+   * without visiting other organizations' (the ragged ends of a stats window, a dated search).
+   */
+  #orgCreatedAt: SortedIndex[] = [];
   #dicts: ColumnDictionaries = {
     organization: new Dictionary(),
     user: new Dictionary(),
@@ -68,8 +73,14 @@ export class PaymentStore {
     this.indexes = this.#indexViews();
   }
 
+  #createdAtKeys() {
+    return { key: (row: number) => this.#cells.createdAt(row), id: (row: number) => this.#rows[row].paymentId };
+  }
+
   #indexViews(): PaymentIndexes {
+    const byOrg = this.#orgCreatedAt;
     return {
+      createdAtOf: (org) => byOrg[org],
       cells: this.#cells,
       userId: this.#userId,
       amount: this.#amount,
@@ -154,9 +165,15 @@ export class PaymentStore {
     if (!this.#deferSorted) {
       this.#amount.insert(row);
       this.#createdAt.insert(row);
+      this.#orgIndex(org).insert(row);
     }
     this.#aggregates.apply(1, org, createdAtMs, status, currency, payment.amount, payment.refundedAmount);
     this.#bump(payment.organizationId);
+  }
+
+  #orgIndex(org: number): SortedIndex {
+    // small chunks: an organization may hold a handful of payments
+    return (this.#orgCreatedAt[org] ??= new SortedIndex(this.#createdAtKeys(), ORG_CHUNK));
   }
 
   /**
@@ -241,18 +258,22 @@ export class PaymentStore {
     this.#deferSorted = false;
     const rows = this.#rows;
     const cells = this.#cells;
-    const build = (index: SortedIndex, keyOf: (row: number) => number) => {
+    const sorted = (keyOf: (row: number) => number) => {
       const key = new Float64Array(rows.length);
       const order = new Uint32Array(rows.length);
       for (let i = 0; i < order.length; i++) {
         order[i] = i;
         key[i] = keyOf(i);
       }
-      order.sort((a, b) => key[a] - key[b] || compareIds(rows[a].paymentId, rows[b].paymentId));
-      index.load(order);
+      return order.sort((a, b) => key[a] - key[b] || compareIds(rows[a].paymentId, rows[b].paymentId));
     };
-    build(this.#amount, (row) => cells.amount(row));
-    build(this.#createdAt, (row) => cells.createdAt(row));
+    this.#amount.load(sorted((row) => cells.amount(row)));
+    const byTime = sorted((row) => cells.createdAt(row));
+    this.#createdAt.load(byTime);
+    // each organization's rows, in the same order
+    const perOrg: number[][] = [];
+    for (const row of byTime) (perOrg[cells.cellOf(row).org] ??= []).push(row);
+    perOrg.forEach((orgRows, org) => this.#orgIndex(org).load(orgRows));
   }
 
   /**
@@ -270,6 +291,7 @@ export class PaymentStore {
     this.#userId = rebuilt.#userId;
     this.#amount = rebuilt.#amount;
     this.#createdAt = rebuilt.#createdAt;
+    this.#orgCreatedAt = rebuilt.#orgCreatedAt;
     this.#dicts = rebuilt.#dicts;
     this.#aggregates = rebuilt.#aggregates;
     this.#eventIds = rebuilt.#eventIds;
@@ -313,6 +335,8 @@ export class PaymentStore {
     this.#orgVersions.set(organizationId, (this.#orgVersions.get(organizationId) ?? 0) + 1);
   }
 }
+
+const ORG_CHUNK = 256;
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -54,6 +54,9 @@ function candidateCounts(f: PaymentFilter, all: Payment[]): Partial<Record<Drive
   }
   if (f.from !== undefined || f.to !== undefined) {
     counts.createdAt = count((p) => matches(p, { from: f.from, to: f.to }));
+    if (f.organizationId !== undefined) {
+      counts.orgCreatedAt = count((p) => matches(p, { organizationId: f.organizationId, from: f.from, to: f.to }));
+    }
   }
   return counts;
 }
@@ -210,7 +213,7 @@ describe('planSearch', () => {
       expect(missed).toEqual([]);
     }
     // The random filters exercised every kind of driver.
-    expect([...drivers].sort()).toEqual(['amount', 'cells', 'createdAt', 'none', 'userId']);
+    expect([...drivers].sort()).toEqual(['amount', 'cells', 'createdAt', 'none', 'orgCreatedAt', 'userId']);
   });
 
   it('reads the store indexes, not a copy: a payment stored after planning a filter shows in the next plan', () => {

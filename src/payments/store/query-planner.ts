@@ -13,15 +13,17 @@ export interface PaymentIndexes {
   readonly userId: HashIndexView<number>;
   readonly amount: SortedIndexView;
   readonly createdAt: SortedIndexView;
+  /** createdAt of one organization's payments (by organization code). */
+  createdAtOf(org: number): SortedIndexView | undefined;
   readonly dictionaries: ColumnDictionaries;
 }
 
 /**
  * `cells`: the cells of the filter's organization (or all), statuses and currencies, scanned
- * sequentially; `userId`, `amount`, `createdAt`: that index's rows, each checked against the
- * whole filter; `none`: the filter names a value no payment ever held.
+ * sequentially; `userId`, `amount`, `createdAt`, `orgCreatedAt` (the organization's own
+ * createdAt index): that index's rows, each checked against the whole filter; `none`: the filter names a value no payment ever held.
  */
-export type Driver = 'cells' | 'userId' | 'amount' | 'createdAt' | 'none';
+export type Driver = 'cells' | 'userId' | 'amount' | 'createdAt' | 'orgCreatedAt' | 'none';
 
 export interface Plan {
   readonly driver: Driver;
@@ -73,6 +75,8 @@ export function planSearch(f: PaymentFilter, ix: PaymentIndexes): Plan {
   }
   if (params.from !== -Infinity || params.to !== Infinity) {
     plans.push(range('createdAt', ix.createdAt, params, params.from, params.to));
+    const own = params.org >= 0 ? ix.createdAtOf(params.org) : undefined;
+    if (own !== undefined) plans.push(range('orgCreatedAt', own, params, params.from, params.to));
   }
   return plans.reduce((best, p) => (p.estimate < best.estimate ? p : best));
 }
