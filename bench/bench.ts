@@ -36,7 +36,7 @@ import {
   warm,
 } from './http';
 import { LokiEngine } from './loki';
-import { Budget, CpuProbe, gc, hasTaskset, machineInfo, noiseSample, pinSelf, Timing, timeIterations } from './measure';
+import { Budget, CpuProbe, gc, hasTaskset, machineInfo, noiseSample, pinSelf, realtimeTiming, Timing, timeIterations } from './measure';
 import { NaiveEngine } from './naive';
 import { postgresReport, postgresSection } from './postgres';
 import { ProjectEngine } from './project';
@@ -547,7 +547,8 @@ async function main(): Promise<void> {
   const head = [
     `payments-cqs benchmark${SMOKE ? ' (SMOKE)' : ''}: N = ${int(N)} payments, seed fixed; commit ${machine.commit}${machine.srcDirty ? ' + uncommitted src changes' : ''}`,
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}; ` +
-      (pinned ? 'bench + autocannon pinned to core 1, servers to core 0 (taskset)' : 'not pinned'),
+      (pinned ? 'bench + autocannon pinned to core 1, servers to core 0 (taskset)' : 'not pinned') +
+      (realtimeTiming() ? '; timed in-process loops at real-time priority (chrt -f; BENCH_RT=0 turns it off)' : '; timed loops at normal priority'),
     `noise: fixed CPU loop ×10 (5 before, 5 after): ${noise.loopMs.join(', ')} ms, spread ${noise.spreadPct.toFixed(1)}%; ` +
       "'other load %' = CPU other processes used while each figure was measured, % of one core (this project / naive / LokiJS, or service / bare)",
     `iterations (this project / naive / LokiJS): ${ip.latency.map((c) => `${c.id} ${c.project.iterations}/${c.naive.iterations}/${c.loki.iterations}`).join(', ')}; ` +
@@ -583,7 +584,7 @@ async function main(): Promise<void> {
   writeFileSync(
     out,
     JSON.stringify(
-      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, goals },
+      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, realtime: realtimeTiming(), noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, goals },
       null,
       2,
     ) + '\n',

@@ -56,6 +56,27 @@ export interface Budget {
  * Times `run(i)` for i = 0, 1, ... (after a full GC and `warmup` untimed calls) until
  * `max` iterations, or `ms` elapsed once `min` ran. `after(i, result)` (untimed) sees each result.
  */
+/**
+ * Whether the timed loops run at real-time priority (SCHED_FIFO through `chrt`): other
+ * processes of this shared machine then cannot preempt a timed call on the bench's core, so a
+ * p99 is the code's own tail (GC included). Off with BENCH_RT=0, or where chrt is refused.
+ */
+let realtimeUsable: boolean | undefined;
+export function realtimeTiming(): boolean {
+  if (realtimeUsable === undefined) realtimeUsable = process.env.BENCH_RT !== '0' && setRealtime(true) && setRealtime(false);
+  return realtimeUsable;
+}
+
+function setRealtime(on: boolean): boolean {
+  try {
+    const policy = on ? ['-f', '-a', '-p', '10'] : ['-o', '-a', '-p', '0'];
+    execFileSync('chrt', [...policy, String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function timeIterations<T>(
   budget: Budget,
   run: (i: number) => T | Promise<T>,
@@ -66,6 +87,7 @@ export async function timeIterations<T>(
   watchGc();
   gcPauses.length = 0;
   for (let i = 0; i < budget.warmup; i++) await run(i);
+  const realtime = realtimeTiming() && setRealtime(true);
   const probe = new CpuProbe();
   const samples: number[] = [];
   const windows: [number, number][] = [];
@@ -81,6 +103,7 @@ export async function timeIterations<T>(
   }
   const otherCpuPct = probe.stop().otherPct;
   const ended = performance.now();
+  if (realtime) setRealtime(false);
   // GC entries arrive on a later turn of the event loop
   await new Promise((r) => setTimeout(r, 20));
   const pauses = gcPauses.filter(([a, b]) => b >= started && a <= ended);

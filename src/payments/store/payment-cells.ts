@@ -2,7 +2,7 @@ import { FilterParams } from './row-filter';
 
 /** Statuses per currency in a cell key (the four of PAYMENT_STATUSES). */
 const STATUSES = 4;
-const GROWTH = 1.5;
+const GROWTH = 1.25;
 
 /**
  * The payments of one organization with one status and one currency: their row ids and the

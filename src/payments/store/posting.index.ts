@@ -17,7 +17,7 @@ export class PostingIndex<K> implements HashIndexView<K> {
       this.#lists.set(key, list);
     }
     if (list.length === list.rows.length) {
-      const grown = new Int32Array(list.rows.length * 2);
+      const grown = new Int32Array(Math.ceil(list.rows.length * 1.5));
       grown.set(list.rows);
       list.rows = grown;
     }
