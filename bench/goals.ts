@@ -6,10 +6,11 @@
  * so that a later change cannot lose it silently.
  */
 
-// Enforced today (checked on this machine, 1M and the 100k smoke): search vs naive (both sizes)
-// and search largest vs LokiJS. Search mid-size vs LokiJS meets its goal at 1M but not reliably
-// at the smoke's 100k (a mid-size organization is 10x smaller there and LokiJS's index on it is
-// cheap: 7-15x measured), so it stays report-only until the smoke can hold it.
+// Enforced by the smoke (BENCH_N=100000 in .ci/run): every in-process goal the engine meets at
+// 1M and holds at 100k with at least a 1.4x margin over the smoke threshold: search and stats
+// latency, search against both baselines, inserts. Report-only: memory (fixed costs such as
+// the per-day aggregates and index chunks weigh more at 100k: ~49% there against 24% at 1M),
+// the HTTP ratios and the PostgreSQL load (not run by the smoke).
 
 export type Direction = 'atLeast' | 'atMost';
 
@@ -31,15 +32,15 @@ export interface GoalResult extends GoalDef {
 }
 
 export const GOALS: GoalDef[] = [
-  { id: 'search.mid.p99', text: 'search mid-size org p99 (at 1M)', goal: 1, direction: 'atMost', unit: 'ms', enforced: false },
-  { id: 'search.largest.p99', text: 'search largest org p99 (at 1M)', goal: 3, direction: 'atMost', unit: 'ms', enforced: false },
+  { id: 'search.mid.p99', text: 'search mid-size org p99 (at 1M)', goal: 1, direction: 'atMost', unit: 'ms', enforced: true },
+  { id: 'search.largest.p99', text: 'search largest org p99 (at 1M)', goal: 3, direction: 'atMost', unit: 'ms', enforced: true },
   { id: 'search.mid.vsNaive', text: 'search mid-size org vs naive (p50 ratio)', goal: 100, direction: 'atLeast', unit: '×', enforced: true },
   { id: 'search.largest.vsNaive', text: 'search largest org vs naive (p50 ratio)', goal: 100, direction: 'atLeast', unit: '×', enforced: true },
-  { id: 'search.mid.vsLoki', text: 'search mid-size org vs LokiJS (p50 ratio)', goal: 20, direction: 'atLeast', unit: '×', enforced: false },
+  { id: 'search.mid.vsLoki', text: 'search mid-size org vs LokiJS (p50 ratio)', goal: 20, direction: 'atLeast', unit: '×', enforced: true },
   { id: 'search.largest.vsLoki', text: 'search largest org vs LokiJS (p50 ratio)', goal: 20, direction: 'atLeast', unit: '×', enforced: true },
-  { id: 'stats.mid.p99', text: 'stats 30 days mid-size org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: false },
-  { id: 'stats.largest.p99', text: 'stats 30 days largest org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: false },
-  { id: 'insert.rate', text: 'new payments inserted per s into the store holding N, every index kept', goal: 100_000, direction: 'atLeast', unit: '/s', enforced: false },
+  { id: 'stats.mid.p99', text: 'stats 30 days mid-size org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: true },
+  { id: 'stats.largest.p99', text: 'stats 30 days largest org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: true },
+  { id: 'insert.rate', text: 'new payments inserted per s into the store holding N, every index kept', goal: 100_000, direction: 'atLeast', unit: '/s', enforced: true },
   { id: 'memory.overhead', text: 'indexes + aggregates on top of the payment objects', goal: 25, direction: 'atMost', unit: '%', enforced: false },
   { id: 'http.get.vsBare', text: 'GET /payments/:id vs bare Fastify (req/s ratio)', goal: 0.85, direction: 'atLeast', unit: '×', enforced: false },
   { id: 'http.post.vsBare', text: 'POST /payments vs bare Fastify + JSON schema (req/s ratio)', goal: 0.8, direction: 'atLeast', unit: '×', enforced: false },

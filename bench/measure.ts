@@ -67,6 +67,16 @@ export function realtimeTiming(): boolean {
   return realtimeUsable;
 }
 
+/** Runs `fn` at real-time priority when realtimeTiming() allows (see there). */
+export function atRealtimePriority<T>(fn: () => T): T {
+  const on = realtimeTiming() && setRealtime(true);
+  try {
+    return fn();
+  } finally {
+    if (on) setRealtime(false);
+  }
+}
+
 function setRealtime(on: boolean): boolean {
   try {
     const policy = on ? ['-f', '-a', '-p', '10'] : ['-o', '-a', '-p', '0'];
