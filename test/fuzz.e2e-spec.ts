@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
 import { canonicalFilter } from '../src/payments/store/payment-filter';
 import { queryFingerprint } from '../src/payments/queries/search-cursor';
 import { startTestApp, TestApp } from './test-app';
+import { FC_SEED } from './fc-seed';
 
 /**
  * Fuzzing through the full HTTP pipeline (Fastify inject, no sockets): random JSON, mutated
@@ -15,7 +15,7 @@ import { startTestApp, TestApp } from './test-app';
  * - the app still answers /health/live at the end.
  */
 
-const SEED = Number(process.env.FC_SEED ?? randomInt(2 ** 31));
+const SEED = FC_SEED;
 const runs = (numRuns: number, salt: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED + salt });
 
 const tally = {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PAYMENT_FIELDS } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
+import { FC_SEED } from './fc-seed';
 
 /**
  * Model-based test: random sequences of creates, imports, lifecycle events, reads, searches
@@ -17,7 +17,7 @@ import { startTestApp, TestApp } from './test-app';
  * must never change afterwards without a write.
  */
 
-const SEED = Number(process.env.FC_SEED ?? randomInt(2 ** 31));
+const SEED = FC_SEED;
 const NUM_RUNS = 100;
 const MAX_COMMANDS = 40;
 

@@ -11,9 +11,10 @@ import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
 import { Cell } from '../store/payment-cells';
 import { TopK } from '../store/top-k';
-import { planSearch } from '../store/query-planner';
+import { Plan, planSearch } from '../store/query-planner';
+import { walkSearchOrder } from '../store/sorted.index';
 import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
-import { decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
+import { CursorPosition, decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
 
 export interface SearchRequest {
   filter: PaymentFilter;
@@ -87,6 +88,18 @@ export class PaymentReader {
 
     const byAmount = req.sort.endsWith('amount');
     const descending = req.sort.startsWith('-');
+    if (start === 0) {
+      const walked = this.#walkInOrder(plan, byAmount, descending, position, req.size);
+      if (walked !== undefined) {
+        const items = walked.rows.slice(0, req.size).map((row) => this.store.row(row));
+        const last = items[items.length - 1];
+        const nextCursor =
+          walked.rows.length > req.size && last !== undefined
+            ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), paymentId: last.paymentId, page: page + 1 })
+            : null;
+        return { items, total: walked.total, page, size: req.size, nextCursor };
+      }
+    }
     const tie = (a: number, b: number) => compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
     const after = position ? afterPosition(descending, position.key, position.paymentId, (row) => this.store.row(row).paymentId) : undefined;
     const top = new TopK(start + req.size, descending, tie);
@@ -124,6 +137,48 @@ export class PaymentReader {
         ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), paymentId: last.paymentId, page: page + 1 })
         : null;
     return { items, total, page, size: req.size, nextCursor };
+  }
+
+  /**
+   * Keyset pagination in O(log n + rows walked): when the filter names only organization,
+   * statuses and currencies, the number of matches is the selected cells' size (no scan), and a
+   * page is read by walking the sort's index (the organization's createdAt index, or the global
+   * amount or createdAt index) from the cursor, keeping rows of the selected cells, until
+   * `size + 1` are found. Used when that walk is expected to be shorter than a scan of every
+   * candidate (size / selectivity < candidates); undefined otherwise.
+   */
+  #walkInOrder(
+    plan: Plan,
+    byAmount: boolean,
+    descending: boolean,
+    position: CursorPosition | undefined,
+    size: number,
+  ): { rows: number[]; total: number } | undefined {
+    const params = plan.params;
+    if (plan.driver !== 'cells' || params === null || params.user >= 0) return undefined;
+    if (params.minAmount !== -Infinity || params.maxAmount !== Infinity || params.from !== -Infinity || params.to !== Infinity) {
+      return undefined;
+    }
+    const ix = this.store.indexes;
+    const index = byAmount ? (params.org < 0 ? ix.amount : undefined) : params.org < 0 ? ix.createdAt : ix.createdAtOf(params.org);
+    const total = plan.estimate;
+    if (index === undefined || (size + 1) * (index.size / Math.max(1, total)) >= total) return undefined;
+    const selected = new Uint8Array(this.store.cells.cells.length);
+    for (const cell of plan.cells) selected[cell.id] = 1;
+    const cells = this.store.cells;
+    const rows: number[] = [];
+    const from = position && {
+      key: typeof position.key === 'number' ? position.key : Date.parse(position.key),
+      id: position.paymentId,
+    };
+    if (total > 0) {
+      const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);
+      walkSearchOrder(index, keyOf, descending, from, (row) => {
+        if (selected[cells.cellOf(row).id] === 1) rows.push(row);
+        return rows.length <= size;
+      });
+    }
+    return { rows, total };
   }
 
   /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
 import { DAY_MS, DailyAggregates } from './daily-aggregates';
+import { FC_SEED } from '../../../test/fc-seed';
 
-const SEED = Number(process.env.FC_SEED ?? randomInt(2 ** 31));
+const SEED = FC_SEED;
 const runs = (numRuns: number, salt: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED + salt });
 
 type P = { org: number; createdAtMs: number; status: number; currency: number; amount: number; refunded: number };

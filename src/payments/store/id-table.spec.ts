@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
 import { hashString, IdTable } from './id-table';
+import { FC_SEED } from '../../../test/fc-seed';
 
-const SEED = Number(process.env.FC_SEED ?? randomInt(2 ** 31));
+const SEED = FC_SEED;
 const runs = (numRuns: number, salt: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED + salt });
 
 /** The table as the store uses it: ids kept by row, rows dense from 0, each id inserted once. */

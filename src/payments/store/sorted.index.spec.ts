@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
-import { SortedIndex, SortKeys } from './sorted.index';
+import { SortedIndex, SortKeys, walkSearchOrder } from './sorted.index';
+import { FC_SEED } from '../../../test/fc-seed';
 
 /** Random per run; replay a failure with FC_SEED=<seed printed by fast-check>, as the e2e specs. */
-// eslint-disable-next-line no-restricted-properties -- a test seed, not service configuration
-const SEED = Number(process.env.FC_SEED ?? randomInt(2 ** 31));
+const SEED = FC_SEED;
 const RUNS = 150;
 
 /** A small seeded generator, for the large deterministic cases. */
@@ -78,6 +77,61 @@ function expectSame(ix: SortedIndex, table: Table, rows: number[], bounds: [numb
     expect([...ix.range(lo, hi)]).toEqual(want);
     expect(forEachRows(ix, lo, hi)).toEqual(want);
   }
+  expectWalks(ix, table, inOrder, bounds);
+}
+
+/** walk() from no position, from entries' own positions and from positions between entries. */
+function expectWalks(ix: SortedIndex, table: Table, inOrder: number[], bounds: [number, number][]): void {
+  const cmp = (row: number, at: { key: number; id: string }) => {
+    const k = table.keys[row];
+    if (k !== at.key) return k < at.key ? -1 : 1;
+    const id = table.ids[row];
+    return id < at.id ? -1 : id > at.id ? 1 : 0;
+  };
+  const walked = (descending: boolean, from: { key: number; id: string } | undefined, limit: number) => {
+    const out: number[] = [];
+    ix.walk(descending, from, (row) => {
+      out.push(row);
+      return out.length < limit;
+    });
+    return out;
+  };
+  const positions = [
+    undefined,
+    // a few entries' own positions, spread over the order, and positions between entries
+    ...inOrder
+      .filter((_, j) => j % Math.max(1, Math.floor(inOrder.length / 6)) === 0)
+      .map((row) => ({ key: table.keys[row], id: table.ids[row] })),
+    ...bounds.slice(0, 3).flatMap(([lo]) => [
+      { key: lo, id: '' },
+      { key: lo, id: '\uffff' },
+    ]),
+  ];
+  for (const from of positions) {
+    const up = from === undefined ? inOrder : inOrder.filter((row) => cmp(row, from) > 0);
+    const down = (from === undefined ? [...inOrder] : inOrder.filter((row) => cmp(row, from) < 0)).reverse();
+    expect(walked(false, from, Infinity)).toEqual(up);
+    expect(walked(true, from, Infinity)).toEqual(down);
+    expect(walked(false, from, 3)).toEqual(up.slice(0, 3));
+    expect(walked(true, from, 3)).toEqual(down.slice(0, 3));
+    // the search order: key in the walk's direction, ties by id ascending
+    const searchDown = [...down].sort((a, b) => table.keys[b] - table.keys[a] || (table.ids[a] < table.ids[b] ? -1 : 1));
+    const cursorFirst = from === undefined ? searchDown : searchDownFrom(table, inOrder, from);
+    for (const limit of [Infinity, 1, 5]) {
+      const got: number[] = [];
+      walkSearchOrder(ix, (row) => table.keys[row], true, from, (row) => (got.push(row), got.length < limit));
+      expect(got).toEqual(cursorFirst.slice(0, limit));
+      const up2: number[] = [];
+      walkSearchOrder(ix, (row) => table.keys[row], false, from, (row) => (up2.push(row), up2.length < limit));
+      expect(up2).toEqual(up.slice(0, limit));
+    }
+  }
+}
+
+/** Rows after `from` in the search order key descending, id ascending. */
+function searchDownFrom(table: Table, inOrder: number[], from: { key: number; id: string }): number[] {
+  const after = (row: number) => table.keys[row] < from.key || (table.keys[row] === from.key && table.ids[row] > from.id);
+  return inOrder.filter(after).sort((a, b) => table.keys[b] - table.keys[a] || (table.ids[a] < table.ids[b] ? -1 : 1));
 }
 
 function filled(entries: [number, string][], capacity?: number): { ix: SortedIndex; table: Table } {

@@ -22,6 +22,12 @@ export interface SortedIndexView {
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
   /** Distinct keys. O(1): counted as entries go in. */
   distinctKeys(): number;
+  /**
+   * Visits rows in (key, paymentId) order, ascending or descending, starting strictly after
+   * `from` in that direction (from the first entry when `from` is undefined), until `visit`
+   * returns false. O(log n) to start, then O(1) per row: keyset pagination.
+   */
+  walk(descending: boolean, from: { key: number; id: string } | undefined, visit: (row: number) => boolean): void;
 }
 
 /** Rows per chunk: 8 KiB of Int32Array. A random insert moves ~1/3 of a chunk on average. */
@@ -211,6 +217,53 @@ export class SortedIndex implements SortedIndexView {
     return this.#distinct;
   }
 
+  walk(descending: boolean, from: { key: number; id: string } | undefined, visit: (row: number) => boolean): void {
+    const chunks = this.#chunks;
+    const lens = this.#lens;
+    if (chunks.length === 0) return;
+    let c: number;
+    let i: number;
+    if (from === undefined) {
+      c = descending ? chunks.length - 1 : 0;
+      i = descending ? lens[c] - 1 : 0;
+    } else {
+      // the first entry at or after `from` (ascending: strictly after it)
+      this.#seek(from.key);
+      c = this.#seekChunk;
+      i = this.#seekEntry;
+      const keys = this.#keys;
+      while (c < chunks.length) {
+        const row = chunks[c][i];
+        if (keys.key(row) !== from.key) break;
+        const id = keys.id(row);
+        if (descending ? id >= from.id : id > from.id) break;
+        if (++i === lens[c]) {
+          c++;
+          i = 0;
+        }
+      }
+      if (descending) {
+        // one step back: the last entry strictly before `from`
+        if (--i < 0) {
+          if (--c < 0) return;
+          i = lens[c] - 1;
+        }
+      }
+    }
+    if (descending) {
+      for (; c >= 0; c--, i = c >= 0 ? lens[c] - 1 : 0) {
+        const rows = chunks[c];
+        for (; i >= 0; i--) if (!visit(rows[i])) return;
+      }
+    } else {
+      for (; c < chunks.length; c++, i = 0) {
+        const rows = chunks[c];
+        const end = lens[c];
+        for (; i < end; i++) if (!visit(rows[i])) return;
+      }
+    }
+  }
+
   clear(): void {
     this.#chunks = [];
     this.#lens = [];
@@ -358,3 +411,67 @@ export class SortedIndex implements SortedIndexView {
     }
   }
 }
+
+/**
+ * The search order over a sorted index: key ascending or descending, ties always by paymentId
+ * ascending (the contract's order), starting strictly after `from` in that order. Descending,
+ * it walks the index backwards and replays each run of equal keys forwards: a short run from a
+ * small buffer, a long one (over RUN_BUFFER rows) by a forward walk from the run's start, and
+ * then the backward walk restarts before the run, so a long run is never read beyond what the
+ * page needs. Stops when `visit` returns false. O(log n) to start, then O(1) per row visited
+ * (plus O(log n) per long run).
+ */
+export function walkSearchOrder(
+  index: SortedIndexView,
+  keyOf: (row: number) => number,
+  descending: boolean,
+  from: { key: number; id: string } | undefined,
+  visit: (row: number) => boolean,
+): void {
+  if (!descending) {
+    index.walk(false, from, visit);
+    return;
+  }
+  let going = true;
+  /** Visits the run of key `k` in id order, from after `afterId`. */
+  const forwardRun = (k: number, afterId: string) =>
+    index.walk(false, { key: k, id: afterId }, (row) => keyOf(row) === k && (going = visit(row)));
+  if (from !== undefined) {
+    forwardRun(from.key, from.id); // the rest of the cursor's own key
+    if (!going) return;
+  }
+  // '' sorts before every paymentId: (k, '') is "just before the run of k"
+  let before: { key: number; id: string } | undefined = from && { key: from.key, id: '' };
+  const run: number[] = [];
+  for (;;) {
+    let runKey = NaN;
+    let longRun = false;
+    run.length = 0;
+    index.walk(true, before, (row) => {
+      const k = keyOf(row);
+      if (k !== runKey) {
+        for (let j = run.length - 1; j >= 0 && going; j--) going = visit(run[j]);
+        run.length = 0;
+        runKey = k;
+      }
+      if (!going) return false;
+      run.push(row);
+      if (run.length > RUN_BUFFER) {
+        longRun = true;
+        return false;
+      }
+      return true;
+    });
+    if (!going) return;
+    if (!longRun) {
+      for (let j = run.length - 1; j >= 0 && going; j--) going = visit(run[j]);
+      return;
+    }
+    forwardRun(runKey, '');
+    if (!going) return;
+    before = { key: runKey, id: '' };
+  }
+}
+
+/** Equal keys buffered by walkSearchOrder before it reads a run forwards instead. */
+const RUN_BUFFER = 32;
