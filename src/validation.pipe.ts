@@ -19,6 +19,12 @@ type Dto<T> = new () => T;
 export interface DtoStatics {
   nested?: Record<string, Dto<object>>;
   opaque?: readonly string[];
+  /**
+   * A fast path for valid values: the instance validateDto would return, or undefined to let
+   * the decorators decide (and name every bad field). It may refuse a valid value, never accept
+   * one the decorators refuse; each one has a property test comparing it with them.
+   */
+  fast?: (value: Readonly<Record<string, unknown>>) => object | undefined;
 }
 
 const declaredCache = new WeakMap<object, Set<string>>();
@@ -94,8 +100,35 @@ export function validateDto<T extends object>(
   value: unknown,
   what: 'body' | 'query' = 'body',
 ): { ok: true; value: T } | { ok: false; errors: FieldError[] } {
+  return validate(cls, value, what, true);
+}
+
+/** validateDto with the decorators only (no fast path): what every fast path is tested against. */
+export function validateDtoWithDecorators<T extends object>(
+  cls: Dto<T>,
+  value: unknown,
+  what: 'body' | 'query' = 'body',
+): { ok: true; value: T } | { ok: false; errors: FieldError[] } {
+  return validate(cls, value, what, false);
+}
+
+function validate<T extends object>(
+  cls: Dto<T>,
+  value: unknown,
+  what: 'body' | 'query',
+  fastPath: boolean,
+): { ok: true; value: T } | { ok: false; errors: FieldError[] } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, errors: [{ field: what, message: `the ${what} must be a JSON object` }] };
+  }
+  // the class's own fast path only: one inherited from a parent DTO would miss the child's fields
+  const fast = fastPath && Object.prototype.hasOwnProperty.call(cls, 'fast') ? (cls as DtoStatics).fast : undefined;
+  if (fast !== undefined) {
+    const instance = fast(value as Record<string, unknown>);
+    const crossField = (instance as Partial<CrossFieldChecks> | undefined)?.crossFieldErrors;
+    if (instance !== undefined && (typeof crossField !== 'function' || crossField.call(instance).length === 0)) {
+      return { ok: true, value: instance as T };
+    }
   }
   if (what === 'query') {
     const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
