@@ -1,6 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** prom-client's per-series state (v15), reached only by recordRequest below. */
+type CounterEntry = { value: number; labels: Record<string, string> };
+type HistogramEntry = { labels: Record<string, string>; sum: number; count: number; bucketValues: Record<number, number> };
+type Internals<E> = { hashMap?: Record<string, E>; upperBounds?: number[] };
+const internals = <E>(metric: object) => metric as Internals<E>;
+
+interface RequestSeries {
+  counterMap: object;
+  histogramMap: object;
+  counter: CounterEntry;
+  histogram: HistogramEntry;
+  bounds: number[];
+}
+
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+  a.method === b.method && a.route === b.route && a.status === b.status;
+
+/** The series of one label set, or undefined when prom-client's internals are not as expected. */
+function findSeries(counter: object, histogram: object, labels: Record<string, string>): RequestSeries | undefined {
+  const c = internals<CounterEntry>(counter);
+  const h = internals<HistogramEntry>(histogram);
+  if (!c.hashMap || !h.hashMap || !Array.isArray(h.upperBounds)) return undefined;
+  const counterEntry = Object.values(c.hashMap).find((e) => e && typeof e.value === 'number' && e.labels && sameLabels(e.labels, labels));
+  const histogramEntry = Object.values(h.hashMap).find(
+    (e) => e && typeof e.sum === 'number' && typeof e.count === 'number' && e.bucketValues && e.labels && sameLabels(e.labels, labels),
+  );
+  if (!counterEntry || !histogramEntry) return undefined;
+  const bounds = h.upperBounds.filter((b) => Object.prototype.hasOwnProperty.call(histogramEntry.bucketValues, b));
+  if (bounds.length !== h.upperBounds.length) return undefined;
+  return { counterMap: c.hashMap, histogramMap: h.hashMap, counter: counterEntry, histogram: histogramEntry, bounds };
+}
+
 /**
  * The Prometheus registry of one app instance (not prom-client's global one, so several apps
  * in one process, as in the tests, never collide).
@@ -73,6 +105,44 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  readonly #requestSeries = new Map<string, RequestSeries>();
+
+  /**
+   * Counts one HTTP request in http_requests_total and http_request_duration_seconds: the same
+   * samples as `httpRequests.inc(labels)` + `httpDuration.observe(labels, seconds)`, without
+   * hashing and validating the labels on every request. The first request of a label set goes
+   * through prom-client's API, which creates its series; later ones add to those series
+   * directly (metrics.service.spec.ts checks that the exposition is the same either way).
+   */
+  recordRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    const series = this.#requestSeries.get(key);
+    if (
+      series !== undefined &&
+      series.counterMap === internals(this.httpRequests).hashMap &&
+      series.histogramMap === internals(this.httpDuration).hashMap
+    ) {
+      series.counter.value += 1;
+      const h = series.histogram;
+      h.sum += seconds;
+      h.count += 1;
+      const bounds = series.bounds;
+      for (let i = 0; i < bounds.length; i++) {
+        if (seconds <= bounds[i]) {
+          h.bucketValues[bounds[i]] += 1;
+          break;
+        }
+      }
+      return;
+    }
+    const labels = { method, route, status: String(status) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
+    const found = findSeries(this.httpRequests, this.httpDuration, labels);
+    if (found) this.#requestSeries.set(key, found);
+    else this.#requestSeries.delete(key);
   }
 
   /** A gauge read when Prometheus scrapes (no timer, no work between scrapes). */
