@@ -65,4 +65,47 @@ describe('JwtVerifier', () => {
     expect(await rejection(`Bearer ${await token({ org: '', scope: 'admin' })}`)).toContain('org');
     expect(await rejection(`Bearer ${await token({ org: 'o' })}`)).toContain('scope');
   });
+
+  describe('verified tokens (the cache of verify)', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('answers the same caller again for the same token, and still refuses a token with another signature', async () => {
+      const v = new JwtVerifier(SECRET, 0);
+      const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: now() + 600 });
+      const first = await v.verify(`Bearer ${t}`);
+      expect(await v.verify(`Bearer ${t}`)).toBe(first);
+      const forged = `${t.slice(0, t.lastIndexOf('.') + 1)}${b64({ x: 1 })}`;
+      await expect(v.verify(`Bearer ${forged}`)).rejects.toThrow(UnauthorizedError);
+      const other = await token({ org: 'org-a', scope: 'payments:read' }, { exp: now() + 600, secret: 'another-secret-of-at-least-32-bytes!!' });
+      await expect(v.verify(`Bearer ${other}`)).rejects.toThrow(UnauthorizedError);
+    });
+
+    it('refuses a token verified before once it has expired (with the clock skew)', async () => {
+      const v = new JwtVerifier(SECRET, 30);
+      const start = Date.now();
+      const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: Math.floor(start / 1000) + 60 });
+      jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      await v.verify(`Bearer ${t}`);
+      jest.setSystemTime(start + 80_000); // exp + 20 s: within the 30 s skew
+      expect((await v.verify(`Bearer ${t}`)).org).toBe('org-a');
+      jest.setSystemTime(start + 95_000); // exp + 35 s: past it
+      await expect(v.verify(`Bearer ${t}`)).rejects.toThrow('expired');
+      await expect(v.verify(`Bearer ${t}`)).rejects.toThrow('expired');
+    });
+
+    it('stays bounded', async () => {
+      const v = new JwtVerifier(SECRET, 0);
+      const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => token({ org: `org-${i}`, scope: 'admin' }, { exp: now() + 600 })));
+      const max = JwtVerifier.CACHE_MAX;
+      (JwtVerifier as unknown as { CACHE_MAX: number }).CACHE_MAX = 3;
+      try {
+        for (const t of tokens) await v.verify(`Bearer ${t}`);
+        expect(v.verifiedTokens).toBe(3);
+        for (const [i, t] of tokens.entries()) expect((await v.verify(`Bearer ${t}`)).org).toBe(`org-${i}`);
+        expect(v.verifiedTokens).toBe(3);
+      } finally {
+        (JwtVerifier as unknown as { CACHE_MAX: number }).CACHE_MAX = max;
+      }
+    });
+  });
 });

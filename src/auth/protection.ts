@@ -13,9 +13,10 @@ export function isApiPath(url: string): boolean {
 }
 
 /**
- * Fastify-level protection, in the order it runs on a request: token verification (before
- * rate limiting, which counts per verified caller; the ScopesGuard decides per route what a
- * missing or bad token means), security headers, the rate limit, overload shedding.
+ * Fastify-level protection, in the order it runs on a request (after the hook of app.setup.ts
+ * that sets the request id and the security headers): token verification (before rate
+ * limiting, which counts per verified caller; the ScopesGuard decides per route what a missing
+ * or bad token means), the rate limit, overload shedding.
  */
 export async function registerProtection(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
@@ -30,13 +31,9 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
     });
   }
 
-  // Security headers: helmet's, computed once (they are the same for every response; the
-  // Fastify plugin would rebuild helmet and re-parse the CSP on every request).
-  const securityHeaders = staticHelmetHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(securityHeaders);
-    done();
-  });
+  // Security headers: helmet's, computed once by staticHelmetHeaders() and set by the first
+  // onRequest hook of app.setup.ts (the Fastify plugin would rebuild helmet and re-parse the CSP
+  // on every request).
 
   if (config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
@@ -53,24 +50,30 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
   }
 
   if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.maxEventLoopDelayMs,
-      maxHeapUsedBytes: config.maxHeapUsedBytes,
+    // @fastify/under-pressure samples the event-loop delay and the heap (registered without
+    // thresholds, it adds no hook of its own); the hook below sheds with its samples. Its own
+    // hook would build request.routeOptions on every request to look for a per-route handler.
+    await app.register(underPressure, { maxEventLoopDelay: 0, maxHeapUsedBytes: 0 });
+    const sampled = fastify as unknown as { memoryUsage(): { eventLoopDelay: number; heapUsed: number } };
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const { eventLoopDelay, heapUsed } = sampled.memoryUsage();
+      let pressure: string | undefined;
+      if (config.maxEventLoopDelayMs > 0 && eventLoopDelay > config.maxEventLoopDelayMs) pressure = `eventLoopDelay: ${eventLoopDelay}`;
+      else if (config.maxHeapUsedBytes > 0 && heapUsed > config.maxHeapUsedBytes) pressure = `heapUsedBytes: ${heapUsed}`;
       // Shed load on the API, never on health, metrics or docs (a liveness probe must not fail
       // because the service is busy).
-      pressureHandler: (request, reply, type, value) => {
-        if (!isApiPath(request.url)) return;
-        const error = new AppError('OVERLOADED', `The service is overloaded (${type}: ${value}); retry later`, undefined, {
-          'Retry-After': '5',
-        });
-        sendProblem(reply, toProblem(error, request.url.split('?')[0]));
-      },
+      if (pressure === undefined || !isApiPath(request.url)) {
+        done();
+        return;
+      }
+      const error = new AppError('OVERLOADED', `The service is overloaded (${pressure}); retry later`, undefined, { 'Retry-After': '5' });
+      sendProblem(reply, toProblem(error, request.url.split('?')[0]));
     });
   }
 }
 
 /** The headers helmet sets, captured once from a stand-in response. */
-function staticHelmetHeaders(): Record<string, string> {
+export function staticHelmetHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string | number | string[]) => {
