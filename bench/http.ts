@@ -24,7 +24,11 @@ export class ServerProcess {
   }
 
   static start(kind: 'service' | 'bare', n: number, core: number | undefined): Promise<ServerProcess> {
+    // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
+    // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
+    const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const nodeArgs = [
+      ...extra,
       '--expose-gc',
       '--max-old-space-size=8192',
       '-r',

@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { createRootLogger } from './logger';
 import { MetricsService } from './metrics/metrics.service';
-import { isApiPath, registerProtection } from './auth/protection';
+import { isApiPath, registerProtection, staticHelmetHeaders } from './auth/protection';
 import { AppError, StoreLoadingError } from './errors';
 import { PaymentStore } from './payments/store/payment.store';
 import { parseJsonBody } from './json-body';
@@ -17,6 +17,10 @@ import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
 
 /** Builds the whole application for a configuration; main.ts and every e2e test use this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -30,6 +34,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: () => randomUUID(),
     // the reader and writer never wait on I/O; a slow client must not hold a socket forever
     requestTimeout: 30_000,
+    // No Nest middleware in this app (the request log is a Fastify hook below): without
+    // @fastify/middie, no middleware runner on every request.
+    skipMiddie: true,
     // errors Fastify raises while routing (bad percent-encoding, over-long path parameter)
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
@@ -73,9 +80,12 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig, l
     }
   });
 
+  // The first hook of every request, in one call: the request id (echoed), the security
+  // headers (computed once at boot) and the URL length.
+  const securityHeaders = lowerCaseKeys(staticHelmetHeaders());
   fastify.addHook('onRequest', (request, reply, done) => {
     if (!REQUEST_ID.test(request.id)) request.id = randomUUID();
-    void reply.header('x-request-id', request.id);
+    void reply.header('x-request-id', request.id).headers(securityHeaders);
     if (request.url.length > config.maxUrlLength) {
       done(new AppError('URI_TOO_LONG', `The URL is longer than ${config.maxUrlLength} characters`));
       return;
@@ -85,27 +95,32 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig, l
 
   await registerProtection(app, config);
 
-  // PostgreSQL mode: until the store has loaded, an answer from it would be partial.
+  // PostgreSQL mode: until the store has loaded, an answer from it would be partial. (In memory
+  // mode the store is loaded from the start and stays so: no hook.)
   const store = app.get(PaymentStore);
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    done(store.loaded || !isApiPath(request.url) ? undefined : new StoreLoadingError());
-  });
+  if (!store.loaded) {
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      done(store.loaded || !isApiPath(request.url) ? undefined : new StoreLoadingError());
+    });
+  }
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(unmatched)';
-    const labels = { method: request.method, route, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    metrics.recordRequest(request.method, route, status, reply.elapsedTime / 1000);
     // one JSON line per request, with its id (5xx at error level; the filter logs the cause)
-    logger[reply.statusCode >= 500 ? 'error' : 'info'](
-      {
-        req: { id: request.id, method: request.method, url: request.url, route },
-        res: { statusCode: reply.statusCode },
-        responseTime: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request completed',
-    );
+    const level = status >= 500 ? 'error' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        {
+          req: { id: request.id, method: request.method, url: request.url, route },
+          res: { statusCode: status },
+          responseTime: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request completed',
+      );
+    }
     done();
   });
 

@@ -1,10 +1,13 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/caller';
 import { RequireScope } from '../auth/scopes.guard';
-import { CurrentCaller, TenancyInterceptor } from '../auth/tenancy.interceptor';
+import { ActsForCaller, CurrentCaller } from '../auth/tenancy';
+import { heavyLane } from '../http/heavy-lane';
+import { PAYMENT_SCHEMA } from '../http/payment.schema';
 import { ApiProblems } from '../openapi';
 import { ApplyPaymentEventCommand } from './commands/apply-payment-event.command';
 import { CreatePaymentCommand } from './commands/create-payment.command';
@@ -42,8 +45,9 @@ export class PaymentsController {
   ) {}
 
   @Post()
+  @RouteSchema({ response: { 200: PAYMENT_SCHEMA, 201: PAYMENT_SCHEMA } })
   @RequireScope('payments:write')
-  @UseInterceptors(TenancyInterceptor)
+  @ActsForCaller()
   @ApiOperation({
     summary: 'Create a payment (a retry with the same paymentId and fields replays it)',
     description: 'With auth on, organizationId may be omitted (it is the token\'s org); another org is a 403.',
@@ -61,7 +65,7 @@ export class PaymentsController {
   @Post('bulk')
   @HttpCode(200)
   @RequireScope('payments:write')
-  @UseInterceptors(TenancyInterceptor)
+  @ActsForCaller()
   @ApiOperation({ summary: 'Import many payments; each item stands or fails alone' })
   @ApiOkResponse({ type: ImportResponse })
   @ApiProblems(...BODY_ERRORS, ...WRITE_UNAVAILABLE)
@@ -71,11 +75,12 @@ export class PaymentsController {
 
   @Get('search')
   @RequireScope('payments:read')
-  @UseInterceptors(TenancyInterceptor)
+  @ActsForCaller()
   @ApiOperation({ summary: 'Search payments (filters combine with AND; page or cursor)' })
   @ApiOkResponse({ type: SearchResponse })
   @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
-  search(@Query() q: SearchPaymentsQueryDto) {
+  async search(@Query() q: SearchPaymentsQueryDto) {
+    await heavyLane.turn(); // one heavy read per event-loop turn (see HeavyLane)
     return this.queryBus.execute(
       new SearchPaymentsQuery({ filter: toPaymentFilter(q), sort: q.sort ?? '-createdAt', size: q.size ?? 20, page: q.page, cursor: q.cursor }),
     );
@@ -83,17 +88,18 @@ export class PaymentsController {
 
   @Get('stats')
   @RequireScope('payments:read')
-  @UseInterceptors(TenancyInterceptor)
+  @ActsForCaller()
   @ApiOperation({ summary: 'Counts and exact sums per status and currency, optionally per hour or day' })
   @ApiOkResponse({ type: StatsResponse })
   @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
-  stats(@Query() q: PaymentStatsQueryDto) {
+  async stats(@Query() q: PaymentStatsQueryDto) {
+    await heavyLane.turn();
     return this.queryBus.execute(new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval }));
   }
 
   @Get('stats/stream')
   @RequireScope('payments:read')
-  @UseInterceptors(TenancyInterceptor)
+  @ActsForCaller()
   @ApiOperation({
     summary: 'Live stats: Server-Sent Events of the GET /payments/stats document for these filters',
     description:
@@ -131,17 +137,20 @@ export class PaymentsController {
   }
 
   @Get(':id')
+  @RouteSchema({ response: { 200: PAYMENT_SCHEMA } })
   @RequireScope('payments:read')
   @ApiOperation({ summary: 'Read one payment' })
   @ApiParam({ name: 'id', description: 'paymentId' })
   @ApiOkResponse({ type: PaymentResponse })
   @ApiProblems('PAYMENT_NOT_FOUND')
-  get(@Param('id') id: string, @CurrentCaller() caller?: Caller) {
-    return this.queryBus.execute(new GetPaymentQuery(id, caller?.org));
+  get(@Req() request: FastifyRequest<{ Params: { id: string } }>) {
+    // the id and the caller straight from the request: no parameter of this hot route needs a pipe
+    return this.queryBus.execute(new GetPaymentQuery(request.params.id, request.auth?.caller?.org));
   }
 
   @Post(':id/events')
   @HttpCode(200)
+  @RouteSchema({ response: { 200: PAYMENT_SCHEMA } })
   @RequireScope('payments:write')
   @ApiOperation({ summary: 'Apply a lifecycle event: PaymentProcessed, PaymentFailed or PaymentRefunded' })
   @ApiParam({ name: 'id', description: 'paymentId' })
