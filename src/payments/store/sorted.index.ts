@@ -15,8 +15,7 @@ export interface SortedIndexView {
   readonly size: number;
   /** Entries with lo <= key < hi. O(log n + chunks spanned). */
   countRange(lo: number, hi: number): number;
-  /** Row ids with lo <= key < hi, in (key, paymentId) ascending order. The index must not
-   * change while the generator is being consumed. */
+  /** Row ids with lo <= key < hi, in (key, paymentId) ascending order (read when called). */
   range(lo: number, hi: number): Generator<number>;
   /** The same rows as range(), through a callback: no generator cost per row. */
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
@@ -180,19 +179,9 @@ export class SortedIndex implements SortedIndexView {
   }
 
   *range(lo: number, hi: number): Generator<number> {
-    if (!(lo < hi) || this.#size === 0) return;
-    this.#seek(lo);
-    let c = this.#seekChunk;
-    let i = this.#seekEntry;
-    this.#seek(hi);
-    const c1 = this.#seekChunk;
-    const i1 = this.#seekEntry;
-    for (; c <= c1; c++, i = 0) {
-      if (c === this.#chunks.length) return;
-      const rows = this.#chunks[c];
-      const end = c === c1 ? i1 : this.#lens[c];
-      for (; i < end; i++) yield rows[i];
-    }
+    const rows: number[] = [];
+    this.forEachInRange(lo, hi, (row) => rows.push(row));
+    yield* rows;
   }
 
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void {
