@@ -2,7 +2,11 @@ import fc from 'fast-check';
 // Fastify's serializer compiler, as Fastify builds the serializer of a route's response schema
 import fastJsonStringify from 'fast-json-stringify';
 import { createPayment, Payment, PAYMENT_STATUSES, transition } from '../payments/payment';
-import { PAYMENT_FIELDS, PAYMENT_SCHEMA } from './payment.schema';
+import { AppConfig } from '../config';
+import { MetricsService } from '../metrics/metrics.service';
+import { PaymentReader } from '../payments/queries/payment.reader';
+import { PaymentStore } from '../payments/store/payment.store';
+import { PAYMENT_FIELDS, PAYMENT_SCHEMA, SEARCH_RESULT_SCHEMA } from './payment.schema';
 
 const serialize = fastJsonStringify(PAYMENT_SCHEMA as object);
 
@@ -49,5 +53,40 @@ describe('PAYMENT_SCHEMA (the response serializer of the payment routes)', () =>
       { numRuns: 2000 },
     );
     expect(PAYMENT_STATUSES.length).toBe(4);
+  });
+});
+
+describe('SEARCH_RESULT_SCHEMA (the response serializer of GET /payments/search)', () => {
+  const serializeSearch = fastJsonStringify(SEARCH_RESULT_SCHEMA as object);
+
+  it('names the fields of a search answer, in the order the reader writes them', async () => {
+    const config = new AppConfig({ cacheTtlSeconds: 0 });
+    const store = new PaymentStore(config);
+    store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 1, currency: 'EUR' }, 'p1', new Date(0).toISOString()));
+    const reader = new PaymentReader(store, {} as never, new MetricsService(), config);
+    for (const req of [{}, { organizationId: 'o' }, { organizationId: 'nobody' }]) {
+      for (const extra of [{}, { page: 3 }]) {
+        const answer = await reader.search({ filter: req, sort: '-createdAt', size: 1, ...extra });
+        expect(Object.keys(answer)).toEqual(Object.keys(SEARCH_RESULT_SCHEMA.properties));
+        expect(serializeSearch(answer)).toBe(JSON.stringify(answer));
+      }
+    }
+  });
+
+  it('writes the same bytes as JSON.stringify for any page of payments', () => {
+    fc.assert(
+      fc.property(
+        fc.array(payment, { maxLength: 5 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 100 }),
+        fc.option(text, { nil: null }),
+        (items, total, page, size, nextCursor) => {
+          const answer = { items, total, page, size, nextCursor };
+          expect(serializeSearch(answer)).toBe(JSON.stringify(answer));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

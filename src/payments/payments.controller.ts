@@ -7,7 +7,7 @@ import type { Caller } from '../auth/caller';
 import { RequireScope } from '../auth/scopes.guard';
 import { ActsForCaller, CurrentCaller } from '../auth/tenancy';
 import { heavyLane } from '../http/heavy-lane';
-import { PAYMENT_SCHEMA } from '../http/payment.schema';
+import { PAYMENT_SCHEMA, SEARCH_RESULT_SCHEMA } from '../http/payment.schema';
 import { ApiProblems } from '../openapi';
 import { ApplyPaymentEventCommand } from './commands/apply-payment-event.command';
 import { CreatePaymentCommand } from './commands/create-payment.command';
@@ -79,6 +79,7 @@ export class PaymentsController {
   @ApiOperation({ summary: 'Search payments (filters combine with AND; page or cursor)' })
   @ApiOkResponse({ type: SearchResponse })
   @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
+  @RouteSchema({ response: { 200: SEARCH_RESULT_SCHEMA } })
   async search(@Query() q: SearchPaymentsQueryDto) {
     await heavyLane.turn(); // one heavy read per event-loop turn (see HeavyLane)
     return this.queryBus.execute(
