@@ -62,12 +62,13 @@ export class PaymentReader {
   }
 
   search(req: SearchRequest): Promise<SearchResult> {
-    const key = `search|${this.#versionTag(req.filter)}|${canonicalFilter(req.filter)}|${req.sort}|${req.size}|${req.page ?? ''}|${req.cursor ?? ''}`;
-    return this.#cached('search', key, () => this.#search(req));
+    const filterText = canonicalFilter(req.filter);
+    const key = () => `search|${this.#versionTag(req.filter)}|${filterText}|${req.sort}|${req.size}|${req.page ?? ''}|${req.cursor ?? ''}`;
+    return this.#cached('search', key, () => this.#search(req, filterText));
   }
 
   stats(req: StatsRequest): Promise<PaymentStats> {
-    const key = `stats|${this.#versionTag(req.filter)}|${canonicalFilter(req.filter)}|${req.interval ?? ''}`;
+    const key = () => `stats|${this.#versionTag(req.filter)}|${canonicalFilter(req.filter)}|${req.interval ?? ''}`;
     return this.#cached('stats', key, () => this.#stats(req));
   }
 
@@ -77,8 +78,8 @@ export class PaymentReader {
    * keeps the best `start + size` rows in a bounded heap instead of sorting all matches:
    * O(candidates + matches * log(start + size)).
    */
-  #search(req: SearchRequest): SearchResult {
-    const fingerprint = queryFingerprint(canonicalFilter(req.filter), req.sort);
+  #search(req: SearchRequest, filterText: string): SearchResult {
+    const fingerprint = queryFingerprint(filterText, req.sort);
     const position = req.cursor === undefined ? undefined : decodeCursor(req.cursor, fingerprint, req.sort);
     const page = position?.page ?? req.page ?? 0;
     const start = position ? 0 : page * req.size;
@@ -267,8 +268,10 @@ export class PaymentReader {
       : `g${this.store.version}`;
   }
 
-  async #cached<T>(query: 'search' | 'stats', key: string, compute: () => T): Promise<T> {
+  /** `key` is built only when the cache is on (it reads versions and formats the filter). */
+  async #cached<T>(query: 'search' | 'stats', keyOf: () => string, compute: () => T): Promise<T> {
     if (!this.#cacheOn) return compute();
+    const key = keyOf();
     const hit = await this.cache.get<T>(key);
     if (hit !== undefined && hit !== null) {
       this.metrics.cacheHits.inc({ query });

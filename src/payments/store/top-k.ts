@@ -5,8 +5,9 @@
  * The heap is a max-heap on that order: its root is the worst row kept.
  */
 export class TopK {
-  readonly #keys: Float64Array;
-  readonly #rows: Int32Array;
+  // plain arrays: a page's heap is small and short-lived, cheaper to make than typed arrays
+  readonly #keys: number[] = [];
+  readonly #rows: number[] = [];
   #size = 0;
   readonly #sign: number;
 
@@ -15,8 +16,6 @@ export class TopK {
     descending: boolean,
     private readonly tie: (rowA: number, rowB: number) => number,
   ) {
-    this.#keys = new Float64Array(Math.max(0, k));
-    this.#rows = new Int32Array(Math.max(0, k));
     this.#sign = descending ? -1 : 1;
   }
 
@@ -33,11 +32,19 @@ export class TopK {
     }
   }
 
-  /** The rows kept, first first. */
+  /** The rows kept, first first. Empties the heap: the worst kept is popped first. */
   sorted(): number[] {
-    const order = Array.from({ length: this.#size }, (_, i) => i);
-    order.sort((a, b) => this.#cmp(this.#keys[a], this.#rows[a], this.#keys[b], this.#rows[b]));
-    return order.map((i) => this.#rows[i]);
+    const out = new Array<number>(this.#size);
+    while (this.#size > 0) {
+      out[this.#size - 1] = this.#rows[0];
+      this.#size--;
+      if (this.#size > 0) {
+        this.#keys[0] = this.#keys[this.#size];
+        this.#rows[0] = this.#rows[this.#size];
+        this.#down(0);
+      }
+    }
+    return out;
   }
 
   #cmp(ka: number, ra: number, kb: number, rb: number): number {
