@@ -93,12 +93,7 @@ export class PaymentReader {
       const walked = this.#walkInOrder(plan, byAmount, descending, position, req.size);
       if (walked !== undefined) {
         const items = walked.rows.slice(0, req.size).map((row) => this.store.row(row));
-        const last = items[items.length - 1];
-        const nextCursor =
-          walked.rows.length > req.size && last !== undefined
-            ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), paymentId: last.paymentId, page: page + 1 })
-            : null;
-        return { items, total: walked.total, page, size: req.size, nextCursor };
+        return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
       }
     }
     const tie = (a: number, b: number) => compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
@@ -131,7 +126,11 @@ export class PaymentReader {
       .sorted()
       .slice(start, start + req.size)
       .map((row) => this.store.row(row));
-    const more = position ? remaining > req.size : total > start + req.size;
+    return this.#page(req, fingerprint, page, items, total, position ? remaining > req.size : total > start + req.size);
+  }
+
+  /** The answer for one page: a cursor after its last item when more follow. */
+  #page(req: SearchRequest, fingerprint: string, page: number, items: Payment[], total: number, more: boolean): SearchResult {
     const last = items[items.length - 1];
     const nextCursor =
       more && last !== undefined
