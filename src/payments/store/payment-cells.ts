@@ -191,15 +191,6 @@ export class PaymentCells {
     };
   }
 
-  /** Bytes held by typed arrays (capacity, not rows in use). */
-  get bytes(): number {
-    let n = this.#cellOf.byteLength + this.#slotOf.byteLength + this.#userOf.byteLength;
-    for (const c of this.#cells) {
-      n += c.rows.byteLength + c.amount.byteLength + c.createdAt.byteLength + (c.refunded?.byteLength ?? 0);
-    }
-    return n;
-  }
-
   #cellFor(org: number, status: number, currency: number): Cell {
     const key = currency * STATUSES + status;
     let ids = this.#byOrg[org];
