@@ -224,7 +224,7 @@ export class PaymentReader {
     const firstDay = fromMs === -Infinity ? -Infinity : Math.ceil(fromMs / DAY_MS);
     const endDay = toMs === Infinity ? Infinity : Math.floor(toMs / DAY_MS);
     if (!(firstDay < endDay)) {
-      this.#scanTimeRange(params, fromMs, toMs, addCell, addRow);
+      this.#timeRangeScanner(params, addCell, addRow)(fromMs, toMs);
       return acc.result();
     }
     const { statusMask, currencies } = params;
@@ -233,32 +233,34 @@ export class PaymentReader {
       if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
       acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
     });
-    if (firstDay !== -Infinity) this.#scanTimeRange(params, fromMs, firstDay * DAY_MS, addCell, addRow);
-    if (endDay !== Infinity) this.#scanTimeRange(params, endDay * DAY_MS, toMs, addCell, addRow);
+    const scanRange = this.#timeRangeScanner(params, addCell, addRow);
+    if (firstDay !== -Infinity) scanRange(fromMs, firstDay * DAY_MS);
+    if (endDay !== Infinity) scanRange(endDay * DAY_MS, toMs);
     return acc.result();
   }
 
   /**
-   * Payments created in [lo, hi) that may match: through a createdAt index (the organization's
-   * own when the filter names one; each row checked by `addRow`), or through the filter's cells
-   * when they hold fewer payments.
+   * Visits the payments created in [lo, hi) that may match: through a createdAt index (the
+   * organization's own when the filter names one; each row checked by `addRow`), or through the
+   * filter's cells when they hold fewer payments. The cells are selected once per query.
    */
-  #scanTimeRange(
+  #timeRangeScanner(
     params: FilterParams,
-    lo: number,
-    hi: number,
     addCell: (cell: Cell, slot: number) => void,
     addRow: (row: number) => void,
-  ): void {
+  ): (lo: number, hi: number) => void {
     const ix = this.store.indexes;
     // the organization's own createdAt index holds only its rows: never more than the global one
     const index = (params.org >= 0 ? ix.createdAtOf(params.org) : undefined) ?? ix.createdAt;
     const cells = this.store.cells.select(params);
-    if (cells.reduce((n, c) => n + c.length, 0) < index.countRange(lo, hi)) {
-      this.store.cells.scan(cells, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, addCell);
-    } else {
-      index.forEachInRange(lo, hi, addRow);
-    }
+    const inCells = cells.reduce((n, c) => n + c.length, 0);
+    return (lo, hi) => {
+      if (inCells < index.countRange(lo, hi)) {
+        this.store.cells.scan(cells, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, addCell);
+      } else {
+        index.forEachInRange(lo, hi, addRow);
+      }
+    };
   }
 
   #versionTag(filter: PaymentFilter): string {
