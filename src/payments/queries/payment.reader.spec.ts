@@ -358,18 +358,31 @@ describe('PaymentReader', () => {
         ['createdAt', { organizationId: 'org-a' }],
         ['-amount', { currencies: ['EUR', 'USD'] }],
         ['amount', {}],
+        // bounds on amount or createdAt: counted over the cells, the page walked from the bound
+        ['-createdAt', { organizationId: 'org-a', minAmount: 250, maxAmount: 5_000 }],
+        ['-createdAt', { organizationId: 'org-a', from: new Date(BASE + 10 * HOUR).toISOString(), to: new Date(BASE + 50 * HOUR).toISOString(), minAmount: 999 }],
+        ['createdAt', { organizationId: 'org-a', statuses: ['pending' as const], from: new Date(BASE + 10 * HOUR).toISOString(), to: new Date(BASE + 50 * HOUR).toISOString() }],
+        ['-amount', { currencies: ['EUR', 'USD'], minAmount: 100, maxAmount: 5_000 }],
       ] as const) {
         const { store, reader } = setup();
         const world = new World(store, lcg(sort.length + 77));
         for (let i = 0; i < 3000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
-        // count every row the reader reads out of any sorted index
+        // count every row the reader reads out of any sorted index, and every candidate a scan reads
+        // (a bounded filter's count reads the candidates' columns too, the same at every depth)
         const ix = store.indexes;
         const org = store.dictionaries.organization.find('org-a');
         let read = 0;
         for (const index of [ix.amount, ix.createdAt, ix.createdAtOf(org)!]) {
           const walkFn = index.walk.bind(index);
           jest.spyOn(index, 'walk').mockImplementation((d, from, visit) => walkFn(d, from, (row) => (read++, visit(row))));
+          const rangeFn = index.forEachInRange.bind(index);
+          jest.spyOn(index, 'forEachInRange').mockImplementation((lo, hi, visit) => rangeFn(lo, hi, (row) => (read++, visit(row))));
         }
+        const scanFn = store.cells.scan.bind(store.cells);
+        jest.spyOn(store.cells, 'scan').mockImplementation((cells, params, visit) => {
+          read += cells.reduce((n, c) => n + c.length, 0);
+          scanFn(cells, params, visit);
+        });
         const expected = refSorted(world.all(), filter, sort);
         const perPage: number[] = [];
         let cursor: string | undefined;

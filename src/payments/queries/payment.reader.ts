@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
-import { Payment, PAYMENT_STATUSES } from '../payment';
+import { Payment } from '../payment';
 import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { DAY_MS } from '../store/daily-aggregates';
@@ -13,7 +13,7 @@ import { Cell } from '../store/payment-cells';
 import { TopK } from '../store/top-k';
 import { Plan, planSearch } from '../store/query-planner';
 import { walkSearchOrder } from '../store/sorted.index';
-import { Interval, PaymentStats, StatsAccumulator } from '../store/stats';
+import { CurrencyTotals, Interval, PaymentStats, StatsAccumulator } from '../store/stats';
 import { CursorPosition, decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
 
 export interface SearchRequest {
@@ -140,12 +140,14 @@ export class PaymentReader {
   }
 
   /**
-   * Keyset pagination in O(log n + rows walked): when the filter names only organization,
-   * statuses and currencies, the number of matches is the selected cells' size (no scan), and a
-   * page is read by walking the sort's index (the organization's createdAt index, or the global
-   * amount or createdAt index) from the cursor, keeping rows of the selected cells, until
-   * `size + 1` are found. Used when that walk is expected to be shorter than a scan of every
-   * candidate (size / selectivity < candidates); undefined otherwise.
+   * Keyset pagination in O(candidates counted + rows walked) when the filter names no user.
+   * The number of matches is the selected cells' size, or, when the filter bounds amount or
+   * createdAt, a count over the cells' arrays (loops that call nothing per entry, several times
+   * cheaper than the scan). A page is then read by walking the sort's index (the organization's
+   * createdAt index, or the global amount or createdAt index) from the cursor, or from the
+   * filter's bound on the sort key, keeping rows that pass the filter until `size + 1` are found
+   * or the walk leaves that bound. Used when the walk is expected to be shorter than a scan of
+   * every candidate (size / selectivity over the bound < candidates); undefined otherwise.
    */
   #walkInOrder(
     plan: Plan,
@@ -155,56 +157,63 @@ export class PaymentReader {
     size: number,
   ): { rows: number[]; total: number } | undefined {
     const params = plan.params;
-    if (plan.driver !== 'cells' || params === null || params.user >= 0) return undefined;
-    if (params.minAmount !== -Infinity || params.maxAmount !== Infinity || params.from !== -Infinity || params.to !== Infinity) {
-      return undefined;
-    }
+    if (params === null || params.user >= 0) return undefined;
     const ix = this.store.indexes;
     const index = byAmount ? (params.org < 0 ? ix.amount : undefined) : params.org < 0 ? ix.createdAt : ix.createdAtOf(params.org);
-    const total = plan.estimate;
-    if (index === undefined || (size + 1) * (index.size / Math.max(1, total)) >= total) return undefined;
-    const selected = new Uint8Array(this.store.cells.cells.length);
-    for (const cell of plan.cells) selected[cell.id] = 1;
+    if (index === undefined) return undefined;
     const cells = this.store.cells;
+    // under an amount or createdAt range driver, counting the cells must not cost more than the
+    // scan it replaces (a counted entry costs a fraction of a scanned candidate)
+    const counted = plan.driver === 'cells' ? plan.cells : cells.select(params);
+    if (plan.driver !== 'cells' && counted.reduce((n, c) => n + c.length, 0) > COUNT_PER_CANDIDATE * plan.estimate) return undefined;
+    const narrowed =
+      params.minAmount !== -Infinity || params.maxAmount !== Infinity || params.from !== -Infinity || params.to !== Infinity;
+    const total = narrowed ? cells.count(counted, params) : plan.estimate;
     const rows: number[] = [];
-    const from = position && {
-      key: typeof position.key === 'number' ? position.key : Date.parse(position.key),
-      id: position.paymentId,
-    };
-    if (total > 0) {
-      const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);
-      walkSearchOrder(index, keyOf, descending, from, (row) => {
-        if (selected[cells.cellOf(row).id] === 1) rows.push(row);
-        return rows.length <= size;
-      });
-    }
+    if (total === 0) return { rows, total };
+    // the sort key's bounds [lo, hi): amounts are integers, so amount <= max is amount < max + 1
+    const lo = byAmount ? params.minAmount : params.from;
+    const hi = byAmount ? params.maxAmount + 1 : params.to;
+    const span = lo === -Infinity && hi === Infinity ? index.size : index.countRange(lo, hi);
+    // rows walked to find size + 1 matches, if they are spread evenly over the span
+    if ((size + 1) * (span / total) >= plan.estimate) return undefined;
+    const bound = descending ? hi : lo;
+    // (bound, '') is just before the run of the bound's key: '' sorts before every paymentId
+    const from = position
+      ? { key: typeof position.key === 'number' ? position.key : Date.parse(position.key), id: position.paymentId }
+      : Number.isFinite(bound) ? { key: bound, id: '' } : undefined;
+    const match = cells.predicate(params);
+    const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);
+    walkSearchOrder(index, keyOf, descending, from, (row) => {
+      const key = keyOf(row);
+      if (descending ? key < lo : key >= hi) return false;
+      if (match(row)) rows.push(row);
+      return rows.length <= size;
+    });
     return { rows, total };
   }
 
   /**
    * Whole UTC days come from the pre-aggregated cells (O(days x currencies)); only the ragged
-   * ends of the window are scanned, through the createdAt index or the organization's cells,
-   * whichever holds fewer candidates. Filters the aggregates cannot answer (userId, amount
-   * bounds), hour series, or inexact aggregates: a scan of the planner's candidates.
+   * ends of the window touch payments. A ragged end is read either directly (its payments inside
+   * the window) or as its whole day's aggregate minus the day's payments outside the window,
+   * whichever reads fewer payments (on average a quarter of a day's instead of half). Payments
+   * are read through the organization's createdAt index or its cells, whichever holds fewer.
+   * Filters the aggregates cannot answer (userId, amount bounds), hour series, or inexact
+   * aggregates: a scan of the planner's candidates.
    */
   #stats(req: StatsRequest): PaymentStats {
     const { filter, interval } = req;
-    const acc = new StatsAccumulator(
-      interval && filter.from && filter.to
-        ? { fromMs: Date.parse(filter.from), toMs: Date.parse(filter.to), interval }
-        : undefined,
-    );
+    const series = interval && filter.from && filter.to ? { fromMs: Date.parse(filter.from), toMs: Date.parse(filter.to), interval } : undefined;
+    const acc = new StatsAccumulator(series);
     const dicts = this.store.dictionaries;
     const params = filterParams(filter, dicts);
     if (params === null) return acc.result();
     const cells = this.store.cells;
-    const addCell = (cell: Cell, i: number) => {
-      acc.addValues(PAYMENT_STATUSES[cell.status], dicts.currency.value(cell.currency), cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
-    };
-    const match = cells.predicate(params);
-    const addRow = (row: number) => {
-      if (match(row)) addCell(cells.cellOf(row), cells.slotOf(row));
-    };
+    const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
+    const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
+    const addCell = (cell: Cell, i: number) =>
+      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
 
     const aggregable =
       filter.userId === undefined &&
@@ -214,8 +223,12 @@ export class PaymentReader {
       this.store.aggregates.exact;
     if (!aggregable) {
       const plan = planSearch(filter, this.store.indexes);
-      if (plan.driver === 'cells') cells.scan(plan.cells, params, addCell);
-      else plan.forEach(addRow);
+      if (plan.driver === 'cells') {
+        cells.scan(plan.cells, params, addCell);
+      } else {
+        const match = cells.predicate(params);
+        plan.forEach((row) => match(row) && addCell(cells.cellOf(row), cells.slotOf(row)));
+      }
       return acc.result();
     }
 
@@ -223,43 +236,70 @@ export class PaymentReader {
     const toMs = params.to;
     const firstDay = fromMs === -Infinity ? -Infinity : Math.ceil(fromMs / DAY_MS);
     const endDay = toMs === Infinity ? Infinity : Math.floor(toMs / DAY_MS);
+    const payments = this.#timeRangeReader(params);
     if (!(firstDay < endDay)) {
-      this.#timeRangeScanner(params, addCell, addRow)(fromMs, toMs);
+      payments.visit(fromMs, toMs, addCell);
       return acc.result();
     }
     const { statusMask, currencies } = params;
     const org = params.org >= 0 ? params.org : undefined;
-    this.store.aggregates.forEachCell(org, firstDay, endDay, (dayMs, status, currency, count, amount, refunded) => {
-      if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
-      acc.addGroup(PAYMENT_STATUSES[status], dicts.currency.value(currency), count, amount, refunded, dayMs);
-    });
-    const scanRange = this.#timeRangeScanner(params, addCell, addRow);
-    if (firstDay !== -Infinity) scanRange(fromMs, firstDay * DAY_MS);
-    if (endDay !== Infinity) scanRange(endDay * DAY_MS, toMs);
+    const addDays = (first: number, end: number) =>
+      this.store.aggregates.forEachCell(org, first, end, (dayMs, status, currency, count, amount, refunded) => {
+        if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
+        acc.addTo(status, totalsOf(currency), count, amount, refunded, dayMs);
+      });
+    const subtractCell = (cell: Cell, i: number) =>
+      acc.addTo(cell.status, totalsOf(cell.currency), -1, -cell.amount[i], -cell.refundedAt(i), cell.createdAt[i]);
+    /** A ragged end: [lo, hi), the start or the end of one UTC day. */
+    const raggedEnd = (lo: number, hi: number) => {
+      if (!(lo < hi)) return;
+      const dayLo = Math.floor(lo / DAY_MS) * DAY_MS;
+      const dayHi = dayLo + DAY_MS;
+      // the rest of the day: [dayLo, lo) or [hi, dayHi), one of them empty (a series bucket
+      // lists every currency it met, so a series takes no subtraction)
+      const restLo = lo === dayLo ? hi : dayLo;
+      const restHi = lo === dayLo ? dayHi : lo;
+      if (series !== undefined || payments.cost(lo, hi) <= payments.cost(restLo, restHi)) {
+        payments.visit(lo, hi, addCell);
+        return;
+      }
+      addDays(dayLo / DAY_MS, dayLo / DAY_MS + 1);
+      payments.visit(restLo, restHi, subtractCell);
+    };
+    addDays(firstDay, endDay);
+    if (firstDay !== -Infinity) raggedEnd(fromMs, firstDay * DAY_MS);
+    if (endDay !== Infinity) raggedEnd(endDay * DAY_MS, toMs);
     return acc.result();
   }
 
   /**
-   * Visits the payments created in [lo, hi) that may match: through a createdAt index (the
-   * organization's own when the filter names one; each row checked by `addRow`), or through the
-   * filter's cells when they hold fewer payments. The cells are selected once per query.
+   * Reads the payments created in [lo, hi) that pass the filter's other conditions (organization,
+   * statuses, currencies): through a createdAt index (the organization's own when the filter
+   * names one; each row checked), or through the filter's cells when they hold fewer payments
+   * (each entry's createdAt checked). The cells are selected once per query. `cost` is the
+   * number of payments `visit` would read.
    */
-  #timeRangeScanner(
-    params: FilterParams,
-    addCell: (cell: Cell, slot: number) => void,
-    addRow: (row: number) => void,
-  ): (lo: number, hi: number) => void {
+  #timeRangeReader(params: FilterParams): {
+    cost(lo: number, hi: number): number;
+    visit(lo: number, hi: number, visit: (cell: Cell, slot: number) => void): void;
+  } {
     const ix = this.store.indexes;
     // the organization's own createdAt index holds only its rows: never more than the global one
     const index = (params.org >= 0 ? ix.createdAtOf(params.org) : undefined) ?? ix.createdAt;
-    const cells = this.store.cells.select(params);
-    const inCells = cells.reduce((n, c) => n + c.length, 0);
-    return (lo, hi) => {
-      if (inCells < index.countRange(lo, hi)) {
-        this.store.cells.scan(cells, { ...params, from: Math.max(params.from, lo), to: Math.min(params.to, hi) }, addCell);
-      } else {
-        index.forEachInRange(lo, hi, addRow);
-      }
+    const cells = this.store.cells;
+    const selected = cells.select(params);
+    const inCells = selected.reduce((n, c) => n + c.length, 0);
+    // no bound on createdAt here: [lo, hi) may lie outside the window (the rest of a ragged day)
+    const match = cells.predicate({ ...params, from: -Infinity, to: Infinity });
+    return {
+      cost: (lo, hi) => Math.min(inCells, index.countRange(lo, hi)),
+      visit: (lo, hi, visit) => {
+        if (inCells < index.countRange(lo, hi)) {
+          cells.scan(selected, { ...params, from: lo, to: hi }, visit);
+        } else {
+          index.forEachInRange(lo, hi, (row) => match(row) && visit(cells.cellOf(row), cells.slotOf(row)));
+        }
+      },
     };
   }
 
@@ -285,6 +325,9 @@ export class PaymentReader {
     return value;
   }
 }
+
+/** Entries counted (PaymentCells.count) for the cost of one candidate scanned and offered to the page heap. */
+const COUNT_PER_CANDIDATE = 4;
 
 function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;

@@ -98,3 +98,50 @@ describe('PaymentReader stats for a small organization among big ones', () => {
     expect(stats.series?.map((b) => b.total)).toEqual([1, 1, 1]);
   });
 });
+
+describe('PaymentReader stats: a ragged end as its whole day minus the rest of the day', () => {
+  it('takes the day aggregate and subtracts the fewer payments outside the window, listing no emptied currency', async () => {
+    const store = new PaymentStore(new AppConfig());
+    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    const at = (iso: string, id: string, amount: number, currency: string, refund?: number) => {
+      store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount, currency, createdAt: iso }, id, '2026-04-01T00:00:00.000Z'));
+      if (refund !== undefined) {
+        for (const event of [
+          { type: 'PaymentProcessed' as const, occurredAt: '2026-04-01T00:00:00.000Z' },
+          { type: 'PaymentRefunded' as const, occurredAt: '2026-04-01T00:00:00.000Z', refundAmount: refund },
+        ]) {
+          store.update(id, undefined, (c) => transition(c, event, '2026-04-01T00:00:00.000Z'));
+        }
+      }
+    };
+    // 2 March: one JPY payment before 01:00 (outside the window), many EUR ones after it
+    at('2026-03-02T00:10:00.000Z', 'early-jpy', 7, 'JPY', 3);
+    for (let i = 0; i < 40; i++) at(new Date(Date.parse('2026-03-02T01:00:00Z') + i * 1_800_000).toISOString(), `e${i}`, 100 + i, 'EUR', i % 5 === 0 ? 10 : undefined);
+    // 3 and 4 March: whole days, then a ragged end that covers most of 5 March
+    for (let i = 0; i < 30; i++) at(new Date(Date.parse('2026-03-03T00:00:00Z') + i * 7_200_000).toISOString(), `w${i}`, 1_000, 'USD');
+    for (let i = 0; i < 40; i++) at(new Date(Date.parse('2026-03-05T00:00:00Z') + i * 2_000_000).toISOString(), `l${i}`, 50, 'EUR');
+    at('2026-03-05T23:30:00.000Z', 'late-gbp', 9, 'GBP');
+
+    const visited: [number, number][] = [];
+    const forEachCell = store.aggregates.forEachCell.bind(store.aggregates);
+    jest.spyOn(store.aggregates, 'forEachCell').mockImplementation((org, first, end, visit) => {
+      visited.push([first, end]);
+      forEachCell(org, first, end, visit);
+    });
+    const filter = { organizationId: 'o', from: '2026-03-02T01:00:00.000Z', to: '2026-03-05T23:00:00.000Z' };
+    const stats = await reader.stats({ filter });
+
+    const expected = new StatsAccumulator();
+    for (let row = 0; row < store.size; row++) if (matchesFilter(store.row(row), filter)) expected.add(store.row(row));
+    expect(stats).toEqual(expected.result());
+    expect(stats.byCurrency).toEqual({ EUR: 80, USD: 30 }); // JPY and GBP only outside the window
+    expect(stats.refundedAmountByCurrency).toEqual({ EUR: 80, USD: 0 });
+    const day = (iso: string) => Date.parse(iso) / 86_400_000;
+    // whole days 3-4 March, then each ragged end's whole day (2 and 5 March)
+    expect(visited).toEqual([
+      [day('2026-03-03T00:00:00Z'), day('2026-03-05T00:00:00Z')],
+      [day('2026-03-02T00:00:00Z'), day('2026-03-03T00:00:00Z')],
+      [day('2026-03-05T00:00:00Z'), day('2026-03-06T00:00:00Z')],
+    ]);
+  });
+});

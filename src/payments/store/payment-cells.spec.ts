@@ -101,7 +101,7 @@ describe('PaymentCells (through the store that keeps them)', () => {
     }
   });
 
-  it('select + scan and predicate pick exactly the rows matchesFilter picks on the payment objects', () => {
+  it('select + scan, count and predicate pick exactly the rows matchesFilter picks on the payment objects', () => {
     for (let round = 0; round < 300; round++) {
       const f = randomFilter(rnd);
       const expected = Array.from({ length: store.size }, (_, row) => row).filter((row) => matchesFilter(store.row(row), f));
@@ -114,6 +114,7 @@ describe('PaymentCells (through the store that keeps them)', () => {
       const selected = cells.select(params);
       cells.scan(selected, params, (cell: Cell, i: number) => scanned.push(cell.rows[i]));
       expect(scanned.sort((a, b) => a - b)).toEqual(expected);
+      expect(cells.count(selected, params)).toBe(expected.length);
       const match = cells.predicate(params);
       expect(Array.from({ length: store.size }, (_, row) => row).filter(match)).toEqual(expected);
       // the selected cells' sizes are the exact number of org x status x currency candidates

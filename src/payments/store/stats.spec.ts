@@ -300,3 +300,30 @@ describe('StatsAccumulator', () => {
     expect(stats.total).toBe(1000);
   });
 });
+
+describe('StatsAccumulator: taking groups out again', () => {
+  it('writes a sum that went past Number.MAX_SAFE_INTEGER and came back as a number', () => {
+    const acc = new StatsAccumulator();
+    const eur = acc.totalsOf('EUR');
+    acc.addTo(1, eur, 90_100, 90_100 * MAX_AMOUNT, 0, 0);
+    acc.addTo(1, eur, 1, MAX_AMOUNT, 0, 0);
+    expect(acc.result().amountByCurrency.EUR).toBe((90_101n * BigInt(MAX_AMOUNT)).toString());
+    acc.addTo(1, eur, -90_100, -90_100 * MAX_AMOUNT, 0, 0);
+    expect(acc.result().amountByCurrency.EUR).toBe(MAX_AMOUNT);
+    expect(acc.result().byStatus.completed).toBe(1);
+  });
+
+  it('lists no currency whose count came back to zero', () => {
+    const acc = new StatsAccumulator();
+    acc.addGroup('completed', 'USD', 2, 30, 0, 0);
+    acc.addGroup('completed', 'USD', -2, -30, 0, 0);
+    acc.addGroup('pending', 'EUR', 1, 5, 0, 0);
+    expect(acc.result()).toEqual({
+      total: 1,
+      byStatus: { pending: 1, completed: 0, failed: 0, refunded: 0 },
+      byCurrency: { EUR: 1 },
+      amountByCurrency: { EUR: 5 },
+      refundedAmountByCurrency: { EUR: 0 },
+    });
+  });
+});

@@ -17,9 +17,25 @@ export class ExactSum {
 
   /** A JSON-safe value: a number, or a string of digits past Number.MAX_SAFE_INTEGER. */
   toJSON(): number | string {
-    return this.#big === null ? this.#small : this.#big.toString();
+    if (this.#big === null) return this.#small;
+    // back within range after a subtraction: a number again, as if it had never left
+    return this.#big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(this.#big) : this.#big.toString();
   }
 }
+
+/** One currency's running totals in a StatsAccumulator (see StatsAccumulator.totalsOf). */
+export class CurrencyTotals {
+  count = 0;
+  readonly amount = new ExactSum();
+  readonly refunded = new ExactSum();
+
+  constructor(readonly currency: string) {}
+}
+
+const STATUS_INDEX: Record<PaymentStatus, number> = Object.fromEntries(PAYMENT_STATUSES.map((s, i) => [s, i])) as Record<
+  PaymentStatus,
+  number
+>;
 
 export type Interval = 'hour' | 'day';
 
@@ -57,12 +73,15 @@ export function bucketCount(fromMs: number, toMs: number, interval: Interval): n
 
 /**
  * Folds payments into the stats document. Money is summed per currency only, exactly.
- * O(1) per payment; the series adds one bucket lookup per payment.
+ * O(1) per payment; the series adds one bucket lookup per payment. A group may be taken out
+ * again (negative count and sums: a pre-aggregated day minus the payments outside the window);
+ * a currency whose count ends at zero is not listed.
  */
 export class StatsAccumulator {
   #total = 0;
-  readonly #byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<PaymentStatus, number>;
-  readonly #byCurrency = new Map<string, { count: number; amount: ExactSum; refunded: ExactSum }>();
+  /** Counts by index in PAYMENT_STATUSES. */
+  readonly #byStatus = [0, 0, 0, 0];
+  readonly #byCurrency = new Map<string, CurrencyTotals>();
   readonly #series?: { starts: number[]; step: number; first: number; buckets: { total: number; amounts: Map<string, ExactSum> }[] };
 
   constructor(series?: { fromMs: number; toMs: number; interval: Interval }) {
@@ -91,35 +110,45 @@ export class StatsAccumulator {
    * fall in the series bucket they belong to (a day cell only feeds day buckets).
    */
   addGroup(status: PaymentStatus, currency: string, count: number, amount: number, refundedAmount: number, atMs: number): void {
-    this.#total += count;
-    this.#byStatus[status] += count;
+    this.addTo(STATUS_INDEX[status], this.totalsOf(currency), count, amount, refundedAmount, atMs);
+  }
+
+  /** The running totals of one currency: a caller adding many groups resolves each currency once. */
+  totalsOf(currency: string): CurrencyTotals {
     let c = this.#byCurrency.get(currency);
     if (c === undefined) {
-      c = { count: 0, amount: new ExactSum(), refunded: new ExactSum() };
+      c = new CurrencyTotals(currency);
       this.#byCurrency.set(currency, c);
     }
-    c.count += count;
-    c.amount.add(amount);
-    c.refunded.add(refundedAmount);
+    return c;
+  }
+
+  /** addGroup() with the status as its index in PAYMENT_STATUSES and the currency's totals. */
+  addTo(status: number, totals: CurrencyTotals, count: number, amount: number, refundedAmount: number, atMs: number): void {
+    this.#total += count;
+    this.#byStatus[status] += count;
+    totals.count += count;
+    totals.amount.add(amount);
+    totals.refunded.add(refundedAmount);
     if (this.#series) {
       const s = this.#series;
       const b = s.buckets[Math.floor((atMs - s.first) / s.step)];
       if (b === undefined) return; // outside [from, to): the caller's filter excludes it anyway
       b.total += count;
-      let sum = b.amounts.get(currency);
+      let sum = b.amounts.get(totals.currency);
       if (sum === undefined) {
         sum = new ExactSum();
-        b.amounts.set(currency, sum);
+        b.amounts.set(totals.currency, sum);
       }
       sum.add(amount);
     }
   }
 
   result(): PaymentStats {
-    const currencies = [...this.#byCurrency.keys()].sort();
+    const currencies = [...this.#byCurrency.keys()].filter((k) => this.#byCurrency.get(k)!.count !== 0).sort();
     const stats: PaymentStats = {
       total: this.#total,
-      byStatus: { ...this.#byStatus },
+      byStatus: Object.fromEntries(PAYMENT_STATUSES.map((s, i) => [s, this.#byStatus[i]])) as Record<PaymentStatus, number>,
       byCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.count])),
       amountByCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.amount.toJSON()])),
       refundedAmountByCurrency: Object.fromEntries(
