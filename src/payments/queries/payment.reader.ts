@@ -96,37 +96,28 @@ export class PaymentReader {
         return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
       }
     }
-    const tie = (a: number, b: number) => compareIds(this.store.row(a).paymentId, this.store.row(b).paymentId);
-    const after = position ? afterPosition(descending, position.key, position.paymentId, (row) => this.store.row(row).paymentId) : undefined;
-    const top = new TopK(start + req.size, descending, tie);
+    const idOf = (row: number) => this.store.row(row).paymentId;
+    const tie = (a: number, b: number) => compareIds(idOf(a), idOf(b));
+    const after = position && { key: cursorKey(position), id: position.paymentId };
+    // after a cursor, one row more than the page tells whether another page follows
+    const top = new TopK(position ? req.size + 1 : start + req.size, descending, tie);
     let total = 0;
-    let remaining = 0;
-    const take = (row: number, key: number) => {
-      total++;
-      if (after !== undefined && !after(row, key)) return;
-      remaining++;
-      top.offer(key, row);
-    };
     if (plan.driver === 'cells') {
-      // sequential passes over the selected cells' own arrays
-      cells.scan(
-        plan.cells,
-        plan.params,
-        byAmount ? (cell, i) => take(cell.rows[i], cell.amount[i]) : (cell, i) => take(cell.rows[i], cell.createdAt[i]),
-      );
+      // one pass over the selected cells' own arrays counts the matches and fills the page
+      total = cells.scanPage(plan.cells, plan.params, byAmount, top, after, idOf);
     } else {
       const match = cells.predicate(plan.params);
-      plan.forEach(
-        byAmount
-          ? (row) => match(row) && take(row, cells.amount(row))
-          : (row) => match(row) && take(row, cells.createdAt(row)),
-      );
+      const isAfter = after && afterPosition(descending, after.key, after.id, idOf);
+      plan.forEach((row) => {
+        if (!match(row)) return;
+        total++;
+        const key = byAmount ? cells.amount(row) : cells.createdAt(row);
+        if (isAfter === undefined || isAfter(row, key)) top.offer(key, row);
+      });
     }
-    const items = top
-      .sorted()
-      .slice(start, start + req.size)
-      .map((row) => this.store.row(row));
-    return this.#page(req, fingerprint, page, items, total, position ? remaining > req.size : total > start + req.size);
+    const rows = top.sorted();
+    const items = (position ? rows.slice(0, req.size) : rows.slice(start)).map((row) => this.store.row(row));
+    return this.#page(req, fingerprint, page, items, total, position ? rows.length > req.size : total > start + req.size);
   }
 
   /** The answer for one page: a cursor after its last item when more follow. */
@@ -140,14 +131,14 @@ export class PaymentReader {
   }
 
   /**
-   * Keyset pagination in O(candidates counted + rows walked) when the filter names no user.
-   * The number of matches is the selected cells' size, or, when the filter bounds amount or
-   * createdAt, a count over the cells' arrays (loops that call nothing per entry, several times
-   * cheaper than the scan). A page is then read by walking the sort's index (the organization's
-   * createdAt index, or the global amount or createdAt index) from the cursor, or from the
-   * filter's bound on the sort key, keeping rows that pass the filter until `size + 1` are found
-   * or the walk leaves that bound. Used when the walk is expected to be shorter than a scan of
-   * every candidate (size / selectivity over the bound < candidates); undefined otherwise.
+   * Keyset pagination by walking the sort's index (the organization's createdAt index, or the
+   * global amount or createdAt index) from the cursor, or from the filter's bound on the sort
+   * key, keeping rows that pass the filter until `size + 1` are found or the walk leaves that
+   * bound: O(log n + size / selectivity) rows, whatever the depth. The number of matches is the
+   * selected cells' size when the filter names only organization, statuses and currencies, else
+   * a count over the cells' arrays. A walked row costs a hundred times a scanned entry (its
+   * fields are scattered over the store, the cells' arrays are read in order), so the walk is
+   * taken only when that cost model says it beats the scan; undefined otherwise (no user filter).
    */
   #walkInOrder(
     plan: Plan,
@@ -162,25 +153,27 @@ export class PaymentReader {
     const index = byAmount ? (params.org < 0 ? ix.amount : undefined) : params.org < 0 ? ix.createdAt : ix.createdAtOf(params.org);
     if (index === undefined) return undefined;
     const cells = this.store.cells;
-    // under an amount or createdAt range driver, counting the cells must not cost more than the
-    // scan it replaces (a counted entry costs a fraction of a scanned candidate)
     const counted = plan.driver === 'cells' ? plan.cells : cells.select(params);
-    if (plan.driver !== 'cells' && counted.reduce((n, c) => n + c.length, 0) > COUNT_PER_CANDIDATE * plan.estimate) return undefined;
+    const inCells = plan.driver === 'cells' ? plan.estimate : counted.reduce((n, c) => n + c.length, 0);
+    const scanCost = plan.driver === 'cells' ? SCAN_ENTRY_COST * plan.estimate : ROW_COST * plan.estimate;
     const narrowed =
       params.minAmount !== -Infinity || params.maxAmount !== Infinity || params.from !== -Infinity || params.to !== Infinity;
-    const total = narrowed ? cells.count(counted, params) : plan.estimate;
-    const rows: number[] = [];
-    if (total === 0) return { rows, total };
+    const countCost = narrowed ? COUNT_ENTRY_COST * inCells : 0;
     // the sort key's bounds [lo, hi): amounts are integers, so amount <= max is amount < max + 1
     const lo = byAmount ? params.minAmount : params.from;
     const hi = byAmount ? params.maxAmount + 1 : params.to;
     const span = lo === -Infinity && hi === Infinity ? index.size : index.countRange(lo, hi);
-    // rows walked to find size + 1 matches, if they are spread evenly over the span
-    if ((size + 1) * (span / total) >= plan.estimate) return undefined;
+    // rows walked to find size + 1 matches, if they are spread evenly over the span: at least
+    // this many before counting (there are at most inCells matches), then the estimate
+    if (countCost + ROW_COST * (size + 1) * (span / Math.max(1, inCells)) >= scanCost) return undefined;
+    const total = narrowed ? cells.count(counted, params) : plan.estimate;
+    const rows: number[] = [];
+    if (total === 0) return { rows, total };
+    if (countCost + ROW_COST * (size + 1) * (span / total) >= scanCost) return undefined;
     const bound = descending ? hi : lo;
     // (bound, '') is just before the run of the bound's key: '' sorts before every paymentId
     const from = position
-      ? { key: typeof position.key === 'number' ? position.key : Date.parse(position.key), id: position.paymentId }
+      ? { key: cursorKey(position), id: position.paymentId }
       : Number.isFinite(bound) ? { key: bound, id: '' } : undefined;
     const match = cells.predicate(params);
     const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);
@@ -326,24 +319,30 @@ export class PaymentReader {
   }
 }
 
-/** Entries counted (PaymentCells.count) for the cost of one candidate scanned and offered to the page heap. */
-const COUNT_PER_CANDIDATE = 4;
+/**
+ * The search's cost model, in nanoseconds at 1M payments on the bench machine (ratios matter,
+ * not values): an entry of a cell counted (PaymentCells.count) or scanned for a page
+ * (scanPage), and a row read at random through an index (a walk, or a range driver's candidate
+ * checked against the filter: its cell, slot and fields are cache misses).
+ */
+const COUNT_ENTRY_COST = 1;
+const SCAN_ENTRY_COST = 1.5;
+const ROW_COST = 100;
 
 function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;
 }
 
+/** A cursor position's sort key as a number (createdAt keys travel as ISO strings). */
+function cursorKey(position: CursorPosition): number {
+  return typeof position.key === 'number' ? position.key : Date.parse(position.key);
+}
+
 /** True for a row (with its sort key) that sorts strictly after the cursor position. */
-function afterPosition(
-  descending: boolean,
-  cursorKey: string | number,
-  cursorId: string,
-  idOf: (row: number) => string,
-): (row: number, key: number) => boolean {
-  const k = typeof cursorKey === 'number' ? cursorKey : Date.parse(cursorKey);
+function afterPosition(descending: boolean, cursorKey: number, cursorId: string, idOf: (row: number) => string): (row: number, key: number) => boolean {
   const sign = descending ? -1 : 1;
   return (row, key) => {
-    const d = sign * (key - k);
+    const d = sign * (key - cursorKey);
     return d > 0 || (d === 0 && compareIds(idOf(row), cursorId) > 0);
   };
 }

@@ -1,4 +1,5 @@
 import { FilterParams } from './row-filter';
+import { TopK } from './top-k';
 
 /** Statuses per currency in a cell key (the four of PAYMENT_STATUSES). */
 const STATUSES = 4;
@@ -207,6 +208,49 @@ export class PaymentCells {
         visit(cell, i);
       }
     }
+  }
+
+  /**
+   * One pass over `cells` for a page of a search: counts the entries that pass the rest of the
+   * filter (as count()) and offers to `top` those that sort strictly after `after` (a cursor
+   * position; ties on the key broken by paymentId through `idOf`), keyed by amount or createdAt.
+   * The tests run without branching; only an entry that passes them all and sorts before the
+   * worst row kept (`top.bound`) takes a branch, a few dozen times per page.
+   */
+  scanPage(
+    cells: readonly Cell[],
+    params: FilterParams,
+    byAmount: boolean,
+    top: TopK,
+    after: { key: number; id: string } | undefined,
+    idOf: (row: number) => string,
+  ): number {
+    const { user: u, minAmount, maxAmount, from, to } = params;
+    const userOf = this.#userOf;
+    const sign = top.descending ? -1 : 1;
+    // keys at or after the cursor's key: sign * (key - afterKey) >= 0
+    const afterKey = after === undefined ? -sign * Infinity : after.key;
+    const afterId = after === undefined ? '' : after.id;
+    let bound = top.bound;
+    let n = 0;
+    for (const cell of cells) {
+      const { length, rows, amount, createdAt } = cell;
+      const keys = byAmount ? amount : createdAt;
+      for (let i = 0; i < length; i++) {
+        const a = amount[i];
+        const t = createdAt[i];
+        let ok = +(a >= minAmount) & +(a <= maxAmount) & +(t >= from) & +(t < to);
+        if (u >= 0) ok &= +(userOf[rows[i]] === u);
+        n += ok;
+        const k = keys[i];
+        if ((ok & +(sign * (k - bound) <= 0) & +(sign * (k - afterKey) >= 0)) === 0) continue;
+        const row = rows[i];
+        if (k === afterKey && idOf(row) <= afterId) continue;
+        top.offer(k, row);
+        bound = top.bound;
+      }
+    }
+    return n;
   }
 
   /** The filter as a predicate over row ids (for candidates from another index). */

@@ -23,6 +23,21 @@ describe('TopK', () => {
     }
   });
 
+  it('bounds the keys that can still enter: any until k are kept, then the worst kept', () => {
+    const desc = new TopK(2, true, (a, b) => a - b);
+    expect(desc.bound).toBe(-Infinity);
+    desc.offer(5, 1);
+    expect(desc.bound).toBe(-Infinity);
+    desc.offer(9, 2);
+    expect(desc.bound).toBe(5);
+    desc.offer(7, 3);
+    expect(desc.bound).toBe(7);
+    const asc = new TopK(1, false, (a, b) => a - b);
+    expect(asc.bound).toBe(Infinity);
+    asc.offer(4, 1);
+    expect(asc.bound).toBe(4);
+  });
+
   it('keeps nothing when k is 0', () => {
     const top = new TopK(0, false, (a, b) => a - b);
     top.offer(1, 1);

@@ -13,10 +13,19 @@ export class TopK {
 
   constructor(
     private readonly k: number,
-    descending: boolean,
+    readonly descending: boolean,
     private readonly tie: (rowA: number, rowB: number) => number,
   ) {
     this.#sign = descending ? -1 : 1;
+  }
+
+  /**
+   * The key a row needs to be kept: any while fewer than k are kept, else that of the worst
+   * kept (a row with exactly this key is kept only if its tie sorts first). For tight loops
+   * that test many keys before offering the few that can enter.
+   */
+  get bound(): number {
+    return this.#size < this.k ? this.#sign * Infinity : this.#keys[0];
   }
 
   offer(key: number, row: number): void {
