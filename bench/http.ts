@@ -2,12 +2,13 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compiled } from './build';
 import { CpuProbe } from './measure';
 import { searchChecksum, statsChecksum, StatsAnswer } from './queries';
 
 const ROOT = resolve(__dirname, '..');
 
-/** A server process (bench/http-server.ts), pinned to `core` when taskset exists. */
+/** A server process (bench/http-server.ts, compiled: see build.ts), pinned to `core` when taskset exists. */
 export class ServerProcess {
   /** Every server process alive, so that their CPU is not counted as other processes' load. */
   static readonly live = new Set<ServerProcess>();
@@ -27,20 +28,12 @@ export class ServerProcess {
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
     // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const nodeArgs = [
-      ...extra,
-      '--expose-gc',
-      '--max-old-space-size=8192',
-      '-r',
-      'ts-node/register/transpile-only',
-      'bench/http-server.ts',
-      kind,
-    ];
+    const nodeArgs = [...extra, '--expose-gc', '--max-old-space-size=8192', compiled('bench/http-server.ts'), kind];
     const [cmd, args] =
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {
       cwd: ROOT,
-      env: { ...process.env, BENCH_N: String(n), TS_NODE_TRANSPILE_ONLY: 'true' },
+      env: { ...process.env, BENCH_N: String(n) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     return new Promise((resolvePromise, reject) => {
