@@ -1,17 +1,23 @@
+import { performance } from 'node:perf_hooks';
+
 /**
- * The lane of the heavy reads (search and stats): at most one of them starts per turn of the
- * event loop. A search or stats over a large organization computes for milliseconds without
- * yielding; several queued back to back would hold every cheap request that arrived meanwhile
- * (a GET by id, a create) for their sum. Here each heavy read waits for its turn in a
- * setImmediate callback, one per loop iteration, so between two of them the poll phase runs
- * and answers whatever arrived: a cheap request waits for at most one heavy read. Heavy reads
- * keep their order (FIFO) and their throughput (the same work, one more loop turn each when
- * they queue up). One lane per process: the event loop it shares out is the process's.
+ * The lane of the heavy reads (search and stats). A search or stats over a large organization
+ * computes without yielding; many queued back to back would hold every cheap request that
+ * arrived meanwhile (a GET by id, a create) for their sum. Here heavy reads wait for their turn
+ * in a setImmediate callback, and each loop iteration gives turns, in order (FIFO), only while
+ * the heavy reads of that iteration have run for less than `budgetMs`: then the poll phase runs
+ * and answers whatever arrived. A cheap request waits for at most the budget plus one heavy
+ * read. Within the budget, cheap heavy reads (tens of microseconds) share one iteration instead
+ * of paying one each. One lane per process: the event loop it shares out is the process's.
  */
 export class HeavyLane {
   readonly #waiting: (() => void)[] = [];
   #head = 0;
   #scheduled = false;
+  #turnStarted = 0;
+
+  /** `budgetMs`: heavy work per event-loop iteration before the lane yields to I/O. */
+  constructor(private readonly budgetMs = 1) {}
 
   /** Resolves when it is this caller's turn; run the heavy work right after it resolves. */
   turn(): Promise<void> {
@@ -32,18 +38,33 @@ export class HeavyLane {
     setImmediate(this.#next);
   }
 
+  /** An iteration's first turn (check phase). */
   readonly #next = (): void => {
     this.#scheduled = false;
+    this.#turnStarted = performance.now();
+    this.#give();
+  };
+
+  /**
+   * The iteration's next turn, if its heavy reads have not used the budget yet. It runs in a
+   * microtask queued after those resolve() queued for the previous turn's work, so it sees the
+   * time that work took.
+   */
+  readonly #more = (): void => {
+    if (this.waiting === 0) return;
+    if (performance.now() - this.#turnStarted >= this.budgetMs) this.#schedule();
+    else this.#give();
+  };
+
+  #give(): void {
     const resolve = this.#waiting[this.#head++];
     if (this.#head === this.#waiting.length) {
       this.#waiting.length = 0;
       this.#head = 0;
     }
-    // the caller's work runs in the microtasks right after this callback; the next turn is
-    // the next iteration's check phase (an immediate queued now never runs in this one)
     resolve?.();
-    this.#schedule();
-  };
+    queueMicrotask(this.#more);
+  }
 }
 
 export const heavyLane = new HeavyLane();
