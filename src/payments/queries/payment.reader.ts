@@ -6,7 +6,7 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { Payment } from '../payment';
 import { SearchSort } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
-import { DAY_MS } from '../store/daily-aggregates';
+import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
 import { Cell } from '../store/payment-cells';
@@ -236,11 +236,21 @@ export class PaymentReader {
     }
     const { statusMask, currencies } = params;
     const org = params.org >= 0 ? params.org : undefined;
-    const addDays = (first: number, end: number) =>
-      this.store.aggregates.forEachCell(org, first, end, (dayMs, status, currency, count, amount, refunded) => {
-        if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
-        acc.addTo(status, totalsOf(currency), count, amount, refunded, dayMs);
-      });
+    const addGroup = (status: number, currency: number, count: number, amount: number, refunded: number, atMs: number) => {
+      if (((statusMask >> status) & 1) === 0 || (currencies !== undefined && currencies[currency] !== 1)) return;
+      acc.addTo(status, totalsOf(currency), count, amount, refunded, atMs);
+    };
+    // Whole days are summed in place and added once per status and currency, unless a series
+    // needs them day by day (or a sum would pass 2^53: then cell by cell, exactly).
+    const days = series === undefined ? new DayTotals(dicts.currency.size) : undefined;
+    const dayRanges: [number, number][] = [];
+    const addDays = (first: number, end: number) => {
+      if (days === undefined) this.store.aggregates.forEachCell(org, first, end, (dayMs, ...group) => addGroup(...group, dayMs));
+      else {
+        this.store.aggregates.addDays(org, first, end, days);
+        dayRanges.push([first, end]);
+      }
+    };
     const subtractCell = (cell: Cell, i: number) =>
       acc.addTo(cell.status, totalsOf(cell.currency), -1, -cell.amount[i], -cell.refundedAt(i), cell.createdAt[i]);
     /** A ragged end: [lo, hi), the start or the end of one UTC day. */
@@ -262,6 +272,11 @@ export class PaymentReader {
     addDays(firstDay, endDay);
     if (firstDay !== -Infinity) raggedEnd(fromMs, firstDay * DAY_MS);
     if (endDay !== Infinity) raggedEnd(endDay * DAY_MS, toMs);
+    if (days?.exact) {
+      days.forEach((status, currency, count, amount, refunded) => addGroup(status, currency, count, amount, refunded, 0));
+    } else if (days !== undefined) {
+      for (const [first, end] of dayRanges) this.store.aggregates.forEachCell(org, first, end, (dayMs, ...group) => addGroup(...group, dayMs));
+    }
     return acc.result();
   }
 

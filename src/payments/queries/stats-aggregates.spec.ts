@@ -123,10 +123,10 @@ describe('PaymentReader stats: a ragged end as its whole day minus the rest of t
     at('2026-03-05T23:30:00.000Z', 'late-gbp', 9, 'GBP');
 
     const visited: [number, number][] = [];
-    const forEachCell = store.aggregates.forEachCell.bind(store.aggregates);
-    jest.spyOn(store.aggregates, 'forEachCell').mockImplementation((org, first, end, visit) => {
+    const addDays = store.aggregates.addDays.bind(store.aggregates);
+    jest.spyOn(store.aggregates, 'addDays').mockImplementation((org, first, end, out) => {
       visited.push([first, end]);
-      forEachCell(org, first, end, visit);
+      addDays(org, first, end, out);
     });
     const filter = { organizationId: 'o', from: '2026-03-02T01:00:00.000Z', to: '2026-03-05T23:00:00.000Z' };
     const stats = await reader.stats({ filter });
@@ -143,5 +143,23 @@ describe('PaymentReader stats: a ragged end as its whole day minus the rest of t
       [day('2026-03-02T00:00:00Z'), day('2026-03-03T00:00:00Z')],
       [day('2026-03-05T00:00:00Z'), day('2026-03-06T00:00:00Z')],
     ]);
+  });
+});
+
+describe('PaymentReader stats: whole days summed in place', () => {
+  it('adds whole days cell by cell, exactly, once their sum passes Number.MAX_SAFE_INTEGER', async () => {
+    const store = new PaymentStore(new AppConfig());
+    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    // each day's cell is exact (5e15 < 2^53), their sum is not
+    const big = 5_000_000_000_000_001;
+    // (their sum, 2 x big + 1, is odd past 2^53: a float sum would round it)
+    for (const [id, day, amount] of [['a', '2026-03-02', big], ['b', '2026-03-03', big + 1]] as const) {
+      store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount, currency: 'EUR', createdAt: `${day}T10:00:00.000Z` }, id, '2026-04-01T00:00:00.000Z'));
+    }
+    store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 7, currency: 'USD', createdAt: '2026-03-02T11:00:00.000Z' }, 'c', '2026-04-01T00:00:00.000Z'));
+    expect(store.aggregates.exact).toBe(true);
+    const stats = await reader.stats({ filter: { organizationId: 'o', from: '2026-03-01T00:00:00.000Z', to: '2026-03-05T00:00:00.000Z' } });
+    expect(stats.amountByCurrency).toEqual({ EUR: (2n * BigInt(big) + 1n).toString(), USD: 7 });
+    expect(stats.byCurrency).toEqual({ EUR: 2, USD: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DAY_MS, DailyAggregates } from './daily-aggregates';
+import { DAY_MS, DailyAggregates, DayTotals } from './daily-aggregates';
 import { FC_SEED } from '../../../test/fc-seed';
 
 const SEED = FC_SEED;
@@ -111,6 +111,26 @@ function play(payments: P[], ops: [number, boolean, number][], check: (agg: Dail
   check(agg, live);
 }
 
+/** addDays() into fresh DayTotals, as `${status}:${currency}` -> [count, amount, refunded]. */
+function summed(agg: DailyAggregates, org: number | undefined, from: number, to: number): Map<string, number[]> {
+  const out = new DayTotals(301);
+  agg.addDays(org, from, to, out);
+  const m = new Map<string, number[]>();
+  out.forEach((status, currency, count, amount, refunded) => m.set(`${status}:${currency}`, [count, amount, refunded]));
+  return m;
+}
+
+/** The cells visited by forEachCell, summed over their days the same way. */
+function summedVisits(agg: DailyAggregates, org: number | undefined, from: number, to: number): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const [key, [count, amount, refunded]] of visited(agg, org, from, to)) {
+    const k = key.slice(key.indexOf(':') + 1);
+    const t = m.get(k) ?? [0, 0, 0];
+    m.set(k, [t[0] + count, t[1] + amount, t[2] + refunded]);
+  }
+  return m;
+}
+
 describe('DailyAggregates', () => {
   it('dayOf is the UTC day number', () => {
     expect(DailyAggregates.dayOf(0)).toBe(0);
@@ -135,6 +155,7 @@ describe('DailyAggregates', () => {
           for (const org of [undefined, 0, 1, 2, 7, 1_000, 3]) {
             for (const [from, to] of [[-Infinity, Infinity], ...ranges]) {
               expect(visited(agg, org, from, to)).toEqual(recomputed(live, org, from, to));
+              expect(summed(agg, org, from, to)).toEqual(summedVisits(agg, org, from, to));
             }
           }
         });
@@ -239,5 +260,20 @@ describe('DailyAggregates', () => {
     expect(() => agg.apply(1, 1, 0, 0, 70_000, 1, 0)).toThrow(RangeError);
     expect(visited(agg, undefined, -Infinity, Infinity).size).toBe(0);
     expect(visited(agg, 1, -Infinity, Infinity).size).toBe(0);
+  });
+});
+
+describe('DayTotals', () => {
+  it('is exact until a sum passes Number.MAX_SAFE_INTEGER', () => {
+    const agg = new DailyAggregates();
+    agg.apply(1, 1, 0, 1, 0, 5e15, 0);
+    agg.apply(1, 1, DAY_MS, 1, 0, 4e15, 0);
+    const one = new DayTotals(1);
+    agg.addDays(1, 0, 2, one);
+    expect([one.exact, one.amount[1]]).toEqual([true, 9e15]);
+    agg.apply(1, 1, 2 * DAY_MS, 1, 0, 1e15, 0); // 1e16 in one status and currency
+    const two = new DayTotals(1);
+    agg.addDays(1, 0, 3, two);
+    expect(two.exact).toBe(false);
   });
 });

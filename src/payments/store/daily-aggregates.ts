@@ -136,6 +136,44 @@ class Slab {
     }
   }
 
+  /** Adds the cells of days in [fromDay, toDay) into `out`, by currency code x status. */
+  addDays(fromDay: number, toDay: number, out: DayTotals): void {
+    if (this.#dense !== undefined) {
+      const dense = this.#dense;
+      const first = Math.max(Math.ceil(fromDay), this.#firstDay);
+      const end = Math.min(Math.ceil(toDay), this.#firstDay + dense.length);
+      for (let day = first; day < end; day++) {
+        const r = dense[day - this.#firstDay];
+        if (r !== 0) this.#addRecord(r - 1, out);
+      }
+    } else {
+      for (const [day, r] of this.#sparse!) if (day >= fromDay && day < toDay) this.#addRecord(r, out);
+    }
+    if (this.#otherRefunds !== undefined) {
+      for (const [key, refunded] of this.#otherRefunds) {
+        const [day, status, currency] = key.split(':').map(Number);
+        if (day >= fromDay && day < toDay) out.refunded[currency * STATUSES + status] += refunded;
+      }
+    }
+  }
+
+  /** One record's cells into `out`: loops over typed arrays, no call per cell. */
+  #addRecord(record: number, out: DayTotals): void {
+    const codes = this.#codes;
+    const counts = this.#counts;
+    const sums = this.#sums;
+    const { count, amount, refunded } = out;
+    for (let local = 0; local < codes.length; local++) {
+      const slot = record * codes.length + local;
+      const into = codes[local] * STATUSES;
+      for (let s = 0; s < STATUSES; s++) {
+        count[into + s] += counts[slot * STATUSES + s];
+        amount[into + s] += sums[slot * STATUSES + s];
+      }
+      refunded[into + REFUNDED] += this.#refunds[slot];
+    }
+  }
+
   #visitRecord(day: number, record: number, visit: Visit): void {
     const codes = this.#codes;
     const dayMs = day * DAY_MS;
@@ -299,5 +337,45 @@ export class DailyAggregates {
   forEachCell(org: number | undefined, fromDay: number, toDay: number, visit: Visit): void {
     const slab = org === undefined ? this.#all : this.#byOrg.get(org);
     slab?.forEachCell(fromDay, toDay, visit);
+  }
+
+  /**
+   * Adds the totals of days in [fromDay, toDay) for one organization (or all) into `out`: the
+   * same cells forEachCell() visits, summed in place with no call per cell. Sums stay exact as
+   * long as every total of `out` stays at or below Number.MAX_SAFE_INTEGER (DayTotals.exact):
+   * the cells are non-negative, so no partial sum is larger than its total.
+   */
+  addDays(org: number | undefined, fromDay: number, toDay: number, out: DayTotals): void {
+    const slab = org === undefined ? this.#all : this.#byOrg.get(org);
+    slab?.addDays(fromDay, toDay, out);
+  }
+}
+
+/** Totals by currency code x status (code x 4 + status index): counts, amount and refunded sums. */
+export class DayTotals {
+  readonly count: Float64Array;
+  readonly amount: Float64Array;
+  readonly refunded: Float64Array;
+
+  /** `currencies`: one more than the largest currency code that can be added. */
+  constructor(readonly currencies: number) {
+    this.count = new Float64Array(currencies * STATUSES);
+    this.amount = new Float64Array(currencies * STATUSES);
+    this.refunded = new Float64Array(currencies * STATUSES);
+  }
+
+  /** True while no sum has passed Number.MAX_SAFE_INTEGER (each is then the exact integer). */
+  get exact(): boolean {
+    for (let i = 0; i < this.amount.length; i++) {
+      if (this.amount[i] > Number.MAX_SAFE_INTEGER || this.refunded[i] > Number.MAX_SAFE_INTEGER) return false;
+    }
+    return true;
+  }
+
+  /** visit(status, currency code, count, amount, refunded) for every total with a count. */
+  forEach(visit: (status: number, currency: number, count: number, amount: number, refunded: number) => void): void {
+    for (let i = 0; i < this.count.length; i++) {
+      if (this.count[i] !== 0) visit(i % STATUSES, Math.floor(i / STATUSES), this.count[i], this.amount[i], this.refunded[i]);
+    }
   }
 }
