@@ -262,7 +262,7 @@ export class PaymentReader {
       // lists every currency it met, so a series takes no subtraction)
       const restLo = lo === dayLo ? hi : dayLo;
       const restHi = lo === dayLo ? dayHi : lo;
-      if (series !== undefined || payments.cost(lo, hi) <= payments.cost(restLo, restHi)) {
+      if (series !== undefined || !(payments.cost(restLo, restHi) < payments.cost(lo, hi))) {
         payments.visit(lo, hi, addCell);
         return;
       }
@@ -299,10 +299,16 @@ export class PaymentReader {
     const inCells = selected.reduce((n, c) => n + c.length, 0);
     // no bound on createdAt here: [lo, hi) may lie outside the window (the rest of a ragged day)
     const match = cells.predicate({ ...params, from: -Infinity, to: Infinity });
+    // the last range counted: visit() follows cost() of the same range (each count is two seeks)
+    let counted = { lo: NaN, hi: NaN, n: 0 };
+    const count = (lo: number, hi: number) => {
+      if (counted.lo !== lo || counted.hi !== hi) counted = { lo, hi, n: index.countRange(lo, hi) };
+      return counted.n;
+    };
     return {
-      cost: (lo, hi) => Math.min(inCells, index.countRange(lo, hi)),
+      cost: (lo, hi) => Math.min(inCells, count(lo, hi)),
       visit: (lo, hi, visit) => {
-        if (inCells < index.countRange(lo, hi)) {
+        if (inCells < count(lo, hi)) {
           cells.scan(selected, { ...params, from: lo, to: hi }, visit);
         } else {
           index.forEachInRange(lo, hi, (row) => match(row) && visit(cells.cellOf(row), cells.slotOf(row)));
