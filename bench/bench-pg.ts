@@ -3,6 +3,7 @@
  * data set. Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (shorter runs), BENCH_PG_URL,
  * BENCH_PG=0. Results go to bench/results/postgres.json. Run through npm (node --expose-gc).
  */
+import { compiled } from './build';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { goalLine } from './format';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   const pinned = hasTaskset() && machine.cores >= 2 && pinSelf(1);
   log(`PostgreSQL section alone: N=${N}${SMOKE ? ' (smoke)' : ''}, ${machine.cpu} × ${machine.cores}, node ${machine.node}, ` +
     (pinned ? 'bench pinned to core 1' : 'not pinned'));
+  compiled('bench/pg-server.ts'); // the servers' build, made now: they run this snapshot of the code
   const pg = await postgresSection({ n: N, smoke: SMOKE, pinned, log });
   const goals = evaluateGoals({ 'pg.load.s': pg.load && pg.load.startMs / 1000 }).filter((g) => g.id.startsWith('pg.'));
   process.stdout.write(

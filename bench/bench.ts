@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type autocannon from 'autocannon';
 import type { Payment } from '../src/payments/payment';
+import { compiled } from './build';
 import { DatasetGenerator } from './dataset';
 import { evaluateGoals } from './goals';
 import { goalCell, goalLine, int, lat, ms, ratio, rps, table } from './format';
@@ -111,22 +112,24 @@ interface LatencyCase {
   checksum: string;
 }
 
-async function latencyCase(
+/** `run` is timed; `checksum` of its answer is taken after the clock stops (it costs more than our queries). */
+async function latencyCase<A>(
   id: string,
   label: string,
   engines: { project: Engine; naive: Engine; loki: Engine },
-  run: (e: Engine, i: number) => Promise<string>,
+  run: (e: Engine, i: number) => Promise<A>,
+  checksum: (answer: A) => string,
 ): Promise<LatencyCase> {
   log(`${label}: this project`);
   const expected: string[] = [];
-  const project = await timeIterations(S.project, (i) => run(engines.project, i), (i, sum) => (expected[i] = sum));
+  const project = await timeIterations(S.project, (i) => run(engines.project, i), (i, answer) => (expected[i] = checksum(answer)));
 
   const baseline = async (e: Engine): Promise<EngineTiming> => {
     log(`${label}: ${e.name}`);
     const sums: string[] = [];
-    const r = await timeIterations(S.baseline, (i) => run(e, i), (i, sum) => (sums[i] = sum));
+    const r = await timeIterations(S.baseline, (i) => run(e, i), (i, answer) => (sums[i] = checksum(answer)));
     for (let i = 0; i < sums.length; i++) {
-      const want = expected[i] ?? (await run(engines.project, i));
+      const want = expected[i] ?? checksum(await run(engines.project, i));
       if (sums[i] !== want) {
         throw new Error(
           `MISMATCH in "${label}", variant ${i}: this project's answer has checksum ${want}, ${e.name} says ${sums[i]}. ` +
@@ -150,8 +153,8 @@ async function latencyCase(
   };
 }
 
-const searchRun = (cls: SizeClass) => async (e: Engine, i: number) => searchChecksum(await e.search(searchVariant(cls, i)));
-const statsRun = (cls: SizeClass) => async (e: Engine, i: number) => statsChecksum(await e.stats(statsVariant(cls, i)));
+const searchRun = (cls: SizeClass) => async (e: Engine, i: number) => e.search(searchVariant(cls, i));
+const statsRun = (cls: SizeClass) => async (e: Engine, i: number) => e.stats(statsVariant(cls, i));
 
 interface InsertCase {
   id: 'new' | 'import';
@@ -248,10 +251,10 @@ async function inProcess(): Promise<InProcessResults> {
 
   const engines = { project, naive, loki };
   const latency: LatencyCase[] = [];
-  latency.push(await latencyCase('search.mid', 'search, mid-size org (Zipf ranks 10-30)', engines, searchRun('mid')));
-  latency.push(await latencyCase('search.largest', 'search, largest org', engines, searchRun('largest')));
-  latency.push(await latencyCase('stats.mid', 'stats 30 days, mid-size org', engines, statsRun('mid')));
-  latency.push(await latencyCase('stats.largest', 'stats 30 days, largest org', engines, statsRun('largest')));
+  latency.push(await latencyCase('search.mid', 'search, mid-size org (Zipf ranks 10-30)', engines, searchRun('mid'), searchChecksum));
+  latency.push(await latencyCase('search.largest', 'search, largest org', engines, searchRun('largest'), searchChecksum));
+  latency.push(await latencyCase('stats.mid', 'stats 30 days, mid-size org', engines, statsRun('mid'), statsChecksum));
+  latency.push(await latencyCase('stats.largest', 'stats 30 days, largest org', engines, statsRun('largest'), statsChecksum));
 
   // what the HTTP servers must answer (they hold the same N payments, not the inserts below)
   log('HTTP expectations from the naive baseline');
@@ -297,7 +300,11 @@ async function inProcess(): Promise<InProcessResults> {
     }
     // the same answers after the writes (new payments come first in "newest first")
     for (const cls of ['mid', 'largest'] as const) {
-      for (const run of [searchRun(cls), statsRun(cls)]) {
+      const runs = [
+        async (e: Engine, i: number) => searchChecksum(await searchRun(cls)(e, i)),
+        async (e: Engine, i: number) => statsChecksum(await statsRun(cls)(e, i)),
+      ];
+      for (const run of runs) {
         for (const i of [0, 1, 2]) {
           const want = await run(project, i);
           for (const e of [naive, loki]) {
@@ -428,6 +435,8 @@ async function main(): Promise<void> {
   log(`N=${N}${SMOKE ? ' (smoke)' : ''}, ${machine.cpu} × ${machine.cores}, node ${machine.node}, ` +
     (pinned ? 'bench pinned to core 1, servers to core 0' : 'not pinned (no taskset or one core)'));
   const noiseBefore = noiseSample(5);
+  // the servers' build, made now: the HTTP and PostgreSQL phases run this snapshot of the code
+  if (WITH_HTTP || process.env.BENCH_PG !== '0') compiled('bench/http-server.ts');
 
   const ip = await inProcess();
   gc();
