@@ -1,4 +1,4 @@
-import { normalizeIsoTime, parseIsoTime } from './iso-time';
+import { normalizeIsoTime, parseIsoTime, parseIsoTimeByRule } from './iso-time';
 
 describe('parseIsoTime', () => {
   it('reads a UTC date-time with milliseconds', () => {
@@ -62,6 +62,32 @@ describe('parseIsoTime', () => {
     ['a time after year 9999', '9999-12-31T23:59:59-01:00'],
   ])('rejects %s (%j)', (_what, text) => {
     expect(parseIsoTime(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['30 February', '2026-02-30T00:00:00.000Z'],
+    ['hour 24', '2026-03-01T24:00:00.000Z'],
+    ['minute 60', '2026-03-01T12:60:00.000Z'],
+    ['second 60', '2026-03-01T12:00:60.000Z'],
+    ['month 13', '2026-13-01T12:00:00.000Z'],
+  ])('rejects %s in the canonical form (%j)', (_what, text) => {
+    expect(parseIsoTime(text)).toBeUndefined();
+  });
+
+  it('reads the canonical form as the field-by-field rules do, on every day, hour and minute shape', () => {
+    let checked = 0;
+    for (const year of ['0000', '0099', '1970', '2000', '2024', '2026', '2100', '9999']) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          for (const time of ['00:00:00.000', '23:59:59.999', '24:00:00.000', '12:60:00.000', '12:00:60.000', '07:08:09.010']) {
+            const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T${time}Z`;
+            expect(parseIsoTime(text)).toBe(parseIsoTimeByRule(text));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(8 * 14 * 33 * 6);
   });
 
   it('accepts the last millisecond of year 9999', () => {

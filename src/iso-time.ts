@@ -6,6 +6,17 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}
  * and local times without an offset (their meaning depends on the server's time zone).
  */
 export function parseIsoTime(text: string): number | undefined {
+  // the canonical form (what this service writes, and what clients send back): Date.parse reads
+  // it as the spec defines, and the round trip refuses what it rolled over (02-30, T24:00)
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(10) === 84 /* T */) {
+    const t = Date.parse(text);
+    if (t === t && new Date(t).toISOString() === text) return t;
+  }
+  return parseIsoTimeByRule(text);
+}
+
+/** parseIsoTime() without its fast path: every form, field by field (exported for its spec). */
+export function parseIsoTimeByRule(text: string): number | undefined {
   const m = ISO.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', offset = 'Z'] = m;
