@@ -115,13 +115,29 @@ class Slab {
   }
 
   forEachCell(fromDay: number, toDay: number, visit: Visit): void {
+    this.#forEachRecord(fromDay, toDay, (day, record) => this.#visitRecord(day, record, visit));
+  }
+
+  /** Adds the cells of days in [fromDay, toDay) into `out`, by currency code x status. */
+  addDays(fromDay: number, toDay: number, out: DayTotals): void {
+    this.#forEachRecord(fromDay, toDay, (_day, record) => this.#addRecord(record, out));
+    if (this.#otherRefunds !== undefined) {
+      for (const [key, refunded] of this.#otherRefunds) {
+        const [day, status, currency] = key.split(':').map(Number);
+        if (day >= fromDay && day < toDay) out.refunded[currency * STATUSES + status] += refunded;
+      }
+    }
+  }
+
+  /** The record of every day in [fromDay, toDay) that has one, in day order for a dense directory. */
+  #forEachRecord(fromDay: number, toDay: number, visit: (day: number, record: number) => void): void {
     if (this.#dense !== undefined) {
       const dense = this.#dense;
       const first = Math.max(Math.ceil(fromDay), this.#firstDay);
       const end = Math.min(Math.ceil(toDay), this.#firstDay + dense.length);
       for (let day = first; day < end; day++) {
         const r = dense[day - this.#firstDay];
-        if (r !== 0) this.#visitRecord(day, r - 1, visit);
+        if (r !== 0) visit(day, r - 1);
       }
       return;
     }
@@ -129,31 +145,10 @@ class Slab {
     if (toDay - fromDay <= sparse.size) {
       for (let day = fromDay; day < toDay; day++) {
         const r = sparse.get(day);
-        if (r !== undefined) this.#visitRecord(day, r, visit);
+        if (r !== undefined) visit(day, r);
       }
     } else {
-      for (const [day, r] of sparse) if (day >= fromDay && day < toDay) this.#visitRecord(day, r, visit);
-    }
-  }
-
-  /** Adds the cells of days in [fromDay, toDay) into `out`, by currency code x status. */
-  addDays(fromDay: number, toDay: number, out: DayTotals): void {
-    if (this.#dense !== undefined) {
-      const dense = this.#dense;
-      const first = Math.max(Math.ceil(fromDay), this.#firstDay);
-      const end = Math.min(Math.ceil(toDay), this.#firstDay + dense.length);
-      for (let day = first; day < end; day++) {
-        const r = dense[day - this.#firstDay];
-        if (r !== 0) this.#addRecord(r - 1, out);
-      }
-    } else {
-      for (const [day, r] of this.#sparse!) if (day >= fromDay && day < toDay) this.#addRecord(r, out);
-    }
-    if (this.#otherRefunds !== undefined) {
-      for (const [key, refunded] of this.#otherRefunds) {
-        const [day, status, currency] = key.split(':').map(Number);
-        if (day >= fromDay && day < toDay) out.refunded[currency * STATUSES + status] += refunded;
-      }
+      for (const [day, r] of sparse) if (day >= fromDay && day < toDay) visit(day, r);
     }
   }
 
