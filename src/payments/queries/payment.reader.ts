@@ -190,7 +190,8 @@ export class PaymentReader {
    * Whole UTC days come from the pre-aggregated cells (O(days x currencies)); only the ragged
    * ends of the window touch payments. A ragged end is read either directly (its payments inside
    * the window) or as its whole day's aggregate minus the day's payments outside the window,
-   * whichever reads fewer payments (on average a quarter of a day's instead of half). Payments
+   * whichever is the shorter part of the day (on average a quarter of a day's payments instead of
+   * half). Payments
    * are read through the organization's createdAt index or its cells, whichever holds fewer.
    * Filters the aggregates cannot answer (userId, amount bounds), hour series, or inexact
    * aggregates: a scan of the planner's candidates.
@@ -229,9 +230,9 @@ export class PaymentReader {
     const toMs = params.to;
     const firstDay = fromMs === -Infinity ? -Infinity : Math.ceil(fromMs / DAY_MS);
     const endDay = toMs === Infinity ? Infinity : Math.floor(toMs / DAY_MS);
-    const payments = this.#timeRangeReader(params);
+    const readRange = this.#timeRangeReader(params);
     if (!(firstDay < endDay)) {
-      payments.visit(fromMs, toMs, addCell);
+      readRange(fromMs, toMs, addCell);
       return acc.result();
     }
     const { statusMask, currencies } = params;
@@ -242,7 +243,7 @@ export class PaymentReader {
     };
     // Whole days are summed in place and added once per status and currency, unless a series
     // needs them day by day (or a sum would pass 2^53: then cell by cell, exactly).
-    const days = series === undefined ? new DayTotals(dicts.currency.size) : undefined;
+    const days = series === undefined ? this.#emptyDayTotals(dicts.currency.size) : undefined;
     const dayRanges: [number, number][] = [];
     const addDays = (first: number, end: number) => {
       if (days === undefined) this.store.aggregates.forEachCell(org, first, end, (dayMs, ...group) => addGroup(...group, dayMs));
@@ -262,12 +263,13 @@ export class PaymentReader {
       // lists every currency it met, so a series takes no subtraction)
       const restLo = lo === dayLo ? hi : dayLo;
       const restHi = lo === dayLo ? dayHi : lo;
-      if (series !== undefined || !(payments.cost(restLo, restHi) < payments.cost(lo, hi))) {
-        payments.visit(lo, hi, addCell);
+      // the shorter side, by time: counting both sides would cost four index seeks
+      if (series !== undefined || hi - lo <= restHi - restLo) {
+        readRange(lo, hi, addCell);
         return;
       }
       addDays(dayLo / DAY_MS, dayLo / DAY_MS + 1);
-      payments.visit(restLo, restHi, subtractCell);
+      readRange(restLo, restHi, subtractCell);
     };
     addDays(firstDay, endDay);
     if (firstDay !== -Infinity) raggedEnd(fromMs, firstDay * DAY_MS);
@@ -283,14 +285,11 @@ export class PaymentReader {
   /**
    * Reads the payments created in [lo, hi) that pass the filter's other conditions (organization,
    * statuses, currencies): through a createdAt index (the organization's own when the filter
-   * names one; each row checked), or through the filter's cells when they hold fewer payments
-   * (each entry's createdAt checked). The cells are selected once per query. `cost` is the
-   * number of payments `visit` would read.
+   * names one; each row checked) when the range holds no more payments than the filter's cells,
+   * else through the cells (each entry's createdAt checked). The cells are selected once per
+   * query; the index counts and reads a range for the cost of one pair of seeks.
    */
-  #timeRangeReader(params: FilterParams): {
-    cost(lo: number, hi: number): number;
-    visit(lo: number, hi: number, visit: (cell: Cell, slot: number) => void): void;
-  } {
+  #timeRangeReader(params: FilterParams): (lo: number, hi: number, visit: (cell: Cell, slot: number) => void) => void {
     const ix = this.store.indexes;
     // the organization's own createdAt index holds only its rows: never more than the global one
     const index = (params.org >= 0 ? ix.createdAtOf(params.org) : undefined) ?? ix.createdAt;
@@ -299,22 +298,22 @@ export class PaymentReader {
     const inCells = selected.reduce((n, c) => n + c.length, 0);
     // no bound on createdAt here: [lo, hi) may lie outside the window (the rest of a ragged day)
     const match = cells.predicate({ ...params, from: -Infinity, to: Infinity });
-    // the last range counted: visit() follows cost() of the same range (each count is two seeks)
-    let counted = { lo: NaN, hi: NaN, n: 0 };
-    const count = (lo: number, hi: number) => {
-      if (counted.lo !== lo || counted.hi !== hi) counted = { lo, hi, n: index.countRange(lo, hi) };
-      return counted.n;
+    return (lo, hi, visit) => {
+      const viaIndex = index.forEachInRangeUpTo(lo, hi, inCells, (row) => match(row) && visit(cells.cellOf(row), cells.slotOf(row)));
+      if (!viaIndex) cells.scan(selected, { ...params, from: lo, to: hi }, visit);
     };
-    return {
-      cost: (lo, hi) => Math.min(inCells, count(lo, hi)),
-      visit: (lo, hi, visit) => {
-        if (inCells < count(lo, hi)) {
-          cells.scan(selected, { ...params, from: lo, to: hi }, visit);
-        } else {
-          index.forEachInRange(lo, hi, (row) => match(row) && visit(cells.cellOf(row), cells.slotOf(row)));
-        }
-      },
-    };
+  }
+
+  #dayTotals: DayTotals | undefined;
+
+  /** One DayTotals reused by every stats query (each runs to its end without yielding), zeroed. */
+  #emptyDayTotals(currencies: number): DayTotals {
+    if (this.#dayTotals === undefined || this.#dayTotals.currencies < currencies) {
+      this.#dayTotals = new DayTotals(Math.max(currencies, 2 * (this.#dayTotals?.currencies ?? 4)));
+    } else {
+      this.#dayTotals.clear();
+    }
+    return this.#dayTotals;
   }
 
   #versionTag(filter: PaymentFilter): string {

@@ -359,6 +359,12 @@ export class DayTotals {
     this.refunded = new Float64Array(currencies * STATUSES);
   }
 
+  clear(): void {
+    this.count.fill(0);
+    this.amount.fill(0);
+    this.refunded.fill(0);
+  }
+
   /** True while no sum has passed Number.MAX_SAFE_INTEGER (each is then the exact integer). */
   get exact(): boolean {
     for (let i = 0; i < this.amount.length; i++) {

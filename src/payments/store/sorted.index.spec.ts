@@ -76,6 +76,12 @@ function expectSame(ix: SortedIndex, table: Table, rows: number[], bounds: [numb
     expect(ix.countRange(lo, hi)).toBe(want.length);
     expect([...ix.range(lo, hi)]).toEqual(want);
     expect(forEachRows(ix, lo, hi)).toEqual(want);
+    // up to a limit: every row when the range holds at most that many, else none
+    for (const limit of [want.length, want.length - 1, 0].filter((l) => l >= 0)) {
+      const out: number[] = [];
+      const visited = ix.forEachInRangeUpTo(lo, hi, limit, (row) => out.push(row));
+      expect([visited, out]).toEqual(limit >= want.length ? [true, want] : [false, []]);
+    }
   }
   expectWalks(ix, table, inOrder, bounds);
 }

@@ -19,6 +19,11 @@ export interface SortedIndexView {
   range(lo: number, hi: number): Generator<number>;
   /** The same rows as range(), through a callback: no generator cost per row. */
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
+  /**
+   * forEachInRange() if at most `limit` entries lie in the range (then true), else nothing
+   * (false): a count and a visit for the cost of the two seeks of one.
+   */
+  forEachInRangeUpTo(lo: number, hi: number, limit: number, visit: (row: number) => void): boolean;
   /** Distinct keys. O(1): counted as entries go in. */
   distinctKeys(): number;
   /**
@@ -185,7 +190,11 @@ export class SortedIndex implements SortedIndexView {
   }
 
   forEachInRange(lo: number, hi: number, visit: (row: number) => void): void {
-    if (!(lo < hi) || this.#size === 0) return;
+    this.forEachInRangeUpTo(lo, hi, Infinity, visit);
+  }
+
+  forEachInRangeUpTo(lo: number, hi: number, limit: number, visit: (row: number) => void): boolean {
+    if (!(lo < hi) || this.#size === 0) return true;
     this.#seek(lo);
     let c = this.#seekChunk;
     let i = this.#seekEntry;
@@ -194,12 +203,18 @@ export class SortedIndex implements SortedIndexView {
     const i1 = this.#seekEntry;
     const chunks = this.#chunks;
     const lens = this.#lens;
+    if (limit !== Infinity) {
+      let n = c === c1 ? i1 - i : lens[c] - i + i1;
+      for (let k = c + 1; k < c1 && n <= limit; k++) n += lens[k];
+      if (n > limit) return false;
+    }
     const last = Math.min(c1, chunks.length - 1);
     for (; c <= last; c++, i = 0) {
       const rows = chunks[c];
       const end = c === c1 ? i1 : lens[c];
       for (; i < end; i++) visit(rows[i]);
     }
+    return true;
   }
 
   distinctKeys(): number {
