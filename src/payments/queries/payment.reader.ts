@@ -191,10 +191,9 @@ export class PaymentReader {
    * ends of the window touch payments. A ragged end is read either directly (its payments inside
    * the window) or as its whole day's aggregate minus the day's payments outside the window,
    * whichever is the shorter part of the day (on average a quarter of a day's payments instead of
-   * half). Payments
-   * are read through the organization's createdAt index or its cells, whichever holds fewer.
-   * Filters the aggregates cannot answer (userId, amount bounds), hour series, or inexact
-   * aggregates: a scan of the planner's candidates.
+   * half). Payments are read through the organization's createdAt index or its cells, whichever
+   * holds fewer. Filters the aggregates cannot answer (userId, amount bounds), hour series, or
+   * inexact aggregates: a scan of the planner's candidates.
    */
   #stats(req: StatsRequest): PaymentStats {
     const { filter, interval } = req;
@@ -359,11 +358,11 @@ function cursorKey(position: CursorPosition): number {
 }
 
 /** True for a row (with its sort key) that sorts strictly after the cursor position. */
-function afterPosition(descending: boolean, cursorKey: number, cursorId: string, idOf: (row: number) => string): (row: number, key: number) => boolean {
+function afterPosition(descending: boolean, atKey: number, atId: string, idOf: (row: number) => string): (row: number, key: number) => boolean {
   const sign = descending ? -1 : 1;
   return (row, key) => {
-    const d = sign * (key - cursorKey);
-    return d > 0 || (d === 0 && compareIds(idOf(row), cursorId) > 0);
+    const d = sign * (key - atKey);
+    return d > 0 || (d === 0 && compareIds(idOf(row), atId) > 0);
   };
 }
 
