@@ -3,8 +3,12 @@ import { rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-/** Where the bench's server processes run from (git-ignored). */
-export const BUILD_DIR = join(ROOT, '.bench-build');
+/**
+ * Where this bench's server processes run from: one directory per bench process (under the
+ * git-ignored .bench-build/), so that two benches never rebuild under each other's servers.
+ * Removed when the bench exits.
+ */
+export const BUILD_DIR = join(ROOT, '.bench-build', String(process.pid));
 let built = false;
 
 /**
@@ -25,6 +29,7 @@ export function compiled(entry: string): string {
     });
     // public/ (the dashboard's files) is two levels above src/dashboard, in this build as in dist/
     symlinkSync(join(ROOT, 'public'), join(BUILD_DIR, 'public'));
+    process.once('exit', () => rmSync(BUILD_DIR, { recursive: true, force: true }));
     built = true;
   }
   return join(BUILD_DIR, entry.replace(/\.ts$/, '.js'));
