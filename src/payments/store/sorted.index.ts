@@ -174,12 +174,15 @@ export class SortedIndex implements SortedIndexView {
     const c0 = this.#seekChunk;
     const i0 = this.#seekEntry;
     this.#seek(hi);
-    const c1 = this.#seekChunk;
-    const i1 = this.#seekEntry;
+    return this.#entriesBetween(c0, i0, this.#seekChunk, this.#seekEntry, Infinity);
+  }
+
+  /** Entries from (c0, i0) up to (c1, i1), both seek positions; counting stops past `limit`. */
+  #entriesBetween(c0: number, i0: number, c1: number, i1: number, limit: number): number {
     if (c0 === c1) return i1 - i0;
     const lens = this.#lens;
     let n = lens[c0] - i0;
-    for (let c = c0 + 1; c < c1; c++) n += lens[c];
+    for (let c = c0 + 1; c < c1 && n <= limit; c++) n += lens[c];
     return n + i1;
   }
 
@@ -203,11 +206,7 @@ export class SortedIndex implements SortedIndexView {
     const i1 = this.#seekEntry;
     const chunks = this.#chunks;
     const lens = this.#lens;
-    if (limit !== Infinity) {
-      let n = c === c1 ? i1 - i : lens[c] - i + i1;
-      for (let k = c + 1; k < c1 && n <= limit; k++) n += lens[k];
-      if (n > limit) return false;
-    }
+    if (limit !== Infinity && this.#entriesBetween(c, i, c1, i1, limit) > limit) return false;
     const last = Math.min(c1, chunks.length - 1);
     for (; c <= last; c++, i = 0) {
       const rows = chunks[c];
