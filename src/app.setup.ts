@@ -1,7 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -9,14 +8,13 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { createRootLogger } from './logger';
 import { MetricsService } from './metrics/metrics.service';
-import { isApiPath, registerProtection, staticHelmetHeaders } from './auth/protection';
+import { API_SECURITY_HEADERS, isApiPath, registerProtection, staticHelmetHeaders } from './auth/protection';
 import { AppError, StoreLoadingError } from './errors';
 import { PaymentStore } from './payments/store/payment.store';
 import { parseJsonBody } from './json-body';
 import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { REQUEST_ID, RequestIds } from './http/request-id';
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -24,14 +22,15 @@ function lowerCaseKeys(headers: Record<string, string>): Record<string, string> 
 
 /** Builds the whole application for a configuration; main.ts and every e2e test use this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const requestIds = new RequestIds();
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     // long ids reach the URL-length check and the handlers, which answer problem+json
     routerOptions: { maxParamLength: config.maxUrlLength },
-    // One id per request: the caller's X-Request-Id when it is sane, else a UUID. It is echoed
-    // back and is on every log line of the request.
+    // One id per request: the caller's X-Request-Id when it is sane, else one of ours (see
+    // RequestIds). It is echoed back and is on every log line of the request.
     requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    genReqId: () => requestIds.next(),
     // the reader and writer never wait on I/O; a slow client must not hold a socket forever
     requestTimeout: 30_000,
     // No Nest middleware in this app (the request log is a Fastify hook below): without
@@ -52,7 +51,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
     bodyParser: false, // setupApp installs the one JSON parser
   });
-  await setupApp(app, config, logger);
+  await setupApp(app, config, logger, requestIds);
   await app.init();
   if (config.authJwtSecret === undefined) {
     app
@@ -66,7 +65,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
  * Body parsing, request ids, protection (auth, headers, limits), metrics, pipes, the problem
  * filter, CORS and Swagger: everything but init and listen.
  */
-export async function setupApp(app: NestFastifyApplication, config: AppConfig, logger: PinoLogger): Promise<void> {
+export async function setupApp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  logger: PinoLogger,
+  requestIds: RequestIds,
+): Promise<void> {
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -81,11 +85,12 @@ export async function setupApp(app: NestFastifyApplication, config: AppConfig, l
   });
 
   // The first hook of every request, in one call: the request id (echoed), the security
-  // headers (computed once at boot) and the URL length.
-  const securityHeaders = lowerCaseKeys(staticHelmetHeaders());
+  // headers (the API's own set on its answers, helmet's on every page; both computed once at
+  // boot) and the URL length.
+  const documentHeaders = lowerCaseKeys(staticHelmetHeaders());
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (!REQUEST_ID.test(request.id)) request.id = randomUUID();
-    void reply.header('x-request-id', request.id).headers(securityHeaders);
+    if (!REQUEST_ID.test(request.id)) request.id = requestIds.next();
+    void reply.header('x-request-id', request.id).headers(isApiPath(request.url) ? API_SECURITY_HEADERS : documentHeaders);
     if (request.url.length > config.maxUrlLength) {
       done(new AppError('URI_TOO_LONG', `The URL is longer than ${config.maxUrlLength} characters`));
       return;

@@ -146,16 +146,34 @@ describe('security headers and CORS', () => {
   });
 
   it.each([
-    ['a health check', '/health/live'],
-    ['a search', '/payments/search'],
-    ['a 404 problem', '/payments/no-such-payment'],
+    ['a payment search', '/payments/search'],
+    ['a 404 problem of the API', '/payments/no-such-payment'],
     ['a 400 problem', '/payments/search?size=0'],
-  ])('sends helmet\'s security headers on %s', async (_name, path) => {
+    ['an admin route', '/admin/no-such-route'],
+  ])('sends the API security headers (OWASP REST) on %s, and no copy of it may be stored', async (_name, path) => {
     const res = await request(open.url).get(path);
 
     expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['x-frame-options']).toMatch(/^(DENY|SAMEORIGIN)$/);
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    // the document-only headers stay on the pages
+    expect(res.headers).not.toHaveProperty('cross-origin-opener-policy');
+    expect(res.headers).not.toHaveProperty('x-powered-by');
+  });
+
+  it.each([
+    ['a health check', '/health/live'],
+    ['the API docs', '/docs/json'],
+    ['a 404 outside the API', '/nope'],
+  ])('sends helmet\'s document headers on %s', async (_name, path) => {
+    const res = await request(open.url).get(path);
+
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
     expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
     expect(res.headers).not.toHaveProperty('x-powered-by');
   });
