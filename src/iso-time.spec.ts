@@ -81,13 +81,26 @@ describe('parseIsoTime', () => {
         for (let day = 0; day <= 32; day++) {
           for (const time of ['00:00:00.000', '23:59:59.999', '24:00:00.000', '12:60:00.000', '12:00:60.000', '07:08:09.010']) {
             const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T${time}Z`;
-            expect(parseIsoTime(text)).toBe(parseIsoTimeByRule(text));
+            const byRule = parseIsoTimeByRule(text);
+            expect(parseIsoTime(text)).toBe(byRule);
+            expect(normalizeIsoTime(text)).toBe(byRule === undefined ? undefined : new Date(byRule).toISOString());
             checked++;
           }
         }
       }
     }
     expect(checked).toBe(8 * 14 * 33 * 6);
+  });
+
+  it.each([
+    ['a letter in the month', '2026-0a-01T12:00:00.000Z'],
+    ['a sign before the year', '+026-03-01T12:00:00.000Z'],
+    ['a colon in the milliseconds', '2026-03-01T12:00:00.0:0Z'],
+    ['a slash for a dash', '2026/03-01T12:00:00.000Z'],
+    ['a space in the hour', '2026-03-01T 2:00:00.000Z'],
+  ])('rejects %s in the canonical shape (%j)', (_what, text) => {
+    expect(parseIsoTime(text)).toBeUndefined();
+    expect(normalizeIsoTime(text)).toBeUndefined();
   });
 
   it('accepts the last millisecond of year 9999', () => {
