@@ -1,4 +1,4 @@
-import { normalizeIsoTime, parseIsoTime, parseIsoTimeByRule } from './iso-time';
+import { normalizeIsoTime, parseIsoTime, parseIsoTimeByRule, timeMs } from './iso-time';
 
 describe('parseIsoTime', () => {
   it('reads a UTC date-time with milliseconds', () => {
@@ -145,5 +145,21 @@ describe('normalizeIsoTime', () => {
     const byString = [...normalized].sort();
     const byTime = [...normalized].sort((a, b) => Date.parse(a) - Date.parse(b));
     expect(byString).toEqual(byTime);
+  });
+});
+
+describe('timeMs', () => {
+  it('reads stored times as Date.parse does, canonical or not', () => {
+    let s = 99;
+    const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    const min = Date.UTC(0, 0, 1) - 1900 * 365.2425 * 86_400_000;
+    for (let i = 0; i < 5000; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const text = new Date(Math.floor(min + (s / 2 ** 32) * (max - min))).toISOString();
+      expect(timeMs(text)).toBe(Date.parse(text));
+    }
+    for (const text of ['0050-06-15T00:00:00.000Z', '2026-03-01T12:00:00+01:00', '2026-03-01', '2026-03-01T12:34:56Z']) {
+      expect(timeMs(text)).toBe(Date.parse(text));
+    }
   });
 });

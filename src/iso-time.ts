@@ -10,6 +10,15 @@ export function parseIsoTime(text: string): number | undefined {
 }
 
 /**
+ * Epoch milliseconds of a time this service wrote (canonical, see parseCanonical) without a
+ * Date.parse; other valid ISO text goes through Date.parse. For stored and already validated
+ * times only: it does not refuse what Date.parse would roll over.
+ */
+export function timeMs(text: string): number {
+  return parseCanonical(text) ?? Date.parse(text);
+}
+
+/**
  * The fast path: epoch milliseconds of a time in the canonical form `YYYY-MM-DDTHH:mm:ss.sssZ`
  * (what toISOString writes, so what this service writes and clients send back), read by
  * character codes; undefined for anything else, left to the rules (which also name what is

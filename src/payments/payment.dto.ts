@@ -26,7 +26,7 @@ import {
   ArrayMinSize,
 } from 'class-validator';
 import { FieldError } from '../errors';
-import { normalizeIsoTime, parseIsoTime } from '../iso-time';
+import { normalizeIsoTime, parseIsoTime, timeMs } from '../iso-time';
 import { CrossFieldChecks, Satisfies } from '../validation.pipe';
 import { PAYMENT_EVENT_TYPES, PAYMENT_STATUSES, PaymentEventType, PaymentStatus } from './payment';
 import { PaymentFilter } from './store/payment-filter';
@@ -438,7 +438,7 @@ export class PaymentStatsQueryDto extends PaymentFilterQueryDto {
     if (this.interval !== undefined) {
       if (this.from === undefined || this.to === undefined) {
         errors.push({ field: 'interval', message: 'interval requires both from and to' });
-      } else if (bucketCount(Date.parse(this.from), Date.parse(this.to), this.interval) > MAX_BUCKETS) {
+      } else if (bucketCount(timeMs(this.from), timeMs(this.to), this.interval) > MAX_BUCKETS) {
         errors.push({ field: 'interval', message: `from..to holds more than ${MAX_BUCKETS} ${this.interval} buckets` });
       }
     }

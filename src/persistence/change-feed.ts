@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { Payment } from '../payments/payment';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
 import { CHANGES_CHANNEL, createClient, reasonOf } from './postgres';
+import { timeMs } from '../iso-time';
 
 const CATCH_UP_BATCH = 2000;
 
@@ -99,7 +100,7 @@ export class ChangeFeed {
         const now = Date.now();
         for (const row of rows) {
           const payment = paymentFromRow(row);
-          if (this.apply(payment)) this.metrics.syncDelay.observe(Math.max(0, now - Date.parse(payment.updatedAt)) / 1000);
+          if (this.apply(payment)) this.metrics.syncDelay.observe(Math.max(0, now - timeMs(payment.updatedAt)) / 1000);
           this.#position = row.seq;
         }
         if (rows.length < CATCH_UP_BATCH) return;

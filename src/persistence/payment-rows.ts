@@ -1,4 +1,5 @@
 import type { Payment, PaymentStatus } from '../payments/payment';
+import { timeMs } from '../iso-time';
 
 /** The columns of a payment as read back: times as epoch milliseconds (exact, any year). */
 export const PAYMENT_COLUMNS = `payment_id, organization_id, user_id, amount, currency, status, description, metadata,
@@ -28,8 +29,8 @@ export interface PaymentRow {
 
 const iso = (ms: number): string => new Date(Math.round(ms)).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-const msOf = (time: string): number => Date.parse(time);
-const msOrNull = (time: string | null): number | null => (time === null ? null : Date.parse(time));
+const msOf = (time: string): number => timeMs(time);
+const msOrNull = (time: string | null): number | null => (time === null ? null : timeMs(time));
 
 /** A stored payment from its row: one literal in createPayment()'s field order (one hidden class). */
 export function paymentFromRow(r: PaymentRow): Payment {

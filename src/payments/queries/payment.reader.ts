@@ -15,6 +15,7 @@ import { Plan, planSearch } from '../store/query-planner';
 import { walkSearchOrder } from '../store/sorted.index';
 import { CurrencyTotals, Interval, PaymentStats, StatsAccumulator } from '../store/stats';
 import { CursorPosition, decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
+import { timeMs } from '../../iso-time';
 
 export interface SearchRequest {
   filter: PaymentFilter;
@@ -197,7 +198,7 @@ export class PaymentReader {
    */
   #stats(req: StatsRequest): PaymentStats {
     const { filter, interval } = req;
-    const series = interval && filter.from && filter.to ? { fromMs: Date.parse(filter.from), toMs: Date.parse(filter.to), interval } : undefined;
+    const series = interval && filter.from && filter.to ? { fromMs: timeMs(filter.from), toMs: timeMs(filter.to), interval } : undefined;
     const acc = new StatsAccumulator(series);
     const dicts = this.store.dictionaries;
     const params = filterParams(filter, dicts);
@@ -354,7 +355,7 @@ function sortKey(p: Payment, sort: SearchSort): string | number {
 
 /** A cursor position's sort key as a number (createdAt keys travel as ISO strings). */
 function cursorKey(position: CursorPosition): number {
-  return typeof position.key === 'number' ? position.key : Date.parse(position.key);
+  return typeof position.key === 'number' ? position.key : timeMs(position.key);
 }
 
 /** True for a row (with its sort key) that sorts strictly after the cursor position. */

@@ -9,6 +9,7 @@ import { PaymentCells } from './payment-cells';
 import { PostingIndex } from './posting.index';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
+import { timeMs } from '../../iso-time';
 
 export type InsertResult = { payment: Payment; created: boolean };
 export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
@@ -150,7 +151,7 @@ export class PaymentStore {
   }
 
   #insert(payment: Payment): void {
-    const createdAtMs = Date.parse(payment.createdAt);
+    const createdAtMs = timeMs(payment.createdAt);
     // checked before any index changes: a write is all or nothing (the API validates it first)
     if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${payment.createdAt} is not a time`);
     const row = this.#rows.length;

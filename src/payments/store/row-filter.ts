@@ -1,6 +1,7 @@
 import { PAYMENT_STATUSES } from '../payment';
 import { ColumnDictionaries } from './columns';
 import { PaymentFilter } from './payment-filter';
+import { timeMs } from '../../iso-time';
 
 /** A filter with its strings resolved to column codes; -2 = no condition on that field. */
 export interface FilterParams {
@@ -41,7 +42,7 @@ export function filterParams(f: PaymentFilter, dicts: ColumnDictionaries): Filte
     currencies,
     minAmount: f.minAmount ?? -Infinity,
     maxAmount: f.maxAmount ?? Infinity,
-    from: f.from === undefined ? -Infinity : Date.parse(f.from),
-    to: f.to === undefined ? Infinity : Date.parse(f.to),
+    from: f.from === undefined ? -Infinity : timeMs(f.from),
+    to: f.to === undefined ? Infinity : timeMs(f.to),
   };
 }

@@ -1,4 +1,5 @@
 import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
+import { timeMs } from '../../iso-time';
 
 /** An integer sum that never rounds: a number while safe, a bigint past 2^53 - 1. */
 export class ExactSum {
@@ -97,7 +98,7 @@ export class StatsAccumulator {
   }
 
   add(p: Payment): void {
-    this.addValues(p.status, p.currency, p.amount, p.refundedAmount, Date.parse(p.createdAt));
+    this.addValues(p.status, p.currency, p.amount, p.refundedAmount, timeMs(p.createdAt));
   }
 
   /** The same as add(), from column values (the reader's scan never builds objects). */
@@ -145,16 +146,20 @@ export class StatsAccumulator {
   }
 
   result(): PaymentStats {
-    const currencies = [...this.#byCurrency.keys()].filter((k) => this.#byCurrency.get(k)!.count !== 0).sort();
-    const stats: PaymentStats = {
-      total: this.#total,
-      byStatus: Object.fromEntries(PAYMENT_STATUSES.map((s, i) => [s, this.#byStatus[i]])) as Record<PaymentStatus, number>,
-      byCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.count])),
-      amountByCurrency: Object.fromEntries(currencies.map((k) => [k, this.#byCurrency.get(k)!.amount.toJSON()])),
-      refundedAmountByCurrency: Object.fromEntries(
-        currencies.map((k) => [k, this.#byCurrency.get(k)!.refunded.toJSON()]),
-      ),
-    };
+    const currencies: CurrencyTotals[] = [];
+    for (const c of this.#byCurrency.values()) if (c.count !== 0) currencies.push(c);
+    currencies.sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0));
+    const byStatus = {} as Record<PaymentStatus, number>;
+    for (let i = 0; i < PAYMENT_STATUSES.length; i++) byStatus[PAYMENT_STATUSES[i]] = this.#byStatus[i];
+    const byCurrency: Record<string, number> = {};
+    const amountByCurrency: Record<string, number | string> = {};
+    const refundedAmountByCurrency: Record<string, number | string> = {};
+    for (const c of currencies) {
+      byCurrency[c.currency] = c.count;
+      amountByCurrency[c.currency] = c.amount.toJSON();
+      refundedAmountByCurrency[c.currency] = c.refunded.toJSON();
+    }
+    const stats: PaymentStats = { total: this.#total, byStatus, byCurrency, amountByCurrency, refundedAmountByCurrency };
     if (this.#series) {
       const s = this.#series;
       stats.series = s.starts.map((start, i) => ({
