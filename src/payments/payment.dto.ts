@@ -81,10 +81,8 @@ const wholeNumber = (lo: number, hi: number): QueryCheck => (v) => {
   const n = toInteger({ value: v });
   return isInt(n) && min(n, lo) && max(n, hi) ? n : REFUSED;
 };
-const isoTime: QueryCheck = (v) => {
-  const t = toIsoTime({ value: v });
-  return isIsoTime(t) ? t : REFUSED;
-};
+/** toIsoTime + isIsoTime in one parse: a text normalizeIsoTime accepts is canonical and valid. */
+const isoTime: QueryCheck = (v) => normalizeIsoTime(v) ?? REFUSED;
 const listOf = (ok: (item: string) => boolean): QueryCheck => (v) => {
   const list = toList({ value: v }) as string[];
   return list.every(ok) ? list : REFUSED;
