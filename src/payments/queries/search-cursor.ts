@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RequestValidationError } from '../../errors';
 import { SearchSort } from '../payment.dto';
 
@@ -20,7 +20,8 @@ interface CursorBody {
 }
 
 export function queryFingerprint(canonicalFilter: string, sort: SearchSort): string {
-  return createHash('sha256').update(`${canonicalFilter}|${sort}`).digest('base64url').slice(0, 16);
+  // one-shot hash (no Hash object per page): the same digest as createHash's
+  return hash('sha256', `${canonicalFilter}|${sort}`, 'base64url').slice(0, 16);
 }
 
 /** An opaque cursor: base64url JSON. It names a position, never grants access to anything. */
