@@ -549,7 +549,8 @@ async function main(): Promise<void> {
       `GET p50 ${ms(st.withQueries.p50)} / p99 ${ms(st.withQueries.p99)} ms, ${int(st.withQueries.rps)} GET/s + ${int(st.queries.rps)} queries/s`,
       `GET alone: p50 ${ms(st.alone.p50)} / p99 ${ms(st.alone.p99)} ms, ${int(st.alone.rps)}/s`,
       '-',
-      `p99 ${ratio(st.withQueries.p99 / Math.max(st.alone.p99, 0.001))} alone`,
+      // autocannon's latencies are whole milliseconds: a p99 of 0 alone has no meaningful ratio
+      st.alone.p99 > 0 ? `p99 ${ratio(st.withQueries.p99 / st.alone.p99)} alone` : 'alone p99 < 1 ms (autocannon counts whole ms)',
       goalCell(goals, ['http.stall.p99']),
       other(st.withQueries.otherCpuPct, st.alone.otherCpuPct),
     ]);
