@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ClassEventIds } from './payments/event-ids';
 import { PaymentsModule } from './payments/payments.module';
 
 @Global()
@@ -27,7 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
-        CqrsModule.forRoot(),
+        CqrsModule.forRoot({ eventIdProvider: new ClassEventIds() }),
         // Nest's logs through the app's pino logger. No per-request middleware: the request
         // line is written by a Fastify hook (app.setup.ts), which costs far less per request than
         // pino-http behind Nest's middleware bridge and AsyncLocalStorage.
