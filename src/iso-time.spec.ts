@@ -70,8 +70,14 @@ describe('parseIsoTime', () => {
     ['minute 60', '2026-03-01T12:60:00.000Z'],
     ['second 60', '2026-03-01T12:00:60.000Z'],
     ['month 13', '2026-13-01T12:00:00.000Z'],
+    ['a letter in the month', '2026-0a-01T12:00:00.000Z'],
+    ['a sign before the year', '+026-03-01T12:00:00.000Z'],
+    ['a colon in the milliseconds', '2026-03-01T12:00:00.0:0Z'],
+    ['a slash for a dash', '2026/03-01T12:00:00.000Z'],
+    ['a space in the hour', '2026-03-01T 2:00:00.000Z'],
   ])('rejects %s in the canonical form (%j)', (_what, text) => {
     expect(parseIsoTime(text)).toBeUndefined();
+    expect(normalizeIsoTime(text)).toBeUndefined();
   });
 
   it('reads the canonical form as the field-by-field rules do, on every day, hour and minute shape', () => {
@@ -90,17 +96,6 @@ describe('parseIsoTime', () => {
       }
     }
     expect(checked).toBe(8 * 14 * 33 * 6);
-  });
-
-  it.each([
-    ['a letter in the month', '2026-0a-01T12:00:00.000Z'],
-    ['a sign before the year', '+026-03-01T12:00:00.000Z'],
-    ['a colon in the milliseconds', '2026-03-01T12:00:00.0:0Z'],
-    ['a slash for a dash', '2026/03-01T12:00:00.000Z'],
-    ['a space in the hour', '2026-03-01T 2:00:00.000Z'],
-  ])('rejects %s in the canonical shape (%j)', (_what, text) => {
-    expect(parseIsoTime(text)).toBeUndefined();
-    expect(normalizeIsoTime(text)).toBeUndefined();
   });
 
   it('accepts the last millisecond of year 9999', () => {
