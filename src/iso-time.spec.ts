@@ -60,11 +60,7 @@ describe('parseIsoTime', () => {
     ['text', 'yesterday'],
     ['an epoch number', '1772366400000'],
     ['a time after year 9999', '9999-12-31T23:59:59-01:00'],
-  ])('rejects %s (%j)', (_what, text) => {
-    expect(parseIsoTime(text)).toBeUndefined();
-  });
-
-  it.each([
+    // the canonical form's own shape, where the fast path reads it
     ['30 February', '2026-02-30T00:00:00.000Z'],
     ['hour 24', '2026-03-01T24:00:00.000Z'],
     ['minute 60', '2026-03-01T12:60:00.000Z'],
@@ -75,7 +71,7 @@ describe('parseIsoTime', () => {
     ['a colon in the milliseconds', '2026-03-01T12:00:00.0:0Z'],
     ['a slash for a dash', '2026/03-01T12:00:00.000Z'],
     ['a space in the hour', '2026-03-01T 2:00:00.000Z'],
-  ])('rejects %s in the canonical form (%j)', (_what, text) => {
+  ])('rejects %s (%j)', (_what, text) => {
     expect(parseIsoTime(text)).toBeUndefined();
     expect(normalizeIsoTime(text)).toBeUndefined();
   });
