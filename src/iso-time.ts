@@ -21,8 +21,8 @@ export function timeMs(text: string): number {
 /**
  * The fast path: epoch milliseconds of a time in the canonical form `YYYY-MM-DDTHH:mm:ss.sssZ`
  * (what toISOString writes, so what this service writes and clients send back), read by
- * character codes; undefined for anything else, left to the rules (which also name what is
- * wrong). Years below 100 are left to them too, because Date.UTC reads them as 19xx.
+ * character codes and integer arithmetic; undefined for anything else, left to the rules.
+ * Years below 100 are left to them too (as their Date.UTC would read them as 19xx).
  */
 function parseCanonical(text: string): number | undefined {
   if (
@@ -37,28 +37,43 @@ function parseCanonical(text: string): number | undefined {
   ) {
     return undefined;
   }
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
-  const minute = digits(text, 14, 2);
-  const second = digits(text, 17, 2);
-  const ms = digits(text, 20, 3);
-  // digits() is -1 for a non-digit: every field below its lower bound fails one test here
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const century = twoDigits(text, 0);
+  const yearOfCentury = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  const centiseconds = twoDigits(text, 20);
+  const lastDigit = text.charCodeAt(22) - 48;
+  // twoDigits() is -1 for a non-digit: every field below its lower bound fails a test here
+  if (century < 1 || yearOfCentury < 0 || month < 1 || month > 12 || day < 1) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (centiseconds < 0 || lastDigit < 0 || lastDigit > 9) return undefined;
+  const year = century * 100 + yearOfCentury;
+  if (day > daysInMonth(year, month)) return undefined;
+  const ms = ((hour * 60 + minute) * 60 + second) * 1000 + centiseconds * 10 + lastDigit;
+  return daysSinceEpoch(year, month, day) * 86_400_000 + ms;
 }
 
-/** The decimal number of text[at, at + count), or -1 if one of its characters is not a digit. */
-function digits(text: string, at: number, count: number): number {
-  let n = 0;
-  for (let i = at; i < at + count; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
+/** The two-digit decimal number at text[at], or -1 if either character is not a digit. */
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const ones = text.charCodeAt(at + 1) - 48;
+  return tens < 0 || tens > 9 || ones < 0 || ones > 9 ? -1 : tens * 10 + ones;
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, year >= 1 (the
+ * days-from-civil algorithm: years counted from March, so that a leap day ends the year).
+ */
+function daysSinceEpoch(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /** parseIsoTime() without its fast path: every form, field by field (exported for its spec). */
