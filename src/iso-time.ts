@@ -21,8 +21,8 @@ export function timeMs(text: string): number {
 /**
  * The fast path: epoch milliseconds of a time in the canonical form `YYYY-MM-DDTHH:mm:ss.sssZ`
  * (what toISOString writes, so what this service writes and clients send back), read by
- * character codes and integer arithmetic; undefined for anything else, left to the rules.
- * Years below 100 are left to them too (as their Date.UTC would read them as 19xx).
+ * character codes and integer arithmetic (no Date.UTC, so years below 100 need no care);
+ * undefined for anything else, left to the rules.
  */
 function parseCanonical(text: string): number | undefined {
   if (
@@ -47,7 +47,7 @@ function parseCanonical(text: string): number | undefined {
   const centiseconds = twoDigits(text, 20);
   const lastDigit = text.charCodeAt(22) - 48;
   // twoDigits() is -1 for a non-digit: every field below its lower bound fails a test here
-  if (century < 1 || yearOfCentury < 0 || month < 1 || month > 12 || day < 1) return undefined;
+  if (century < 0 || yearOfCentury < 0 || month < 1 || month > 12 || day < 1) return undefined;
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   if (centiseconds < 0 || lastDigit < 0 || lastDigit > 9) return undefined;
   const year = century * 100 + yearOfCentury;
@@ -64,7 +64,7 @@ function twoDigits(text: string, at: number): number {
 }
 
 /**
- * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, year >= 1 (the
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, any year (the
  * days-from-civil algorithm: years counted from March, so that a leap day ends the year).
  */
 function daysSinceEpoch(year: number, month: number, day: number): number {
