@@ -37,7 +37,7 @@ import {
   warm,
 } from './http';
 import { LokiEngine } from './loki';
-import { atRealtimePriority, Budget, CpuProbe, gc, hasTaskset, machineInfo, noiseSample, pinSelf, realtimeTiming, Timing, timeIterations } from './measure';
+import { atRealtimePriority, Budget, CpuProbe, describeIdle, gc, hasTaskset, machineInfo, noiseSample, pinSelf, realtimeTiming, Timing, timeIterations } from './measure';
 import { NaiveEngine } from './naive';
 import { postgresReport, postgresSection } from './postgres';
 import { ProjectEngine } from './project';
@@ -561,6 +561,7 @@ async function main(): Promise<void> {
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}; ` +
       (pinned ? 'bench + autocannon pinned to core 1, servers to core 0 (taskset)' : 'not pinned') +
       (realtimeTiming() ? '; timed in-process loops and inserts at real-time priority (chrt -f; BENCH_RT=0 turns it off)' : '; timed loops at normal priority'),
+    describeIdle(machine.idle),
     `noise: fixed CPU loop ×10 (5 before, 5 after): ${noise.loopMs.join(', ')} ms, spread ${noise.spreadPct.toFixed(1)}%; ` +
       "'other load %' = CPU other processes used while each figure was measured, % of one core (this project / naive / LokiJS, or service / bare)",
     `iterations (this project / naive / LokiJS): ${ip.latency.map((c) => `${c.id} ${c.project.iterations}/${c.naive.iterations}/${c.loki.iterations}`).join(', ')}; ` +

@@ -251,6 +251,29 @@ function gitInfo(): { commit: string; srcDirty: boolean } {
   }
 }
 
+function readSys(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How idle CPUs wait (Linux cpuidle): the governor and, under `haltpoll` (a virtual machine's),
+ * how long an idle vCPU polls before it halts. A halted vCPU is woken through the hypervisor,
+ * and the process that wakes it pays: a server's `writev` of a response to a load generator
+ * that sleeps on the other core. The slower the server, the more often the load generator
+ * sleeps between responses, so this cost grows as a server's rate falls (README, "What bounds
+ * the HTTP figures"). Printed with every run; undefined off Linux.
+ */
+export function idleInfo(): { governor: string; haltPollNs?: number } | undefined {
+  const governor = readSys('/sys/devices/system/cpu/cpuidle/current_governor') ?? readSys('/sys/devices/system/cpu/cpuidle/current_governor_ro');
+  if (governor === undefined) return undefined;
+  const poll = readSys('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
+  return { governor, haltPollNs: poll === undefined || poll === '' ? undefined : Number(poll) };
+}
+
 export function machineInfo() {
   const c = cpus();
   return {
@@ -259,8 +282,19 @@ export function machineInfo() {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    idle: idleInfo(),
     ...gitInfo(),
   };
+}
+
+/** The idle line of the report: governor and halt-poll window. */
+export function describeIdle(idle: ReturnType<typeof idleInfo>): string {
+  if (idle === undefined) return 'idle CPUs: unknown (no cpuidle in /sys)';
+  if (idle.haltPollNs === undefined) return `idle CPUs: cpuidle governor ${idle.governor}`;
+  return (
+    `idle CPUs: cpuidle governor ${idle.governor}, guest_halt_poll_ns ${idle.haltPollNs}` +
+    (idle.haltPollNs === 0 ? ' (an idle vCPU halts at once: waking the load generator costs the server more the slower it is)' : '')
+  );
 }
 
 /** CPU time (user + system, ms) a process has used, from /proc; undefined off Linux. */
