@@ -156,6 +156,46 @@ async function latencyCase<A>(
 const searchRun = (cls: SizeClass) => async (e: Engine, i: number) => e.search(searchVariant(cls, i));
 const statsRun = (cls: SizeClass) => async (e: Engine, i: number) => e.stats(statsVariant(cls, i));
 
+/** A latency case of this project over the same payments loaded in createdAt order. */
+interface OrderedCase {
+  id: string;
+  label: string;
+  timing: Timing;
+  otherCpuPct: number | undefined;
+  /** the same case's p50 over the payments in generation order (random createdAt) */
+  randomOrderP50: number;
+}
+
+/**
+ * The cases again, this project only, over the same payments inserted in createdAt order: the
+ * order a live store receives them in (each created now), and the order PostgreSQL mode loads
+ * them in. Row ids, cell slots and index chunks then follow time, where the generated data set
+ * (createdAt uniform, in random order) scatters them. Every answer is checked against the
+ * store loaded in generation order.
+ */
+async function orderedCases(payments: readonly Payment[], project: Engine, latency: LatencyCase[]): Promise<OrderedCase[]> {
+  const inOrder = [...payments].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  log('this project, payments inserted in createdAt order: loading');
+  const engine = new ProjectEngine(inOrder);
+  const out: OrderedCase[] = [];
+  const time = async <A>(id: string, run: (e: Engine, i: number) => Promise<A>, checksum: (answer: A) => string) => {
+    const random = latency.find((c) => c.id === id)!;
+    log(`${random.label}, payments in createdAt order: this project`);
+    const sums: string[] = [];
+    const r = await timeIterations(S.project, (i) => run(engine, i), (i, answer) => (sums[i] = checksum(answer)));
+    for (let i = 0; i < sums.length; i++) {
+      const want = checksum(await run(project, i));
+      if (sums[i] !== want) throw new Error(`MISMATCH in "${random.label}" (createdAt order), variant ${i}: ${sums[i]}, generation order ${want}`);
+    }
+    out.push({ id, label: random.label, timing: r.timing, otherCpuPct: r.otherCpuPct, randomOrderP50: random.project.p50 });
+  };
+  await time('search.mid', searchRun('mid'), searchChecksum);
+  await time('search.largest', searchRun('largest'), searchChecksum);
+  await time('stats.mid', statsRun('mid'), statsChecksum);
+  await time('stats.largest', statsRun('largest'), statsChecksum);
+  return out;
+}
+
 interface InsertCase {
   id: 'new' | 'import';
   label: string;
@@ -183,6 +223,7 @@ interface InProcessResults {
   loadMs: { project: number; naive: number; loki: number };
   memory: MemoryCase;
   latency: LatencyCase[];
+  ordered: OrderedCase[];
   inserts: InsertCase[];
   expectations: HttpExpectations;
   getPaths: string[];
@@ -255,6 +296,8 @@ async function inProcess(): Promise<InProcessResults> {
   latency.push(await latencyCase('search.largest', 'search, largest org', engines, searchRun('largest'), searchChecksum));
   latency.push(await latencyCase('stats.mid', 'stats 30 days, mid-size org', engines, statsRun('mid'), statsChecksum));
   latency.push(await latencyCase('stats.largest', 'stats 30 days, largest org', engines, statsRun('largest'), statsChecksum));
+  const ordered = await orderedCases(payments, project, latency);
+  gc(); // that second store is garbage now: collected here, not during a timed insert
 
   // what the HTTP servers must answer (they hold the same N payments, not the inserts below)
   log('HTTP expectations from the naive baseline');
@@ -321,6 +364,7 @@ async function inProcess(): Promise<InProcessResults> {
     loadMs: { project: projectLoad, naive: naiveLoad, loki: lokiLoad },
     memory,
     latency,
+    ordered,
     inserts,
     expectations,
     getPaths,
@@ -494,6 +538,17 @@ async function main(): Promise<void> {
       `${ratio(c.vsNaive)} naive, ${ratio(c.vsLoki)} Loki (p50)`,
       goalCell(goals, latencyGoals[c.id]),
       other(c.project.otherCpuPct, c.naive.otherCpuPct, c.loki.otherCpuPct),
+    ]);
+  }
+  for (const c of ip.ordered) {
+    rows.push([
+      `${c.label}, payments inserted in createdAt order, ms p50 / p99`,
+      lat(c.timing),
+      '-',
+      '-',
+      `${ratio(c.randomOrderP50 / c.timing.p50)} the p50 in generation order`,
+      '- (no goal: the order of a live store)',
+      other(c.otherCpuPct),
     ]);
   }
   for (const c of ip.inserts) {

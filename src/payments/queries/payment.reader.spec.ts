@@ -377,7 +377,7 @@ describe('PaymentReader', () => {
           const walkFn = index.walk.bind(index);
           jest.spyOn(index, 'walk').mockImplementation((d, from, visit) => walkFn(d, from, (row) => (read++, visit(row))));
           const rangeFn = index.forEachInRange.bind(index);
-          jest.spyOn(index, 'forEachInRange').mockImplementation((lo, hi, visit) => rangeFn(lo, hi, (row) => (read++, visit(row))));
+          jest.spyOn(index, 'forEachInRange').mockImplementation((lo, hi, visit, descending) => rangeFn(lo, hi, (row) => (read++, visit(row)), descending));
         }
         const scanFn = store.cells.scanPage.bind(store.cells);
         jest.spyOn(store.cells, 'scanPage').mockImplementation((cells, ...rest) => {
@@ -402,6 +402,38 @@ describe('PaymentReader', () => {
         // equal keys buffered before it is read forwards (RUN_BUFFER), never a scan
         expect(Math.max(...perPage)).toBeLessThan(26 * 4 + 2 * 33);
       }
+    });
+
+    it('counts a search narrowed by time alone with the createdAt index: no pass over the cells', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(91));
+      for (let i = 0; i < 20_000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
+      for (let i = 0; i < 300; i++) world.event();
+      const count = jest.spyOn(store.cells, 'count');
+      const scanPage = jest.spyOn(store.cells, 'scanPage');
+      const window = { from: new Date(BASE + 10 * HOUR).toISOString(), to: new Date(BASE + 12 * HOUR).toISOString() };
+      for (const [sort, filter] of [
+        ['-createdAt', { organizationId: 'org-a', ...window }],
+        ['createdAt', { organizationId: 'org-b', ...window }],
+        ['-createdAt', { ...window }],
+        ['-createdAt', { organizationId: 'org-a', from: window.from }],
+      ] as const) {
+        const expected = refSorted(world.all(), filter, sort);
+        expect(expected.length).toBeGreaterThan(25);
+        const first = await reader.search({ filter, sort, size: 25 });
+        expect(first.total).toBe(expected.length);
+        expect(first.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 25).map((p) => p.paymentId));
+        const second = await reader.search({ filter, sort, size: 25, cursor: first.nextCursor! });
+        expect(second.total).toBe(expected.length);
+        expect(second.items.map((p) => p.paymentId)).toEqual(expected.slice(25, 50).map((p) => p.paymentId));
+      }
+      expect(count).not.toHaveBeenCalled();
+      expect(scanPage).not.toHaveBeenCalled();
+      // a status narrows it further: the index cannot count that, the cells do
+      const pending = { organizationId: 'org-a', statuses: ['pending' as const], ...window };
+      const page = await reader.search({ filter: pending, sort: '-createdAt', size: 25 });
+      expect(page.total).toBe(refSorted(world.all(), pending, '-createdAt').length);
+      expect(count.mock.calls.length + scanPage.mock.calls.length).toBeGreaterThan(0);
     });
 
     it('refuses a cursor of other filters or another sort, naming the cursor', async () => {

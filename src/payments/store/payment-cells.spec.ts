@@ -1,6 +1,7 @@
 import { AppConfig } from '../../config';
 import { createPayment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
 import { Cell } from './payment-cells';
+import { TopK } from './top-k';
 import { PaymentStore } from './payment.store';
 import { matchesFilter, PaymentFilter } from './payment-filter';
 import { filterParams } from './row-filter';
@@ -129,5 +130,55 @@ describe('PaymentCells (through the store that keeps them)', () => {
     expect(filterParams({ organizationId: 'nobody' }, store.dictionaries)).toBeNull();
     expect(filterParams({ currencies: ['GBP'] }, store.dictionaries)).toBeNull();
     expect(filterParams({ currencies: ['GBP', 'EUR'] }, store.dictionaries)).not.toBeNull();
+  });
+});
+
+describe('PaymentCells.scanPage over payments created in time order (as live traffic is)', () => {
+  // one cell (o1, pending, EUR): slots in insertion order, createdAt rising
+  const store = new PaymentStore(new AppConfig());
+  const N = 5000;
+  for (let i = 0; i < N; i++) {
+    const createdAt = new Date(DAY + i * 60_000).toISOString();
+    store.insertIfAbsent(createPayment({ organizationId: 'o1', userId: 'u1', amount: 1 + (i % 1000), currency: 'EUR', createdAt }, `p${i}`, createdAt));
+  }
+  const params = filterParams({ organizationId: 'o1', minAmount: 100 }, store.dictionaries)!;
+  const selected = store.cells.select(params);
+  const idOf = (row: number) => store.row(row).paymentId;
+  const matches = Array.from({ length: N }, (_, row) => row).filter((row) => store.row(row).amount >= 100);
+
+  /** The page's rows and how many rows the page's heap took in (each a heap update). */
+  function page(sort: 'createdAt' | '-createdAt' | 'amount' | '-amount') {
+    const top = new TopK(20, sort.startsWith('-'), (a, b) => (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0));
+    let kept = 0;
+    const offer = top.offer.bind(top);
+    const before = (key: number) => (top.descending ? key > top.bound : key < top.bound);
+    top.offer = (key, row) => {
+      if (before(key)) kept++;
+      offer(key, row);
+    };
+    const total = store.cells.scanPage(selected, params, sort.endsWith('amount'), top, undefined, idOf);
+    return { total, rows: top.sorted(), kept };
+  }
+
+  it('fills a newest-first page from the end of the cell: about one heap update per row of the page', () => {
+    const { total, rows, kept } = page('-createdAt');
+    expect(total).toBe(matches.length);
+    expect(rows).toEqual(matches.slice(-20).reverse());
+    // read forward, each of the ~4,500 matches would beat the worst row kept
+    expect(kept).toBeLessThanOrEqual(40);
+  });
+
+  it('fills an oldest-first page from the start of the cell', () => {
+    const { total, rows, kept } = page('createdAt');
+    expect(total).toBe(matches.length);
+    expect(rows).toEqual(matches.slice(0, 20));
+    expect(kept).toBeLessThanOrEqual(40);
+  });
+
+  it('answers amount sorts whatever the order of the slots', () => {
+    const byAmount = [...matches].sort((a, b) => store.row(a).amount - store.row(b).amount || (idOf(a) < idOf(b) ? -1 : 1));
+    expect(page('amount').rows).toEqual(byAmount.slice(0, 20));
+    const desc = [...matches].sort((a, b) => store.row(b).amount - store.row(a).amount || (idOf(a) < idOf(b) ? -1 : 1));
+    expect(page('-amount').rows).toEqual(desc.slice(0, 20));
   });
 });

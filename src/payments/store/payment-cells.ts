@@ -233,10 +233,16 @@ export class PaymentCells {
     const afterId = after === undefined ? '' : after.id;
     let bound = top.bound;
     let n = 0;
+    // Newest first reads each cell from its end. Slots follow insertion order (but for the
+    // payments moved in from another cell), and live payments are inserted in createdAt order:
+    // read forward, every matching entry would beat the page's worst kept one and cost a heap
+    // update; read backward, the page fills with the newest at once and the bound holds.
+    const step = !byAmount && top.descending ? -1 : 1;
     for (const cell of cells) {
       const { length, rows, amount, createdAt } = cell;
       const keys = byAmount ? amount : createdAt;
-      for (let i = 0; i < length; i++) {
+      const end = step === 1 ? length : -1;
+      for (let i = step === 1 ? 0 : length - 1; i !== end; i += step) {
         const a = amount[i];
         const t = createdAt[i];
         let ok = +(a >= minAmount) & +(a <= maxAmount) & +(t >= from) & +(t < to);

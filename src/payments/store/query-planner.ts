@@ -33,8 +33,11 @@ export interface Plan {
   readonly params: FilterParams | null;
   /** For the `cells` driver: the cells to scan (every candidate is in one of them). */
   readonly cells: readonly Cell[];
-  /** The candidate rows (unordered). */
-  forEach(visit: (row: number) => void): void;
+  /**
+   * The candidate rows, unordered; a sorted-index driver (`amount`, `createdAt`,
+   * `orgCreatedAt`) yields them in the order of its key, descending when asked.
+   */
+  forEach(visit: (row: number) => void, descending?: boolean): void;
 }
 
 /**
@@ -87,6 +90,6 @@ function range(driver: Driver, index: SortedIndexView, params: FilterParams, lo:
     estimate: index.countRange(lo, hi),
     params,
     cells: [],
-    forEach: (visit) => index.forEachInRange(lo, hi, visit),
+    forEach: (visit, descending) => index.forEachInRange(lo, hi, visit, descending),
   };
 }

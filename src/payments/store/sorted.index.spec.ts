@@ -76,6 +76,9 @@ function expectSame(ix: SortedIndex, table: Table, rows: number[], bounds: [numb
     expect(ix.countRange(lo, hi)).toBe(want.length);
     expect([...ix.range(lo, hi)]).toEqual(want);
     expect(forEachRows(ix, lo, hi)).toEqual(want);
+    const backward: number[] = [];
+    ix.forEachInRange(lo, hi, (row) => backward.push(row), true);
+    expect(backward).toEqual([...want].reverse());
     // up to a limit: every row when the range holds at most that many, else none
     for (const limit of [want.length, want.length - 1, 0].filter((l) => l >= 0)) {
       const out: number[] = [];

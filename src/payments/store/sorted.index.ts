@@ -17,8 +17,12 @@ export interface SortedIndexView {
   countRange(lo: number, hi: number): number;
   /** Row ids with lo <= key < hi, in (key, paymentId) ascending order (read when called). */
   range(lo: number, hi: number): Generator<number>;
-  /** The same rows as range(), through a callback: no generator cost per row. */
-  forEachInRange(lo: number, hi: number, visit: (row: number) => void): void;
+  /**
+   * The same rows as range(), through a callback: no generator cost per row; `descending`
+   * visits them in the reverse order (a newest-first page over a createdAt range fills with
+   * its best rows first).
+   */
+  forEachInRange(lo: number, hi: number, visit: (row: number) => void, descending?: boolean): void;
   /**
    * forEachInRange() if at most `limit` entries lie in the range (then true), else nothing
    * (false): a count and a visit for the cost of the two seeks of one.
@@ -192,8 +196,31 @@ export class SortedIndex implements SortedIndexView {
     yield* rows;
   }
 
-  forEachInRange(lo: number, hi: number, visit: (row: number) => void): void {
-    this.forEachInRangeUpTo(lo, hi, Infinity, visit);
+  forEachInRange(lo: number, hi: number, visit: (row: number) => void, descending = false): void {
+    if (!descending) {
+      this.forEachInRangeUpTo(lo, hi, Infinity, visit);
+      return;
+    }
+    if (!(lo < hi) || this.#size === 0) return;
+    const chunks = this.#chunks;
+    const lens = this.#lens;
+    this.#seek(lo);
+    const c0 = this.#seekChunk;
+    const i0 = this.#seekEntry;
+    if (c0 >= chunks.length) return;
+    this.#seek(hi);
+    // from just before the first entry >= hi (past the end: the last chunk's end) back to (c0, i0)
+    let c = this.#seekChunk;
+    let end = this.#seekEntry;
+    if (c >= chunks.length) {
+      c = chunks.length - 1;
+      end = lens[c];
+    }
+    for (; c >= c0; c--, end = c >= 0 ? lens[c] : 0) {
+      const rows = chunks[c];
+      const stop = c === c0 ? i0 : 0;
+      for (let i = end - 1; i >= stop; i--) visit(rows[i]);
+    }
   }
 
   forEachInRangeUpTo(lo: number, hi: number, limit: number, visit: (row: number) => void): boolean {
