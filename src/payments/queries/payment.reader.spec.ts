@@ -436,6 +436,52 @@ describe('PaymentReader', () => {
       expect(count.mock.calls.length + scanPage.mock.calls.length).toBeGreaterThan(0);
     });
 
+    it('counts a large organization by time and status through the daily aggregates: no pass over its cells', async () => {
+      const { store, reader } = setup();
+      const world = new World(store, lcg(92));
+      const DAY_MS = 24 * HOUR;
+      // 100 payments a day over 400 days: a month's window holds ~3,000 of the organization's 40,000
+      for (let i = 0; i < 40_000; i++) {
+        world.create({ organizationId: 'org-a', createdAt: new Date(BASE + Math.floor(world.rand() * 400 * DAY_MS)).toISOString() });
+      }
+      for (let i = 0; i < 2_000; i++) world.event();
+      const count = jest.spyOn(store.cells, 'count');
+      const scanPage = jest.spyOn(store.cells, 'scanPage');
+      // ragged ends on both sides of the window
+      const window = { from: new Date(BASE + 100 * DAY_MS + 5 * HOUR).toISOString(), to: new Date(BASE + 130 * DAY_MS + 17 * HOUR).toISOString() };
+      for (const filter of [
+        { organizationId: 'org-a', statuses: ['pending' as const], ...window },
+        { organizationId: 'org-a', statuses: ['pending' as const, 'completed' as const], currencies: ['EUR', 'USD', 'JPY'], ...window },
+      ]) {
+        const expected = refSorted(world.all(), filter, '-createdAt');
+        expect(expected.length).toBeGreaterThan(50);
+        const first = await reader.search({ filter, sort: '-createdAt', size: 25 });
+        expect(first.total).toBe(expected.length);
+        expect(first.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 25).map((p) => p.paymentId));
+        const second = await reader.search({ filter, sort: '-createdAt', size: 25, cursor: first.nextCursor! });
+        expect(second.total).toBe(expected.length);
+        expect(second.items.map((p) => p.paymentId)).toEqual(expected.slice(25, 50).map((p) => p.paymentId));
+      }
+      expect(count).not.toHaveBeenCalled();
+      expect(scanPage).not.toHaveBeenCalled();
+      // random windows, statuses and currencies, whichever way each is counted
+      const rand = lcg(93);
+      for (let round = 0; round < 30; round++) {
+        const fromMs = BASE + Math.floor(rand() * 380 * DAY_MS);
+        const filter = {
+          organizationId: 'org-a',
+          statuses: PAYMENT_STATUSES.filter(() => rand() < 0.6),
+          currencies: rand() < 0.5 ? undefined : CURRENCIES.filter(() => rand() < 0.7),
+          from: new Date(fromMs).toISOString(),
+          to: new Date(fromMs + Math.floor(rand() * 40 * DAY_MS)).toISOString(),
+        };
+        const expected = refSorted(world.all(), filter, '-createdAt');
+        const page = await reader.search({ filter, sort: '-createdAt', size: 10 });
+        expect({ round, total: page.total }).toEqual({ round, total: expected.length });
+        expect(page.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 10).map((p) => p.paymentId));
+      }
+    });
+
     it('refuses a cursor of other filters or another sort, naming the cursor', async () => {
       const { store, reader } = setup();
       const world = new World(store, lcg(8));

@@ -91,7 +91,7 @@ export class PaymentReader {
     const byAmount = req.sort.endsWith('amount');
     const descending = req.sort.startsWith('-');
     if (start === 0) {
-      const walked = this.#walkInOrder(plan, byAmount, descending, position, req.size);
+      const walked = this.#walkInOrder(req.filter, plan, byAmount, descending, position, req.size);
       if (walked !== undefined) {
         const items = walked.rows.slice(0, req.size).map((row) => this.store.row(row));
         return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
@@ -145,6 +145,7 @@ export class PaymentReader {
    * taken only when that cost model says it beats the scan; undefined otherwise (no user filter).
    */
   #walkInOrder(
+    filter: PaymentFilter,
     plan: Plan,
     byAmount: boolean,
     descending: boolean,
@@ -171,15 +172,27 @@ export class PaymentReader {
           ? ix.createdAt
           : ix.createdAtOf(params.org)
         : undefined;
-    const countCost = narrowed && timeIndex === undefined ? COUNT_ENTRY_COST * inCells : 0;
     // the sort key's bounds [lo, hi): amounts are integers, so amount <= max is amount < max + 1
     const lo = byAmount ? params.minAmount : params.from;
     const hi = byAmount ? params.maxAmount + 1 : params.to;
     const span = lo === -Infinity && hi === Infinity ? index.size : index.countRange(lo, hi);
+    // narrowed by createdAt and by statuses or currencies, no amount bound: counted as stats
+    // count (whole UTC days from the daily aggregates, the ragged ends through the createdAt
+    // index) when the cost model says that beats a count over the selected cells. `span` is
+    // then the organization's payments in the window (a createdAt sort walks its own index).
+    const cellsCountCost = COUNT_ENTRY_COST * inCells;
+    const aggregateCost = narrowed && timeIndex === undefined && !byAmount ? this.#aggregateCountCost(params, span) : Infinity;
+    const countCost = !narrowed || timeIndex !== undefined ? 0 : Math.min(cellsCountCost, aggregateCost);
     // rows walked to find size + 1 matches, if they are spread evenly over the span: at least
     // this many before counting (there are at most inCells matches), then the estimate
     if (countCost + ROW_COST * (size + 1) * (span / Math.max(1, inCells)) >= scanCost) return undefined;
-    const total = !narrowed ? plan.estimate : timeIndex !== undefined ? timeIndex.countRange(params.from, params.to) : cells.count(counted, params);
+    const total = !narrowed
+      ? plan.estimate
+      : timeIndex !== undefined
+        ? timeIndex.countRange(params.from, params.to)
+        : aggregateCost < cellsCountCost
+          ? this.#stats({ filter }).total
+          : cells.count(counted, params);
     const rows: number[] = [];
     if (total === 0) return { rows, total };
     if (countCost + ROW_COST * (size + 1) * (span / total) >= scanCost) return undefined;
@@ -316,6 +329,21 @@ export class PaymentReader {
     };
   }
 
+  /**
+   * The cost (in the model's nanoseconds) of counting a filter's matches as #stats does, or
+   * Infinity where its aggregates cannot (an amount bound, an open end of the window, sums past
+   * 2^53: then #stats scans). `windowRows`: the organization's (or everyone's) payments in the
+   * window. The whole days cost a few adds each; the two ragged ends read about half a day's
+   * payments between them, at random.
+   */
+  #aggregateCountCost(params: FilterParams, windowRows: number): number {
+    const { from, to } = params;
+    if (params.minAmount !== -Infinity || params.maxAmount !== Infinity || !Number.isFinite(from) || !Number.isFinite(to)) return Infinity;
+    if (!this.store.aggregates.exact) return Infinity;
+    const days = (to - from) / DAY_MS;
+    return AGGREGATE_FIXED_COST + AGGREGATE_DAY_COST * days + ROW_COST * Math.min(windowRows, windowRows / days);
+  }
+
   #dayTotals: DayTotals | undefined;
 
   /** One DayTotals reused by every stats query (each runs to its end without yielding), zeroed. */
@@ -362,6 +390,9 @@ const COUNT_ENTRY_COST = 1;
 const ALL_STATUSES = (1 << PAYMENT_STATUSES.length) - 1;
 const SCAN_ENTRY_COST = 1.5;
 const ROW_COST = 100;
+/** A count through the daily aggregates (#stats): its fixed cost, and each day of the window. */
+const AGGREGATE_FIXED_COST = 10_000;
+const AGGREGATE_DAY_COST = 50;
 
 function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;
