@@ -168,8 +168,9 @@ interface OrderedCase {
 
 /**
  * The cases again, this project only, over the same payments inserted in createdAt order: the
- * order a live store receives them in (each created now), and the order PostgreSQL mode loads
- * them in. Row ids, cell slots and index chunks then follow time, where the generated data set
+ * order a live store receives them in (each created now; PostgreSQL mode loads the table in
+ * its physical order, which follows the writes). Row ids, cell slots and index chunks then
+ * follow time, where the generated data set
  * (createdAt uniform, in random order) scatters them. Every answer is checked against the
  * store loaded in generation order.
  */
