@@ -43,12 +43,26 @@ export class LokiEngine implements Engine {
   }
 
   search(q: SearchQuery): SearchAnswer {
-    const rs = this.#coll.chain().find({
-      organizationId: q.organizationId,
-      status: { $in: q.statuses },
-      currency: { $in: q.currencies },
-      amount: { $between: [q.minAmount, q.maxAmount] },
-    } as LokiQuery<Doc>);
+    const rs =
+      q.from === undefined && q.to === undefined
+        ? this.#coll.chain().find({
+            organizationId: q.organizationId,
+            status: { $in: q.statuses },
+            currency: { $in: q.currencies },
+            amount: { $between: [q.minAmount ?? -Infinity, q.maxAmount ?? Infinity] },
+          } as LokiQuery<Doc>)
+        : // a createdAt window [from, to): $between would include `to`
+          this.#coll.chain().find({
+            $and: [
+              { organizationId: q.organizationId },
+              { status: { $in: q.statuses } },
+              { currency: { $in: q.currencies } },
+              ...(q.minAmount === undefined ? [] : [{ amount: { $gte: q.minAmount } }]),
+              ...(q.maxAmount === undefined ? [] : [{ amount: { $lte: q.maxAmount } }]),
+              ...(q.from === undefined ? [] : [{ createdAt: { $gte: q.from } }]),
+              ...(q.to === undefined ? [] : [{ createdAt: { $lt: q.to } }]),
+            ],
+          } as LokiQuery<Doc>);
     const total = rs.count();
     const docs = rs.simplesort('createdAt', { desc: true }).limit(q.size).data();
     return { ids: docs.map((d) => d.paymentId), total };

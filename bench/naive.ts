@@ -28,8 +28,10 @@ export class NaiveEngine implements Engine {
         p.organizationId === q.organizationId &&
         q.statuses.includes(p.status) &&
         q.currencies.includes(p.currency) &&
-        p.amount >= q.minAmount &&
-        p.amount <= q.maxAmount,
+        (q.minAmount === undefined || p.amount >= q.minAmount) &&
+        (q.maxAmount === undefined || p.amount <= q.maxAmount) &&
+        (q.from === undefined || p.createdAt >= q.from) &&
+        (q.to === undefined || p.createdAt < q.to),
     );
     // newest first, then paymentId ascending
     matches.sort((a, b) =>

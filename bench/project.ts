@@ -53,6 +53,8 @@ export class ProjectEngine implements Engine {
         currencies: q.currencies,
         minAmount: q.minAmount,
         maxAmount: q.maxAmount,
+        from: q.from,
+        to: q.to,
       },
       sort: '-createdAt',
       size: q.size,

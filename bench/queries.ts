@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { Payment, PaymentStatus } from '../src/payments/payment';
-import { ANCHOR_MS, DAY_MS, LARGEST_ORG_RANK, MID_ORG_RANKS, orgId, SPAN_MS } from './dataset';
+import { ANCHOR_MS, CURRENCIES, DAY_MS, LARGEST_ORG_RANK, MID_ORG_RANKS, orgId, SPAN_MS } from './dataset';
 
 /**
  * The two queries of issue 4, in a form every engine translates for itself, and the checksums
  * that make a fast wrong answer fail the bench.
  */
 
-/** One organization + status in (...) + currency in (...) + amount range, newest first. */
+/**
+ * One organization + status in (...) + currency in (...) + an amount range or a createdAt
+ * window [from, to) (ISO strings), newest first.
+ */
 export interface SearchQuery {
   organizationId: string;
   statuses: PaymentStatus[];
   currencies: string[];
-  minAmount: number;
+  minAmount?: number;
   /** inclusive */
-  maxAmount: number;
+  maxAmount?: number;
+  from?: string;
+  to?: string;
   size: number;
 }
 
@@ -66,6 +71,23 @@ export function searchVariant(cls: SizeClass, i: number): SearchQuery {
   };
 }
 
+/**
+ * Variant i of a dashboard's list: the largest organization's completed payments of a 7-day
+ * window with ragged ends (any currency, no amount bound), newest first, sliding over the year.
+ */
+export function windowSearchVariant(i: number): SearchQuery {
+  const slack = SPAN_MS - 7 * DAY_MS;
+  const fromMs = ANCHOR_MS - SPAN_MS + ((i * 7_919_993_311) % slack);
+  return {
+    organizationId: orgId(LARGEST_ORG_RANK),
+    statuses: ['completed'],
+    currencies: CURRENCIES.map((c) => c.code),
+    from: new Date(fromMs).toISOString(),
+    to: new Date(fromMs + 7 * DAY_MS).toISOString(),
+    size: 20,
+  };
+}
+
 /** Variant i of the stats: a 30-day window with ragged (not day-aligned) ends, sliding over the year. */
 export function statsVariant(cls: SizeClass, i: number): StatsQuery {
   const rank = cls === 'largest' ? LARGEST_ORG_RANK : MID_ORG_RANKS[i % MID_ORG_RANKS.length];
@@ -79,15 +101,13 @@ export function statsVariant(cls: SizeClass, i: number): StatsQuery {
 }
 
 export function searchPath(q: SearchQuery): string {
-  const params = new URLSearchParams({
-    organizationId: q.organizationId,
-    status: q.statuses.join(','),
-    currency: q.currencies.join(','),
-    minAmount: String(q.minAmount),
-    maxAmount: String(q.maxAmount),
-    sort: '-createdAt',
-    size: String(q.size),
-  });
+  const params = new URLSearchParams({ organizationId: q.organizationId, status: q.statuses.join(','), currency: q.currencies.join(',') });
+  if (q.minAmount !== undefined) params.set('minAmount', String(q.minAmount));
+  if (q.maxAmount !== undefined) params.set('maxAmount', String(q.maxAmount));
+  if (q.from !== undefined) params.set('from', q.from);
+  if (q.to !== undefined) params.set('to', q.to);
+  params.set('sort', '-createdAt');
+  params.set('size', String(q.size));
   return `/payments/search?${params.toString()}`;
 }
 
