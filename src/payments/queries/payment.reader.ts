@@ -139,10 +139,12 @@ export class PaymentReader {
    * global amount or createdAt index) from the cursor, or from the filter's bound on the sort
    * key, keeping rows that pass the filter until `size + 1` are found or the walk leaves that
    * bound: O(log n + size / selectivity) rows, whatever the depth. The number of matches is the
-   * selected cells' size when the filter names only organization, statuses and currencies, else
-   * a count over the cells' arrays. A walked row costs a hundred times a scanned entry (its
-   * fields are scattered over the store, the cells' arrays are read in order), so the walk is
-   * taken only when that cost model says it beats the scan; undefined otherwise (no user filter).
+   * selected cells' size when the filter names only organization, statuses and currencies; a
+   * createdAt range count when it narrows by time alone; else a count over the cells' arrays,
+   * or through the daily aggregates (as stats count) where that is cheaper. A walked row costs
+   * a hundred times a scanned entry (its fields are scattered over the store, the cells' arrays
+   * are read in order), so the walk is taken only when that cost model says it beats the scan;
+   * undefined otherwise (no user filter).
    */
   #walkInOrder(
     filter: PaymentFilter,
@@ -339,7 +341,7 @@ export class PaymentReader {
   #aggregateCountCost(params: FilterParams, windowRows: number): number {
     const { from, to } = params;
     if (params.minAmount !== -Infinity || params.maxAmount !== Infinity || !Number.isFinite(from) || !Number.isFinite(to)) return Infinity;
-    if (!this.store.aggregates.exact) return Infinity;
+    if (!(from < to) || !this.store.aggregates.exact) return Infinity;
     const days = (to - from) / DAY_MS;
     return AGGREGATE_FIXED_COST + AGGREGATE_DAY_COST * days + ROW_COST * Math.min(windowRows, windowRows / days);
   }
@@ -386,13 +388,14 @@ export class PaymentReader {
  * checked against the filter: its cell, slot and fields are cache misses).
  */
 const COUNT_ENTRY_COST = 1;
-/** FilterParams.statusMask with every status. */
-const ALL_STATUSES = (1 << PAYMENT_STATUSES.length) - 1;
 const SCAN_ENTRY_COST = 1.5;
 const ROW_COST = 100;
 /** A count through the daily aggregates (#stats): its fixed cost, and each day of the window. */
 const AGGREGATE_FIXED_COST = 10_000;
 const AGGREGATE_DAY_COST = 50;
+
+/** FilterParams.statusMask with every status. */
+const ALL_STATUSES = (1 << PAYMENT_STATUSES.length) - 1;
 
 function sortKey(p: Payment, sort: SearchSort): string | number {
   return sort === 'amount' || sort === '-amount' ? p.amount : p.createdAt;
