@@ -36,6 +36,13 @@ done <<< "$steps"
 # The runtime stage: its ENV, its CMD, then its HEALTHCHECK command.
 port=$((20000 + RANDOM % 20000))
 cmd=$(awk '/^FROM /{n++} n==2 && /^CMD /' "$dockerfile" | sed -e 's/^CMD //' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
+# The image runs the service as `npm run start:prod` does (same node flags), without npm as PID 1.
+prod=$(node -p "require('$root/package.json').scripts['start:prod']")
+if [ "$cmd" != "$prod" ]; then
+  echo "check-dockerfile: CMD runs '$cmd' but npm run start:prod runs '$prod'" >&2
+  exit 1
+fi
+echo "check-dockerfile: CMD is npm run start:prod's command ($prod)"
 health=$(awk '/^FROM /{n++} n==2' "$dockerfile" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | awk '/^HEALTHCHECK /' | sed -e 's/.* CMD //')
 start() {
   (cd "$work" && NODE_ENV=production AUTH_JWT_SECRET="$secret" HOST=127.0.0.1 PORT=$port LOG_LEVEL=warn "$@" bash -c "exec $cmd") &
