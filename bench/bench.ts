@@ -5,8 +5,10 @@
  *
  *   in process: PaymentStore + PaymentReader (cache off) vs naive Map scan vs LokiJS, on the
  *               same N payments: search, stats, incremental insert, memory per payment;
- *   over HTTP:  the service (createApp, cache off) vs a bare Fastify server, each in its own
- *               process pinned to core 0, autocannon in this process pinned to core 1.
+ *   over HTTP:  the service (createApp, cache off, run with npm run start:prod's node flags) vs
+ *               a bare Fastify server, each in its own process pinned to core 0, autocannon in
+ *               this process pinned to core 1; GET-by-id also beside a plain NestJS + QueryBus
+ *               reference (nest-reference.ts), to show what the framework alone reaches.
  *
  * Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (short run; exits 1 when an enforced goal
  * falls below half its value), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
@@ -18,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type autocannon from 'autocannon';
 import type { Payment } from '../src/payments/payment';
-import { compiled } from './build';
+import { compiled, serviceNodeFlags } from './build';
 import { DatasetGenerator } from './dataset';
 import { evaluateGoals } from './goals';
 import { goalCell, goalLine, int, lat, ms, ratio, rps, table } from './format';
@@ -382,7 +384,8 @@ async function inProcess(): Promise<InProcessResults> {
 interface HttpResults {
   servers: Record<string, unknown>[];
   checkedAnswers: number;
-  getP1: { service: LoadResult; bare: LoadResult };
+  /** With the plain NestJS + QueryBus reference (nest-reference.ts) measured beside them. */
+  getP1: { service: LoadResult; bare: LoadResult; nest: LoadResult };
   getP10: { service: LoadResult; bare: LoadResult };
   post: { service: LoadResult; bare: LoadResult };
   queries: { id: string; label: string; result: LoadResult }[];
@@ -398,28 +401,39 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
   const bare = await ServerProcess.start('bare', N, serverCore);
   log(`bare ready: ${JSON.stringify(bare.info)}`);
   let service: ServerProcess | undefined;
+  let nest: ServerProcess | undefined;
   try {
     log('starting the service');
     service = await ServerProcess.start('service', N, serverCore);
     log(`service ready: ${JSON.stringify(service.info)}`);
-    const checkedAnswers = (await verifyAnswers(bare, expect, false)) + (await verifyAnswers(service, expect, true));
+    log('starting the plain NestJS + QueryBus reference');
+    nest = await ServerProcess.start('nest', N, serverCore);
+    log(`nest reference ready: ${JSON.stringify(nest.info)}`);
+    const checkedAnswers =
+      (await verifyAnswers(bare, expect, false)) + (await verifyAnswers(nest, expect, false)) + (await verifyAnswers(service, expect, true));
     log(`${checkedAnswers} HTTP answers match the naive baseline`);
 
     const d = S.httpS;
     const get = (url: string, pipelining: number): LoadOptions => ({ url, connections: CONNECTIONS, pipelining, durationS: d, requests: rotate(getPaths) });
-    // ABBA: each server measured twice, in mirrored order, so that a drift of the machine's
-    // load during the case (other sessions share it) weighs on both sides alike
-    const pair = async (label: string, opts: (s: ServerProcess) => LoadOptions) => {
-      const out: Record<string, LoadResult[]> = { bare: [], service: [] };
-      for (const s of [bare, service!]) await warm(s, opts(s), S.httpWarmupS);
-      for (const s of [bare, service!, service!, bare]) {
+    // ABBA (ABCCBA): each server measured twice, in mirrored order, so that a drift of the
+    // machine's load during the case (other sessions share it) weighs on every side alike
+    const mirrored = async (label: string, servers: ServerProcess[], opts: (s: ServerProcess) => LoadOptions) => {
+      const out: Record<string, LoadResult[]> = Object.fromEntries(servers.map((s) => [s.kind, []]));
+      for (const s of servers) await warm(s, opts(s), S.httpWarmupS);
+      for (const s of [...servers, ...[...servers].reverse()]) {
         log(`${label}: ${s.kind}`);
         out[s.kind].push(await load(`${label} (${s.kind})`, s, opts(s)));
       }
-      return { service: pool(out.service), bare: pool(out.bare) };
+      return Object.fromEntries(Object.entries(out).map(([kind, runs]) => [kind, pool(runs)]));
+    };
+    const pair = async (label: string, opts: (s: ServerProcess) => LoadOptions) => {
+      const { service: s, bare: b } = await mirrored(label, [bare, service!], opts);
+      return { service: s, bare: b };
     };
 
-    const getP1 = await pair('GET /payments/:id', (s) => get(s.url, 1));
+    const trio = await mirrored('GET /payments/:id', [bare, service, nest], (s) => get(s.url, 1));
+    const getP1 = { service: trio.service, bare: trio.bare, nest: trio.nest };
+    await nest.stop();
     const getP10 = await pair('GET /payments/:id pipelining 10', (s) => get(s.url, 10));
 
     const variants = (f: (i: number) => string) => Array.from({ length: 64 }, (_, i) => f(i));
@@ -461,7 +475,7 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
     }
 
     return {
-      servers: [bare.info, service.info],
+      servers: [bare.info, service.info, nest.info],
       checkedAnswers,
       getP1,
       getP10,
@@ -472,6 +486,7 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
   } finally {
     await bare.stop();
     await service?.stop();
+    await nest?.stop();
   }
 }
 
@@ -592,6 +607,15 @@ async function main(): Promise<void> {
         other(pair.service.otherCpuPct, pair.bare.otherCpuPct),
       ]);
     vsBare(`HTTP GET /payments/:id, ${CONNECTIONS} conn`, h.getP1, ['http.get.vsBare']);
+    rows.push([
+      `  reference: plain NestJS + QueryBus, same GET (no hooks, auth, logs, metrics)`,
+      rps(h.getP1.nest),
+      rps(h.getP1.bare),
+      '-',
+      `${ratio(h.getP1.nest.rps / h.getP1.bare.rps)} bare; service ${ratio(h.getP1.service.rps / h.getP1.nest.rps)} of it`,
+      '-',
+      other(h.getP1.nest.otherCpuPct, h.getP1.bare.otherCpuPct),
+    ]);
     vsBare(`HTTP GET /payments/:id, ${CONNECTIONS} conn, pipelining 10`, h.getP10, []);
     vsBare(`HTTP POST /payments, ${CONNECTIONS} conn`, h.post, ['http.post.vsBare']);
     for (const q of h.queries) {
@@ -630,7 +654,7 @@ async function main(): Promise<void> {
       `every baseline answer matched this project's (checksums of ids + total, and of stats)` +
       (http ? `; ${http.checkedAnswers} HTTP answers matched the naive baseline` : ''),
     `load: generate ${(ip.generateMs / 1000).toFixed(1)} s; this project ${(ip.loadMs.project / 1000).toFixed(1)} s (insertIfAbsent + update), naive ${(ip.loadMs.naive / 1000).toFixed(1)} s, LokiJS ${(ip.loadMs.loki / 1000).toFixed(1)} s` +
-      (http ? `; HTTP ${S.httpS} s per case after a ${S.httpWarmupS} s warm-up, cache off, ${http.getP1.service.loadgenCpuPct.toFixed(0)}% load-generator CPU on GET` : ''),
+      (http ? `; HTTP ${S.httpS} s per case after a ${S.httpWarmupS} s warm-up, cache off, ${http.getP1.service.loadgenCpuPct.toFixed(0)}% load-generator CPU on GET; service processes run with the node flags of npm run start:prod (${serviceNodeFlags().join(' ') || 'none'}), bare Fastify with node's defaults` : ''),
   ];
   const goalLines = goals.map((g) => goalLine(g, SMOKE));
   const failed = SMOKE ? goals.filter((g) => g.enforced && !g.smokePass) : [];

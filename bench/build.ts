@@ -34,3 +34,15 @@ export function compiled(entry: string): string {
   }
   return join(BUILD_DIR, entry.replace(/\.ts$/, '.js'));
 }
+
+/**
+ * The node flags production runs the service with: those of `npm run start:prod` in
+ * package.json (the Dockerfile's CMD repeats them; scripts/check-dockerfile.sh checks that).
+ * The bench starts its service processes with them, so that it measures the service as it ships.
+ */
+export function serviceNodeFlags(): string[] {
+  const script: string = require(join(ROOT, 'package.json')).scripts['start:prod'];
+  const m = /^node((?: --?[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
+  if (!m) throw new Error(`package.json start:prod is not "node [flags] dist/main.js": ${script}`);
+  return m[1].split(' ').filter(Boolean);
+}

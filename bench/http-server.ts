@@ -3,7 +3,8 @@
  *   service: the real application (createApp) with the cache off and logs silent, its
  *            PaymentStore preloaded with the bench's N payments;
  *   bare:    a bare Fastify serving GET /payments/:id from a Map of the same N payments and
- *            POST /payments with a JSON-schema-validated body (the issue's reference).
+ *            POST /payments with a JSON-schema-validated body (the issue's reference);
+ *   nest:    plain NestJS + QueryBus serving GET /payments/:id from such a Map (nest-reference.ts).
  * Prints one line `READY <port> <json>` on stdout once it listens.
  */
 import { randomUUID } from 'node:crypto';
@@ -85,8 +86,15 @@ async function main(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 1_000_000);
   const t0 = performance.now();
   let payments: Payment[] | undefined = generatePayments(n);
-  const port = kind === 'service' ? await startService(payments) : kind === 'bare' ? await startBare(payments) : -1;
-  if (port < 0) throw new Error(`usage: http-server.ts service|bare (got ${kind})`);
+  const port =
+    kind === 'service'
+      ? await startService(payments)
+      : kind === 'bare'
+        ? await startBare(payments)
+        : kind === 'nest'
+          ? await (await import('./nest-reference')).startNestReference(payments)
+          : -1;
+  if (port < 0) throw new Error(`usage: http-server.ts service|bare|nest (got ${kind})`);
   payments = undefined;
   (globalThis as { gc?: () => void }).gc?.();
   const info = { kind, n, loadMs: Math.round(performance.now() - t0), heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20) };

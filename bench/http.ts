@@ -2,11 +2,13 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { compiled } from './build';
+import { compiled, serviceNodeFlags } from './build';
 import { CpuProbe } from './measure';
 import { searchChecksum, statsChecksum, StatsAnswer } from './queries';
 
 const ROOT = resolve(__dirname, '..');
+
+export type ServerKind = 'service' | 'bare' | 'nest';
 
 /** A server process (bench/http-server.ts, compiled: see build.ts), pinned to `core` when taskset exists. */
 export class ServerProcess {
@@ -14,7 +16,7 @@ export class ServerProcess {
   static readonly live = new Set<ServerProcess>();
 
   private constructor(
-    readonly kind: 'service' | 'bare',
+    readonly kind: ServerKind,
     readonly child: ChildProcess,
     readonly url: string,
     readonly info: Record<string, unknown>,
@@ -24,11 +26,12 @@ export class ServerProcess {
     return this.child.pid!;
   }
 
-  static start(kind: 'service' | 'bare', n: number, core: number | undefined): Promise<ServerProcess> {
+  static start(kind: ServerKind, n: number, core: number | undefined): Promise<ServerProcess> {
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
     // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const nodeArgs = [...extra, '--expose-gc', '--max-old-space-size=8192', compiled('bench/http-server.ts'), kind];
+    const production = kind === 'service' ? serviceNodeFlags() : [];
+    const nodeArgs = [...production, ...extra, '--expose-gc', '--max-old-space-size=8192', compiled('bench/http-server.ts'), kind];
     const [cmd, args] =
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {

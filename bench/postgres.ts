@@ -29,7 +29,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool } from 'pg';
-import { compiled } from './build';
+import { compiled, serviceNodeFlags } from './build';
 import type { Payment } from '../src/payments/payment';
 import { INSERT_PAYMENTS, insertParams } from '../src/persistence/payment-rows';
 import { migrate } from '../src/persistence/migrations';
@@ -301,7 +301,7 @@ class Instance {
   }
 
   static start(ctx: Ctx, name: string, env: Record<string, string>, core: number | undefined): Promise<Instance> {
-    const nodeArgs = ['--expose-gc', '--max-old-space-size=8192', compiled('bench/pg-server.ts')];
+    const nodeArgs = [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', compiled('bench/pg-server.ts')];
     const [cmd, args] =
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {
