@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync, symlinkSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
@@ -41,7 +41,7 @@ export function compiled(entry: string): string {
  * The bench starts its service processes with them, so that it measures the service as it ships.
  */
 export function serviceNodeFlags(): string[] {
-  const script: string = require(join(ROOT, 'package.json')).scripts['start:prod'];
+  const script: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
   const m = /^node((?: --?[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
   if (!m) throw new Error(`package.json start:prod is not "node [flags] dist/main.js": ${script}`);
   return m[1].split(' ').filter(Boolean);

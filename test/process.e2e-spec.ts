@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 
-/** Runs src/main.ts as a real process, the way `npm start` runs dist/main.js. */
+/** Runs src/main.ts as a real process, the way `npm start` runs dist/main.js (see start:prod). */
 function startMain(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
