@@ -7,7 +7,7 @@
  *               same N payments: search, stats, incremental insert, memory per payment;
  *   over HTTP:  the service (createApp, cache off, run with npm run start:prod's node flags) vs
  *               a bare Fastify server, each in its own process pinned to core 0, autocannon in
- *               this process pinned to core 1; GET-by-id also beside a plain NestJS + QueryBus
+ *               this process pinned to core 1; GET-by-id and POST also beside a plain NestJS
  *               reference (nest-reference.ts), to show what the framework alone reaches.
  *
  * Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (short run; exits 1 when an enforced goal
@@ -387,7 +387,8 @@ interface HttpResults {
   /** With the plain NestJS + QueryBus reference (nest-reference.ts) measured beside them. */
   getP1: { service: LoadResult; bare: LoadResult; nest: LoadResult };
   getP10: { service: LoadResult; bare: LoadResult };
-  post: { service: LoadResult; bare: LoadResult };
+  /** With NestJS + class-validator + CommandBus (nest-reference.ts) measured beside them. */
+  post: { service: LoadResult; bare: LoadResult; nest: LoadResult };
   queries: { id: string; label: string; result: LoadResult }[];
   stall: { alone: LoadResult; withQueries: LoadResult; queries: LoadResult };
 }
@@ -433,7 +434,6 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
 
     const trio = await mirrored('GET /payments/:id', [bare, service, nest], (s) => get(s.url, 1));
     const getP1 = { service: trio.service, bare: trio.bare, nest: trio.nest };
-    await nest.stop();
     const getP10 = await pair('GET /payments/:id pipelining 10', (s) => get(s.url, 10));
 
     const variants = (f: (i: number) => string) => Array.from({ length: 64 }, (_, i) => f(i));
@@ -459,7 +459,7 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
     const alone = await load('stall: GET alone', service, stallGet);
     const [withQueries, queriesDuring] = await loadTogether('stall: GET + search/stats', service, [stallGet, stallQueries]);
 
-    const post = await pair('POST /payments', (s) => ({
+    const postTrio = await mirrored('POST /payments', [bare, service, nest], (s) => ({
       url: s.url,
       connections: CONNECTIONS,
       durationS: d,
@@ -467,7 +467,8 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
       setupRequest: postRequests(`bench-${s.kind}-${Math.random().toString(36).slice(2, 8)}-`),
     }));
     // every server stored what it acknowledged (the first id of its last POST run)
-    for (const s of [bare, service]) {
+    const post = { service: postTrio.service, bare: postTrio.bare, nest: postTrio.nest };
+    for (const s of [bare, service, nest]) {
       const probe = postRequests('probe-')!({ method: 'POST' } as autocannon.Request);
       const res = await fetch(s.url + '/payments', { method: 'POST', headers: probe.headers as Record<string, string>, body: probe.body as string });
       if (res.status !== 201) throw new Error(`${s.kind}: POST /payments answered ${res.status}: ${await res.text()}`);
@@ -618,6 +619,15 @@ async function main(): Promise<void> {
     ]);
     vsBare(`HTTP GET /payments/:id, ${CONNECTIONS} conn, pipelining 10`, h.getP10, []);
     vsBare(`HTTP POST /payments, ${CONNECTIONS} conn`, h.post, ['http.post.vsBare']);
+    rows.push([
+      `  reference: NestJS + class-validator ValidationPipe + CommandBus, same POST`,
+      rps(h.post.nest),
+      rps(h.post.bare),
+      '-',
+      `${ratio(h.post.nest.rps / h.post.bare.rps)} bare; service ${ratio(h.post.service.rps / h.post.nest.rps)} of it`,
+      '-',
+      other(h.post.nest.otherCpuPct, h.post.bare.otherCpuPct),
+    ]);
     for (const q of h.queries) {
       rows.push([
         `HTTP ${q.label.replace('GET ', '')}, ${CONNECTIONS} conn`,
