@@ -607,27 +607,22 @@ async function main(): Promise<void> {
         goalIds.length ? goalCell(goals, goalIds) : '-',
         other(pair.service.otherCpuPct, pair.bare.otherCpuPct),
       ]);
+    // a NestJS reference of the same case (nest-reference.ts): no goal, the framework alone
+    const reference = (label: string, trio: { service: LoadResult; bare: LoadResult; nest: LoadResult }) =>
+      rows.push([
+        label,
+        rps(trio.nest),
+        rps(trio.bare),
+        '-',
+        `${ratio(trio.nest.rps / trio.bare.rps)} bare; service ${ratio(trio.service.rps / trio.nest.rps)} of it`,
+        '-',
+        other(trio.nest.otherCpuPct, trio.bare.otherCpuPct),
+      ]);
     vsBare(`HTTP GET /payments/:id, ${CONNECTIONS} conn`, h.getP1, ['http.get.vsBare']);
-    rows.push([
-      `  reference: plain NestJS + QueryBus, same GET (no hooks, auth, logs, metrics)`,
-      rps(h.getP1.nest),
-      rps(h.getP1.bare),
-      '-',
-      `${ratio(h.getP1.nest.rps / h.getP1.bare.rps)} bare; service ${ratio(h.getP1.service.rps / h.getP1.nest.rps)} of it`,
-      '-',
-      other(h.getP1.nest.otherCpuPct, h.getP1.bare.otherCpuPct),
-    ]);
+    reference(`  reference: plain NestJS + QueryBus, same GET (no hooks, auth, logs, metrics)`, h.getP1);
     vsBare(`HTTP GET /payments/:id, ${CONNECTIONS} conn, pipelining 10`, h.getP10, []);
     vsBare(`HTTP POST /payments, ${CONNECTIONS} conn`, h.post, ['http.post.vsBare']);
-    rows.push([
-      `  reference: NestJS + class-validator ValidationPipe + CommandBus, same POST`,
-      rps(h.post.nest),
-      rps(h.post.bare),
-      '-',
-      `${ratio(h.post.nest.rps / h.post.bare.rps)} bare; service ${ratio(h.post.service.rps / h.post.nest.rps)} of it`,
-      '-',
-      other(h.post.nest.otherCpuPct, h.post.bare.otherCpuPct),
-    ]);
+    reference(`  reference: NestJS + class-validator ValidationPipe + CommandBus, same POST`, h.post);
     for (const q of h.queries) {
       rows.push([
         `HTTP ${q.label.replace('GET ', '')}, ${CONNECTIONS} conn`,
