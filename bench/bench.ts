@@ -466,8 +466,8 @@ async function httpPhase(expect: HttpExpectations, getPaths: string[], serverCor
       method: 'POST',
       setupRequest: postRequests(`bench-${s.kind}-${Math.random().toString(36).slice(2, 8)}-`),
     }));
-    // every server stored what it acknowledged (the first id of its last POST run)
     const post = { service: postTrio.service, bare: postTrio.bare, nest: postTrio.nest };
+    // every server stored what it acknowledged (the first id of its last POST run)
     for (const s of [bare, service, nest]) {
       const probe = postRequests('probe-')!({ method: 'POST' } as autocannon.Request);
       const res = await fetch(s.url + '/payments', { method: 'POST', headers: probe.headers as Record<string, string>, body: probe.body as string });

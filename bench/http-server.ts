@@ -4,7 +4,8 @@
  *            PaymentStore preloaded with the bench's N payments;
  *   bare:    a bare Fastify serving GET /payments/:id from a Map of the same N payments and
  *            POST /payments with a JSON-schema-validated body (the issue's reference);
- *   nest:    plain NestJS + QueryBus serving GET /payments/:id from such a Map (nest-reference.ts).
+ *   nest:    plain NestJS serving GET /payments/:id through the QueryBus from such a Map and
+ *            POST /payments through Nest's ValidationPipe and the CommandBus (nest-reference.ts).
  * Prints one line `READY <port> <json>` on stdout once it listens.
  */
 import { randomUUID } from 'node:crypto';
