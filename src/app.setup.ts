@@ -15,6 +15,7 @@ import { parseJsonBody } from './json-body';
 import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 import { REQUEST_ID, RequestIds } from './http/request-id';
+import { declareProblems } from './openapi';
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -153,9 +154,19 @@ export async function setupApp(
           'every error is application/problem+json (RFC 9457).',
       )
       .setVersion('1')
+      // package.json's "UNLICENSED": proprietary, no rights granted; the URL is npm's definition
+      // of that value (OpenAPI 3.0 has no SPDX identifier field, and a license needs a URL)
+      .setLicense('UNLICENSED (proprietary: no rights are granted)', 'https://docs.npmjs.com/cli/configuring-npm/package-json#license')
+      // relative: the origin that serves this document (the service is deployed under many names)
+      .addServer('/', 'This service: the origin that serves this document')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT with org and scope claims (when AUTH_JWT_SECRET is set)' })
       .build(),
   );
+  // Answers of the router and the hooks above, before any route's code: a URL longer than
+  // MAX_URL_LENGTH is a 414 on every route (the first onRequest hook), and a path parameter
+  // that is not validly percent-encoded is a 400 (frameworkErrors).
+  declareProblems(document, ['URI_TOO_LONG']);
+  declareProblems(document, ['BAD_REQUEST'], (path) => path.includes('{'));
   // Request bodies reject unknown properties (400): say so in the schemas of the DTOs.
   for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
     if (name.endsWith('Dto') && 'type' in schema) schema.additionalProperties = false;

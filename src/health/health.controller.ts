@@ -1,7 +1,7 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { SchemaObject, SecurityRequirementObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { FastifyReply } from 'fastify';
 import { PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
@@ -16,6 +16,9 @@ const HEALTH_SCHEMA: SchemaObject = {
   },
 };
 
+/** No token, in every mode: a probe has none (and no rate limit nor load shedding: see protection.ts). */
+const PUBLIC: SecurityRequirementObject[] = [];
+
 /** Terminus-format health: 200 when up, 503 with the same body shape when not. */
 @ApiTags('operations')
 @Controller('health')
@@ -29,7 +32,7 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOperation({ summary: 'Liveness: the process is up', security: PUBLIC })
   @ApiOkResponse({ schema: HEALTH_SCHEMA })
   live(@Res({ passthrough: true }) reply: FastifyReply) {
     return this.#run(reply, []);
@@ -37,7 +40,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable' })
+  @ApiOperation({ summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable', security: PUBLIC })
   @ApiOkResponse({ schema: HEALTH_SCHEMA })
   @ApiServiceUnavailableResponse({ schema: HEALTH_SCHEMA })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {

@@ -2,6 +2,7 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScope } from '../auth/scopes.guard';
+import { ApiProblems } from '../openapi';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('operations')
@@ -11,7 +12,15 @@ export class MetricsController {
 
   @Get()
   @RequireScope('admin', 'metricsRequireAdmin')
-  @ApiOperation({ summary: 'Prometheus metrics: request counts and latencies per route, store size, cache hits and misses' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: request counts and latencies per route, store size, cache hits and misses',
+    description:
+      'Public unless METRICS_REQUIRE_ADMIN=true with AUTH_JWT_SECRET set: then a bearer token with the admin scope ' +
+      'is needed (401 without a valid token, 403 without the scope).',
+    // either no credentials or the bearer token, depending on METRICS_REQUIRE_ADMIN (see above)
+    security: [{}, { bearer: [] }],
+  })
+  @ApiProblems('UNAUTHORIZED', 'MISSING_SCOPE')
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })
   @Header('Cache-Control', 'no-store')
