@@ -6,12 +6,17 @@ export interface Stream {
   headers: http.IncomingHttpHeaders;
   events: unknown[];
   pings: number;
-  /** Resolves with the events once there are at least `n`, or rejects after `timeoutMs`. */
+  /**
+   * Resolves with the events once there are at least `n`. `timeoutMs` only guards against a
+   * stream that never delivers: it rejects then, with what arrived.
+   */
   waitFor(n: number, timeoutMs?: number): Promise<unknown[]>;
+  /** Resolves with the events once `done(events)` holds; `timeoutMs` as for waitFor. */
+  waitUntil(done: (events: unknown[]) => boolean, timeoutMs?: number): Promise<unknown[]>;
   close(): void;
 }
 
-export function openStream(base: string, query: Record<string, string>): Promise<Stream> {
+export function openStream(base: string, query: Record<string, string> | URLSearchParams): Promise<Stream> {
   const url = `${base}/payments/stats/stream?${new URLSearchParams(query)}`;
   return new Promise((resolve, reject) => {
     const req = http.get(url, (res) => {
@@ -20,12 +25,13 @@ export function openStream(base: string, query: Record<string, string>): Promise
         headers: res.headers,
         events: [],
         pings: 0,
-        waitFor: (n, timeoutMs = 3000) =>
-          new Promise((done, fail) => {
+        waitFor: (n, timeoutMs) => stream.waitUntil((events) => events.length >= n, timeoutMs),
+        waitUntil: (done, timeoutMs = 20_000) =>
+          new Promise((resolve, fail) => {
             const deadline = Date.now() + timeoutMs;
             const check = () => {
-              if (stream.events.length >= n) done(stream.events);
-              else if (Date.now() > deadline) fail(new Error(`${stream.events.length} events after ${timeoutMs} ms, wanted ${n}`));
+              if (done(stream.events)) resolve(stream.events);
+              else if (Date.now() > deadline) fail(new Error(`still waiting after ${timeoutMs} ms: ${stream.events.length} events, the last ${JSON.stringify(stream.events.at(-1))}`));
               else setTimeout(check, 10);
             };
             check();

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventsHandler, IEventHandler, QueryBus } from '@nestjs/cqrs';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payment.events';
 import { PaymentStats } from '../store/stats';
@@ -14,6 +14,31 @@ export interface StatsSink {
   end(): void;
 }
 
+/**
+ * The time the streams run on: a clock in milliseconds, a one-shot timer and a repeating one
+ * (each returns its cancel function). The service runs on the system's; a spec passes its own
+ * and drives time itself.
+ */
+export interface StreamTimers {
+  now(): number;
+  once(ms: number, run: () => void): () => void;
+  /** Never keeps the process alive. */
+  every(ms: number, run: () => void): () => void;
+}
+
+export const SYSTEM_TIMERS: StreamTimers = {
+  now: () => Date.now(),
+  once: (ms, run) => {
+    const timer = setTimeout(run, ms);
+    return () => clearTimeout(timer);
+  },
+  every: (ms, run) => {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
+
 interface Subscriber {
   query: GetPaymentStatsQuery;
   organizationId: string | undefined;
@@ -21,13 +46,14 @@ interface Subscriber {
   /** A matching payment changed since the last document. */
   dirty: boolean;
   lastSent: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the flush scheduled for this subscriber, while one is. */
+  cancel: (() => void) | undefined;
   computing: boolean;
 }
 
 /** At most one document per subscriber per this many milliseconds. */
-const STREAM_MIN_INTERVAL_MS = 1000;
-const PING_INTERVAL_MS = 15_000;
+export const STREAM_MIN_INTERVAL_MS = 1000;
+export const PING_INTERVAL_MS = 15_000;
 
 /**
  * Live stats (GET /payments/stats/stream), on the query side: driven by the EventBus events
@@ -42,26 +68,32 @@ const PING_INTERVAL_MS = 15_000;
 export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestroy {
   readonly #logger = new Logger('StatsStreams');
   readonly #subscribers = new Set<Subscriber>();
-  #pinger: NodeJS.Timeout | undefined;
+  /** Stops the pings; set while anyone is subscribed. */
+  #stopPinging: (() => void) | undefined;
 
-  constructor(private readonly queryBus: QueryBus) {}
+  constructor(
+    private readonly queryBus: QueryBus,
+    @Optional() private readonly timers: StreamTimers = SYSTEM_TIMERS,
+  ) {}
+
+  /** How many streams are open. */
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
 
   /** Subscribes `sink` to the stats of `query`; returns the unsubscribe function. */
-  open(query: GetPaymentStatsQuery, sink: StatsSink, sentAt = Date.now()): () => void {
+  open(query: GetPaymentStatsQuery, sink: StatsSink, sentAt = this.timers.now()): () => void {
     const subscriber: Subscriber = {
       query,
       organizationId: query.request.filter.organizationId,
       sink,
       dirty: false,
       lastSent: sentAt,
-      timer: undefined,
+      cancel: undefined,
       computing: false,
     };
     this.#subscribers.add(subscriber);
-    if (this.#pinger === undefined) {
-      this.#pinger = setInterval(() => this.#subscribers.forEach((s) => s.sink.ping()), PING_INTERVAL_MS);
-      this.#pinger.unref();
-    }
+    this.#stopPinging ??= this.timers.every(PING_INTERVAL_MS, () => this.#subscribers.forEach((s) => s.sink.ping()));
     return () => this.#close(subscriber);
   }
 
@@ -84,20 +116,20 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
   }
 
   #schedule(s: Subscriber): void {
-    if (s.timer !== undefined || s.computing) return;
-    const wait = Math.max(0, s.lastSent + STREAM_MIN_INTERVAL_MS - Date.now());
-    s.timer = setTimeout(() => void this.#flush(s), wait);
+    if (s.cancel !== undefined || s.computing) return;
+    const wait = Math.max(0, s.lastSent + STREAM_MIN_INTERVAL_MS - this.timers.now());
+    s.cancel = this.timers.once(wait, () => void this.#flush(s));
   }
 
   async #flush(s: Subscriber): Promise<void> {
-    s.timer = undefined;
+    s.cancel = undefined;
     if (!s.dirty || !this.#subscribers.has(s)) return;
     s.dirty = false;
     s.computing = true;
     try {
       const stats = await this.queryBus.execute(s.query);
       if (!this.#subscribers.has(s)) return;
-      s.lastSent = Date.now();
+      s.lastSent = this.timers.now();
       s.sink.send(stats);
     } catch (e) {
       this.#logger.error(`stats stream: ${String(e)}`);
@@ -111,11 +143,12 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
   }
 
   #close(s: Subscriber): void {
-    clearTimeout(s.timer);
+    s.cancel?.();
+    s.cancel = undefined;
     this.#subscribers.delete(s);
-    if (this.#subscribers.size === 0 && this.#pinger !== undefined) {
-      clearInterval(this.#pinger);
-      this.#pinger = undefined;
+    if (this.#subscribers.size === 0) {
+      this.#stopPinging?.();
+      this.#stopPinging = undefined;
     }
   }
 }
