@@ -1,6 +1,6 @@
 import { FieldError, RequestValidationError } from './errors';
 import { CreatePaymentDto, PaymentEventDto, PaymentStatsQueryDto, SearchPaymentsQueryDto } from './payments/payment.dto';
-import { ProblemValidationPipe, validateDto } from './validation.pipe';
+import { ProblemValidationPipe, validateDto, validateDtoWithDecorators } from './validation.pipe';
 
 const valid = { organizationId: 'org-456', userId: 'user-789', amount: 10_000, currency: 'EUR' };
 
@@ -256,12 +256,29 @@ describe('validateDto', () => {
       expect(errorsOf(query({ colour: 'red' }))).toEqual([{ field: 'colour', message: 'colour is not an allowed property' }]);
     });
 
-    it('rejects a parameter given more than once, naming each', () => {
-      expect(errorsOf(query({ status: ['completed', 'failed'], size: ['1', '2'], sort: 'amount' }))).toEqual([
-        { field: 'status', message: 'status must be given at most once' },
+    it('rejects a parameter that is not a list given more than once, naming each', () => {
+      expect(errorsOf(query({ status: ['completed', 'failed'], size: ['1', '2'], sort: ['amount', 'amount'], cursor: 'c' }))).toEqual([
         { field: 'size', message: 'size must be given at most once' },
+        { field: 'sort', message: 'sort must be given at most once' },
       ]);
     });
+
+    it.each([
+      ['repeated', { status: ['completed', 'refunded'], currency: ['EUR', 'USD'] }],
+      ['comma-separated', { status: 'completed,refunded', currency: 'EUR,USD' }],
+      ['both', { status: ['completed', 'refunded'], currency: ['EUR,USD'] }],
+      ['both, mixed within one list', { status: ['completed,refunded'], currency: ['EUR', 'USD'] }],
+    ])('takes status and currency as lists: %s', (_, q) => {
+      const value = accepted(query({ organizationId: 'org-1', ...q }));
+      expect({ ...value }).toEqual({ organizationId: 'org-1', status: ['completed', 'refunded'], currency: ['EUR', 'USD'] });
+      expect(validateDtoWithDecorators(SearchPaymentsQueryDto, { organizationId: 'org-1', ...q }, 'query')).toEqual({ ok: true, value });
+    });
+
+    it('names a bad item of a repeated list as it names one of a comma-separated list', () => {
+      expect(errorsOf(query({ status: ['completed', 'done'] }))).toEqual(errorsOf(query({ status: 'completed,done' })));
+      expect(fieldsOf(query({ status: ['completed', ''], currency: ['EUR', 'eur'] }))).toEqual(['currency', 'status']);
+    });
+
 
     it('refuses maxAmount below minAmount, but allows them equal', () => {
       expect(fieldsOf(query({ minAmount: '200', maxAmount: '100' }))).toEqual(['maxAmount']);

@@ -25,6 +25,29 @@ export interface DtoStatics {
    * one the decorators refuse; each one has a property test comparing it with them.
    */
   fast?: (value: Readonly<Record<string, unknown>>) => object | undefined;
+  /**
+   * Query parameters that take a list. A client may send one as a comma-separated text
+   * (`status=completed,refunded`), as a repeated parameter (`status=completed&status=refunded`,
+   * OpenAPI's default form style, what generated clients send), or as both: the parts are
+   * joined into the comma-separated form before any check. Any other parameter given more
+   * than once is an error.
+   */
+  lists?: readonly string[];
+}
+
+/** The query with every repeated list parameter joined into its comma-separated form. */
+function joinLists(cls: Dto<object>, query: object): object {
+  const lists = (cls as DtoStatics).lists;
+  if (lists === undefined) return query;
+  let joined: Record<string, unknown> | undefined;
+  for (const key of lists) {
+    const v = Object.prototype.hasOwnProperty.call(query, key) ? (query as Record<string, unknown>)[key] : undefined;
+    if (Array.isArray(v) && v.every((part) => typeof part === 'string')) {
+      joined ??= { ...query };
+      joined[key] = v.join(',');
+    }
+  }
+  return joined ?? query;
 }
 
 const declaredCache = new WeakMap<object, Set<string>>();
@@ -121,22 +144,23 @@ function validate<T extends object>(
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, errors: [{ field: what, message: `the ${what} must be a JSON object` }] };
   }
+  const input = what === 'query' ? joinLists(cls, value) : value;
   // the class's own fast path only: one inherited from a parent DTO would miss the child's fields
   const fast = fastPath && Object.prototype.hasOwnProperty.call(cls, 'fast') ? (cls as DtoStatics).fast : undefined;
   if (fast !== undefined) {
-    const instance = fast(value as Record<string, unknown>);
+    const instance = fast(input as Record<string, unknown>);
     const crossField = (instance as Partial<CrossFieldChecks> | undefined)?.crossFieldErrors;
     if (instance !== undefined && (typeof crossField !== 'function' || crossField.call(instance).length === 0)) {
       return { ok: true, value: instance as T };
     }
   }
   if (what === 'query') {
-    const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
+    const repeated = Object.entries(input).filter(([, v]) => Array.isArray(v));
     if (repeated.length > 0) {
       return { ok: false, errors: repeated.map(([k]) => ({ field: k, message: `${k} must be given at most once` })) };
     }
   }
-  const { known, errors: unknown, raw } = knownPart(cls, value);
+  const { known, errors: unknown, raw } = knownPart(cls, input);
   const instance = plainToInstance(cls, known);
   for (const r of raw) putBack(instance, r);
   const errors = unknown.concat(

@@ -172,6 +172,19 @@ describeInBrowser('the dashboard in a browser (open mode)', () => {
     await dashboard.expectFigures(await dashboard.expectedFigures(completedYen));
   });
 
+  it('takes a link with repeated list parameters (status=a&status=b) as the API does, as one comma-separated filter', async () => {
+    const params = new URLSearchParams({ ...base, interval: 'day' });
+    for (const status of ['completed', 'failed']) params.append('status', status);
+    for (const currency of ['EUR', 'JPY,USD']) params.append('currency', currency);
+    await page.goto(`${app.url}/dashboard?${params.toString()}`);
+    const expected = await stats(app.url, { ...base, interval: 'day', status: 'completed,failed', currency: 'EUR,JPY,USD' });
+    const completed = await stats(app.url, { ...base, interval: 'day', status: 'completed' });
+    expect(expected.total).toBeGreaterThan(completed.total); // both statuses count, not the first alone
+    await dashboard.expectFigures(await dashboard.expectedFigures(expected));
+    expect(await page.locator('#status').inputValue()).toBe('completed,failed');
+    expect(await page.locator('#currency').inputValue()).toBe('EUR,JPY,USD');
+  });
+
   it('lists the latest payments of the filter and pages forward and back with the search cursor', async () => {
     await page.goto(pageUrl(base));
     const first = await searchPage(app.url, base);

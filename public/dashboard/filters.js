@@ -20,12 +20,25 @@ export function defaultRange(now = Date.now()) {
   return { from: new Date(endOfToday - 7 * DAY_MS).toISOString(), to: new Date(endOfToday).toISOString() };
 }
 
+/** The filters that take a list: in a link, repeated (status=a&status=b), comma-separated or both, as the API takes them. */
+const LIST_KEYS = ['currency', 'status'];
+
+/** Every value of a list parameter, as one comma-separated text ('' when there is none). */
+function listParam(params, key) {
+  return params
+    .getAll(key)
+    .flatMap((value) => value.split(','))
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .join(',');
+}
+
 export function filtersFromUrl(search) {
   const params = new URLSearchParams(search);
   const filters = emptyFilters();
   for (const key of FILTER_KEYS) {
-    const value = params.get(key);
-    if (value !== null && value.trim() !== '') filters[key] = value.trim();
+    const value = LIST_KEYS.includes(key) ? listParam(params, key) : (params.get(key) ?? '').trim();
+    if (value !== '') filters[key] = value;
   }
   return filters;
 }

@@ -300,8 +300,18 @@ export class PaymentEventDto implements CrossFieldChecks {
   }
 }
 
+/**
+ * How a list parameter is declared: OpenAPI's default for a query array (form style, exploded),
+ * which generated clients send as a repeated parameter. The comma-separated form is accepted
+ * too (see DtoStatics.lists).
+ */
+const LIST_STYLE = { style: 'form', explode: true } as const;
+
 /** The filters shared by search and stats. */
 export class PaymentFilterQueryDto implements CrossFieldChecks {
+  /** Repeated, comma-separated, or both (see DtoStatics.lists). */
+  static readonly lists = ['status', 'currency'];
+
   @ApiPropertyOptional({ minLength: 1, maxLength: 64 })
   @IsOptional()
   @IsString()
@@ -314,13 +324,24 @@ export class PaymentFilterQueryDto implements CrossFieldChecks {
   @Length(1, 64)
   userId?: string;
 
-  @ApiPropertyOptional({ description: `One status or a comma-separated list: ${PAYMENT_STATUSES.join(', ')}`, example: 'completed,refunded' })
+  @ApiPropertyOptional({
+    isArray: true,
+    enum: PAYMENT_STATUSES,
+    ...LIST_STYLE,
+    description: `Any of ${PAYMENT_STATUSES.join(', ')}: repeated (status=completed&status=refunded), comma-separated (status=completed,refunded) or both`,
+  })
   @IsOptional()
   @Transform(toList)
   @IsIn(PAYMENT_STATUSES, { each: true, message: STATUS_LIST_MESSAGE })
   status?: PaymentStatus[];
 
-  @ApiPropertyOptional({ description: 'One ISO 4217 code or a comma-separated list', example: 'EUR,USD' })
+  @ApiPropertyOptional({
+    isArray: true,
+    type: String,
+    pattern: CURRENCY_PATTERN.source,
+    ...LIST_STYLE,
+    description: 'ISO 4217 codes, upper case: repeated (currency=EUR&currency=USD), comma-separated (currency=EUR,USD) or both',
+  })
   @IsOptional()
   @Transform(toList)
   @Matches(CURRENCY_PATTERN, { each: true, message: 'currency must be one or more upper-case ISO 4217 codes, comma-separated' })
