@@ -44,7 +44,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /**
- * Boots the same application main.ts boots, on a random port, silent unless LOG_LEVEL is set.
+ * Boots the same application main.ts boots, on a random port, silent unless LOG_LEVEL is set,
+ * without the event-loop-delay overload check unless `overrides` set one.
  * In PostgreSQL mode it waits until the store has loaded (as a load balancer waits for ready).
  */
 export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<TestApp> {
@@ -52,6 +53,10 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
   if (TEST_MODE === 'postgres' && !('databaseUrl' in overrides)) database = await createTestDatabase();
   const config = new AppConfig({
     logLevel: process.env.LOG_LEVEL ?? 'silent',
+    // Overload shedding by event-loop delay is off unless a test turns it on: on a loaded CI
+    // machine (or after a test that computes synchronously) the delay says how busy the machine
+    // is, not what the service does, and would turn any answer into a 503.
+    maxEventLoopDelayMs: 0,
     ...(database ? { databaseUrl: database.url } : {}),
     ...overrides,
   });
