@@ -1,7 +1,8 @@
 /**
  * Projects: unit specs beside the code; the e2e contract over real HTTP in memory mode; the
  * same e2e suites again in PostgreSQL mode (a database of their own on the local server);
- * the PostgreSQL-only suites (faults, several instances); and the dashboard in a browser.
+ * the PostgreSQL-only suites (faults, several instances); a client generated from the OpenAPI
+ * document; and the dashboard in a browser.
  */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
@@ -25,6 +26,8 @@ module.exports = {
       ...postgres,
     },
     { ...common, displayName: 'pg', rootDir: 'test', testRegex: '\\.pg-spec\\.ts$', ...postgres },
+    // the README's walk-through through a client generated from /docs/json (types made by globalSetup)
+    { ...common, displayName: 'client', rootDir: 'test', testRegex: '\\.client-spec\\.ts$', globalSetup: '<rootDir>/client/global-setup.ts' },
     // the dashboard in Debian's chromium (skipped without it, unless DASHBOARD_BROWSER_REQUIRED=1)
     { ...common, displayName: 'browser', rootDir: 'test', testRegex: '\\.browser-spec\\.ts$' },
   ],
