@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
@@ -17,7 +18,35 @@ function startMain(env: Record<string, string>): { child: ChildProcess; output: 
   return { child, output: () => output };
 }
 
-async function waitForHealth(url: string, timeoutMs = 30_000, path = '/health/live'): Promise<void> {
+/** Resolves once `text` is in the output (the process is slow to start on a loaded machine: no deadline but jest's). */
+async function waitForOutput(output: () => string, child: ChildProcess, text: string): Promise<void> {
+  while (!output().includes(text)) {
+    if (child.exitCode !== null) throw new Error(`the process exited before writing ${JSON.stringify(text)}:\n${output()}`);
+    await Promise.race([once(child.stdout!, 'data'), once(child, 'exit')]);
+  }
+}
+
+/**
+ * A POST /payments whose body is held back until `sendBody()`: `accepted` resolves when the
+ * service has taken the request (its 100 Continue, written as the request is dispatched), so
+ * the request is provably in flight there; `answer` resolves with the status code.
+ */
+function heldCreate(url: string, body: unknown): { accepted: Promise<void>; sendBody: () => void; answer: Promise<number> } {
+  const payload = JSON.stringify(body);
+  const req = http.request(`${url}/payments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), expect: '100-continue' },
+  });
+  const accepted = once(req, 'continue').then(() => undefined);
+  const answer = once(req, 'response').then(([res]: [http.IncomingMessage]) => {
+    res.resume();
+    return res.statusCode ?? 0;
+  });
+  req.flushHeaders();
+  return { accepted, sendBody: () => req.end(payload), answer };
+}
+
+async function waitForHealth(url: string, timeoutMs = 60_000, path = '/health/live'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -31,7 +60,8 @@ async function waitForHealth(url: string, timeoutMs = 30_000, path = '/health/li
 }
 
 describe('the service process', () => {
-  jest.setTimeout(60_000);
+  // each test boots src/main.ts through ts-node: seconds on a loaded machine
+  jest.setTimeout(120_000);
 
   it('refuses to start on a bad setting and names the variable', async () => {
     const { child, output } = startMain({ PORT: 'eighty', CACHE_TTL_SECONDS: '-1' });
@@ -54,7 +84,7 @@ describe('the service process', () => {
     // port 1 on loopback: connection refused at once, so the service keeps retrying
     const { child } = startMain({ PORT: String(port), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     try {
-      await waitForHealth(url, 30_000, '/health/live');
+      await waitForHealth(url, 60_000, '/health/live');
       const ready = await fetch(`${url}/health/ready`);
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { error: Record<string, { status: string }> };
@@ -87,14 +117,21 @@ describe('the service process', () => {
       expect(created.status).toBe(201);
       expect(created.headers.get('x-request-id')).toBe('req-process-test');
 
-      // a burst of requests in flight when the signal arrives: each is answered, or refused
-      // cleanly (connection refused, or 503 from Fastify for a request that arrives while closing)
-      const inFlight = Array.from({ length: 50 }, () => fetch(`${url}/payments/stats`).then((r) => r.status));
+      // a request the service has taken when the signal arrives, whose body comes only once
+      // the service is draining: it is answered in full
+      const held = heldCreate(url, { organizationId: 'org-p', userId: 'u', amount: 200, currency: 'EUR' });
+      await held.accepted;
+      // and a burst racing the signal: each is answered, or refused cleanly (connection
+      // refused, or 503 from Fastify for a request that arrives while closing)
+      const burst = Array.from({ length: 50 }, () => fetch(`${url}/payments/stats`).then((r) => r.status, () => 'refused'));
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      const statuses = await Promise.all(inFlight.map((p) => p.catch(() => 'refused')));
-      const [code] = await once(child, 'exit');
+      await waitForOutput(output, child, 'SIGTERM received: draining');
+      held.sendBody();
+      expect(await held.answer).toBe(201);
+      const statuses = await Promise.all(burst);
+      const [code] = await exited;
       expect(code).toBe(0);
-      expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
       expect(statuses.filter((s) => s !== 200 && s !== 503 && s !== 'refused')).toEqual([]);
 
       const lines = output()
