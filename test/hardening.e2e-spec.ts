@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
 import { expectInvalidFields, expectProblem, expectStatus, Payment, paymentBody, paymentPath, uniqueId } from './e2e-helpers';
+import { eventually } from './pg-helpers';
 import { startTestApp, TestApp } from './test-app';
 
 /** Hardening at the edge: rate limit, security headers, CORS, overload, capacity, hostile input. */
@@ -16,8 +17,6 @@ async function bearer(org: string, sub: string, scope = 'payments:read payments:
     .sign(new TextEncoder().encode(SECRET));
   return `Bearer ${token}`;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Payments in the store, as /admin/store reports it (auth off unless `authorization`). */
 async function storeSize(url: string, authorization?: string): Promise<number> {
@@ -223,10 +222,11 @@ describe('overload shedding', () => {
   }
 
   beforeAll(async () => {
-    // Any heap is over 1 byte: the first sample (every second) puts the service under pressure.
+    // Any heap is over 1 byte: the first sample (a second after the start) puts the service
+    // under pressure, and every later one keeps it there.
     t = await startTestApp({ maxHeapUsedBytes: 1 });
-    await sleep(1500);
-  });
+    await eventually(async () => expectProblem(await request(t.url).get('/admin/store'), 503), 20_000, 50);
+  }, 30_000);
 
   afterAll(async () => {
     await t.close();
@@ -250,7 +250,6 @@ describe('overload shedding', () => {
 
     expectProblem(create, 503);
     expectProblem(bulk, 503);
-    await sleep(50);
     expect(await readySize()).toBe(before);
   });
 
