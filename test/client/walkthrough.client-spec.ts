@@ -27,19 +27,11 @@ describe('a client generated from /docs/json (openapi-typescript + openapi-fetch
   });
 
   it('this walk-through type-checks against the types generated from the running service', () => {
-    const options: ts.CompilerOptions = {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      esModuleInterop: true,
-      skipLibCheck: true,
-      experimentalDecorators: true,
-      emitDecoratorMetadata: true,
-      types: ['node', 'jest'],
-    };
-    const program = ts.createProgram([join(__dirname, 'walkthrough.client-spec.ts')], options);
+    // test/client/tsconfig.json: the project's compiler options, with this folder and the generated types
+    const configFile = join(__dirname, 'tsconfig.json');
+    const { config } = ts.readConfigFile(configFile, (path) => ts.sys.readFile(path));
+    const { options } = ts.parseJsonConfigFileContent(config, ts.sys, __dirname, undefined, configFile);
+    const program = ts.createProgram([join(__dirname, 'walkthrough.client-spec.ts')], { ...options, noEmit: true });
     const problems = ts
       .getPreEmitDiagnostics(program)
       .map((d) => `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
