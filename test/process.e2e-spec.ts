@@ -38,7 +38,7 @@ function heldCreate(url: string, body: unknown): { accepted: Promise<void>; send
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), expect: '100-continue' },
   });
   const accepted = once(req, 'continue').then(() => undefined);
-  const answer = once(req, 'response').then(([res]: [http.IncomingMessage]) => {
+  const answer = once(req, 'response').then(([res]: http.IncomingMessage[]) => {
     res.resume();
     return res.statusCode ?? 0;
   });
