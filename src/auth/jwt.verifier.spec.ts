@@ -4,10 +4,14 @@ import { JwtVerifier } from './jwt.verifier';
 
 const SECRET = 'unit-test-secret-of-at-least-32-bytes!!';
 const key = (s = SECRET) => new TextEncoder().encode(s);
-const now = () => Math.floor(Date.now() / 1000);
+/** The verifiers' clock (ms): a fixed instant, unless a test runs one of its own. */
+const NOW_MS = Date.UTC(2026, 2, 1, 12);
+const clock = () => NOW_MS;
+/** The clock in seconds, as JWT times are written. */
+const now = () => NOW_MS / 1000;
 
 function token(claims: Record<string, unknown>, opts: { alg?: string; secret?: string; exp?: number; nbf?: number } = {}) {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? 'HS256' }).setIssuedAt();
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? 'HS256' }).setIssuedAt(now());
   if (opts.exp !== undefined) jwt.setExpirationTime(opts.exp);
   if (opts.nbf !== undefined) jwt.setNotBefore(opts.nbf);
   return jwt.sign(key(opts.secret));
@@ -16,7 +20,7 @@ function token(claims: Record<string, unknown>, opts: { alg?: string; secret?: s
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 describe('JwtVerifier', () => {
-  const verifier = new JwtVerifier(SECRET, 30);
+  const verifier = new JwtVerifier(SECRET, 30, clock);
 
   async function rejection(header: string | undefined): Promise<string> {
     try {
@@ -54,10 +58,11 @@ describe('JwtVerifier', () => {
     expect(await rejection(`Bearer ${t}`)).toContain('signature');
   });
 
-  it('honours exp and nbf with the configured clock skew', async () => {
-    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 31 })}`)).toContain('expired');
-    expect(await verifier.verify(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 10 })}`)).toMatchObject({ org: 'o' });
-    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { nbf: now() + 120 })}`)).toContain('nbf');
+  it('honours exp and nbf with the configured clock skew, to the second', async () => {
+    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 30 })}`)).toContain('expired');
+    expect(await verifier.verify(`Bearer ${await token({ org: 'o', scope: 's' }, { exp: now() - 29 })}`)).toMatchObject({ org: 'o' });
+    expect(await rejection(`Bearer ${await token({ org: 'o', scope: 's' }, { nbf: now() + 31 })}`)).toContain('nbf');
+    expect(await verifier.verify(`Bearer ${await token({ org: 'o', scope: 's' }, { nbf: now() + 30 })}`)).toMatchObject({ org: 'o' });
   });
 
   it('requires the org and scope claims', async () => {
@@ -67,10 +72,8 @@ describe('JwtVerifier', () => {
   });
 
   describe('verified tokens (the cache of verify)', () => {
-    afterEach(() => jest.useRealTimers());
-
     it('answers the same caller again for the same token, and still refuses a token with another signature', async () => {
-      const v = new JwtVerifier(SECRET, 0);
+      const v = new JwtVerifier(SECRET, 0, clock);
       const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: now() + 600 });
       const first = await v.verify(`Bearer ${t}`);
       expect(await v.verify(`Bearer ${t}`)).toBe(first);
@@ -81,20 +84,20 @@ describe('JwtVerifier', () => {
     });
 
     it('refuses a token verified before once it has expired (with the clock skew)', async () => {
-      const v = new JwtVerifier(SECRET, 30);
-      const start = Date.now();
-      const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: Math.floor(start / 1000) + 60 });
-      jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const start = Date.UTC(2026, 2, 1, 12);
+      let at = start;
+      const v = new JwtVerifier(SECRET, 30, () => at);
+      const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: start / 1000 + 60 });
       await v.verify(`Bearer ${t}`);
-      jest.setSystemTime(start + 80_000); // exp + 20 s: within the 30 s skew
+      at = start + 80_000; // exp + 20 s: within the 30 s skew
       expect((await v.verify(`Bearer ${t}`)).org).toBe('org-a');
-      jest.setSystemTime(start + 95_000); // exp + 35 s: past it
+      at = start + 95_000; // exp + 35 s: past it
       await expect(v.verify(`Bearer ${t}`)).rejects.toThrow('expired');
       await expect(v.verify(`Bearer ${t}`)).rejects.toThrow('expired');
     });
 
     it('stays bounded', async () => {
-      const v = new JwtVerifier(SECRET, 0);
+      const v = new JwtVerifier(SECRET, 0, clock);
       const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => token({ org: `org-${i}`, scope: 'admin' }, { exp: now() + 600 })));
       const max = JwtVerifier.CACHE_MAX;
       (JwtVerifier as unknown as { CACHE_MAX: number }).CACHE_MAX = 3;

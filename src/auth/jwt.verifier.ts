@@ -25,9 +25,11 @@ export class JwtVerifier {
     return this.#verified.size;
   }
 
+  /** `now`: the clock exp and nbf are checked against, in milliseconds (a spec drives its own). */
   constructor(
     secret: string,
     private readonly clockSkewSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.#key = new TextEncoder().encode(secret);
   }
@@ -39,9 +41,10 @@ export class JwtVerifier {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
     if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <JWT>"');
     const token = match[1];
+    const nowMs = this.now();
     const seen = this.#verified.get(token);
     if (seen !== undefined) {
-      const now = Math.floor(Date.now() / 1000);
+      const now = Math.floor(nowMs / 1000);
       const expOk = seen.exp === undefined || seen.exp - 1 > now - this.clockSkewSeconds;
       const nbfOk = seen.nbf === undefined || seen.nbf + 1 <= now + this.clockSkewSeconds;
       if (expOk && nbfOk) return seen.caller;
@@ -52,6 +55,7 @@ export class JwtVerifier {
       ({ payload } = await jwtVerify(token, this.#key, {
         algorithms: ['HS256'],
         clockTolerance: this.clockSkewSeconds,
+        currentDate: new Date(nowMs),
       }));
     } catch (e) {
       throw new UnauthorizedError(reason(e));
