@@ -3,6 +3,8 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { createApp } from '../src/app.setup';
 import { AppConfig } from '../src/config';
+import { PrimaryRepository } from '../src/payments/primary.repository';
+import { StoreSync } from '../src/persistence/store-sync';
 import { createPayment, expectStatus, getPayment, moveTo, Payment, paymentBody, paymentPath, sendEvent, uniqueId } from './e2e-helpers';
 import {
   comparableStats,
@@ -25,7 +27,12 @@ import { createTestDatabase, startTestApp, TestApp, TestDatabase } from './test-
  * itself, catching up on what other instances wrote meanwhile.
  */
 
-const FAST = { databaseTimeoutMs: 1000, syncPollMs: 200 };
+/**
+ * A quick safety-net poll of the change feed. The database timeout stays the service's own
+ * (5 s): a shorter one would fail ordinary queries on a loaded machine; the partition below
+ * waits it out.
+ */
+const FAST = { syncPollMs: 200 };
 
 let db: TestDatabase;
 let proxy: TcpProxy;
@@ -41,7 +48,7 @@ beforeAll(async () => {
   d = await startTestApp({ databaseUrl: db.url, ...FAST });
   p = await startTestApp({ databaseUrl: proxy.urlFor(db.url), ...FAST });
   sql = await connectSql(db.url);
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   proxy?.restore();
@@ -59,10 +66,10 @@ async function inDatabase(paymentId: string): Promise<{ status: string; version:
   return rows[0];
 }
 
-/** Polls /health/ready until 200; returns the ms it took. */
-async function readyAgain(url: string, timeoutMs: number): Promise<number> {
+/** Polls /health/ready until 200 (for at most 30 s); returns the ms it took, to show. */
+async function readyAgain(url: string): Promise<number> {
   const started = performance.now();
-  await eventually(async () => expectStatus(await request(url).get('/health/ready'), 200), timeoutMs, 50);
+  await eventually(async () => expectStatus(await request(url).get('/health/ready'), 200), 30_000, 50);
   return performance.now() - started;
 }
 
@@ -108,8 +115,8 @@ describe('PostgreSQL unreachable for a running instance', () => {
     // meanwhile another instance, connected directly, keeps writing
     const elsewhere = await createPayment(d.url, { organizationId, amount: 900 });
     const elsewhereDone = await applyOk(d.url, completed.paymentId, { type: 'PaymentRefunded', data: { refundAmount: 500 } });
-    // which the cut instance cannot know yet
-    await new Promise((r) => setTimeout(r, 3 * FAST.syncPollMs));
+    // which the cut instance cannot know yet, even after a catch-up run now
+    await (p.app.get(PrimaryRepository) as StoreSync).feed.drain();
     expectStatus(await request(p.url).get(paymentPath(elsewhere.paymentId)), 404);
     expectStatus(await request(p.url).get('/health/ready'), 503);
 
@@ -120,13 +127,13 @@ describe('PostgreSQL unreachable for a running instance', () => {
 
     proxy.restore();
 
-    const readyMs = await readyAgain(p.url, 5000);
+    const readyMs = await readyAgain(p.url);
     // the change feed catches up on what was written elsewhere during the cut
     const caughtUpStarted = performance.now();
     await eventually(async () => {
       expect(await getPayment(p.url, elsewhere.paymentId)).toEqual(elsewhere);
       expect(await getPayment(p.url, completed.paymentId)).toEqual(elsewhereDone);
-    }, 5000);
+    });
     const caughtUpMs = performance.now() - caughtUpStarted;
     // writes succeed again, retries of the refused ones included (same ids: safe)
     const retried = await Promise.all(bodies.map((b) => request(p.url).post('/payments').send(b)));
@@ -142,7 +149,7 @@ describe('PostgreSQL unreachable for a running instance', () => {
       for (const url of [p.url, d.url]) expect(comparableStats(await statsOf(url, { organizationId }))).toEqual(truth);
     });
     console.log(`after the restore: ready again in ${readyMs.toFixed(0)} ms, caught up ${caughtUpMs.toFixed(0)} ms later`);
-  }, 30_000);
+  }, 120_000);
 
   // The connections die while the group commit holds one checked out of the pool. A failure
   // here reported as "Unhandled error ... Connection terminated unexpectedly" (or ECONNRESET)
@@ -152,21 +159,25 @@ describe('PostgreSQL unreachable for a running instance', () => {
     const organizationId = uniqueId('org-inflight');
     const bodies = Array.from({ length: 300 }, () => paymentBody({ organizationId }));
 
-    // a stream of writes, 8 at a time; the database goes away while it runs
-    const inFlight = mapLimit(bodies, 8, (b) => request(p.url).post('/payments').send(b));
-    await eventually(async () => expect((await sql.query('SELECT count(*)::int AS n FROM payments WHERE organization_id = $1', [organizationId])).rows[0].n).toBeGreaterThan(20), 5000, 5);
-    proxy.cut();
-    const answers = await inFlight;
+    // a stream of writes, 8 at a time; the database goes away as the 21st is acknowledged, with
+    // the 7 others in flight, and the writes after them find it gone
+    let acknowledged = 0;
+    const answers = await mapLimit(bodies, 8, async (b) => {
+      const res = await request(p.url).post('/payments').send(b);
+      if (res.status === 201 && ++acknowledged === 21) proxy.cut();
+      return res;
+    });
     proxy.restore();
 
     const counts = countBy(answers);
     expect(Object.keys(counts).sort()).toEqual(['201', '503']);
     for (const res of answers.filter((r) => r.status === 503)) expectDatabaseUnavailable(res);
     // every 201 is in the database (a 503 may or may not be: the answer to a COMMIT can be lost)
-    const acknowledged = answers.map((r, i) => (r.status === 201 ? bodies[i].paymentId : null)).filter((x) => x !== null);
-    const { rows } = await sql.query('SELECT payment_id FROM payments WHERE payment_id = ANY($1::text[])', [acknowledged]);
-    expect(rows).toHaveLength(acknowledged.length);
-    await readyAgain(p.url, 5000);
+    const acknowledgedIds = answers.map((r, i) => (r.status === 201 ? bodies[i].paymentId : null)).filter((x) => x !== null);
+    expect(acknowledgedIds.length).toBeGreaterThanOrEqual(21);
+    const { rows } = await sql.query('SELECT payment_id FROM payments WHERE payment_id = ANY($1::text[])', [acknowledgedIds]);
+    expect(rows).toHaveLength(acknowledgedIds.length);
+    await readyAgain(p.url);
     // memory converges on the database, including commits whose answer was lost (change feed)
     const truth = await sqlStats(sql, 'organization_id = $1', [organizationId]);
     await eventually(async () => expect(comparableStats(await statsOf(p.url, { organizationId }))).toEqual(truth));
@@ -175,15 +186,16 @@ describe('PostgreSQL unreachable for a running instance', () => {
     expect(Object.keys(countBy(retried)).every((s) => s === '200' || s === '201')).toBe(true);
     expect(countBy(retried)[200]).toBe(truth.total);
     console.log(`writes in flight at the cut: ${JSON.stringify(counts)}; in the database afterwards: ${truth.total}`);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('a network partition in the middle of a commit', () => {
-  it('does not block the writes of other instances for longer than a few database timeouts', async () => {
+  it('lets the writes of other instances through again once the database timeouts have passed', async () => {
     // P's COMMIT is lost and PostgreSQL never hears from P again (no FIN/RST crosses a
     // partition): its transaction, and the COMMIT_LOCK every writer needs, stay open on the
     // server until something ends them. P itself gives up after its query timeout; the server
-    // must not keep the lock much longer than that, or every instance stops writing.
+    // must end P's transaction after its own (idle in transaction), or every instance stops
+    // writing for good. The wait below only guards against that: a minute, many timeouts.
     proxy.partitionOn('COMMIT');
     const started = performance.now();
     const stuck = await request(p.url).post('/payments').send(paymentBody());
@@ -201,7 +213,7 @@ describe('a network partition in the middle of a commit', () => {
         expectStatus(res, 201);
         return performance.now() - started;
       },
-      10_000,
+      60_000,
       100,
     ).catch(async (e) => {
       const { rows } = await sql.query(
@@ -211,12 +223,12 @@ describe('a network partition in the middle of a commit', () => {
         [0x7061796d],
       );
       throw new Error(
-        `the other instance could not write for 10 s after P answered 503 (${JSON.stringify(countBy(attempts.map((status) => ({ status }))))}); ` +
+        `the other instance could not write for 60 s after the partition (${JSON.stringify(countBy(attempts.map((status) => ({ status }))))}); ` +
           `COMMIT_LOCK held by ${JSON.stringify(rows)}: ${String(e)}`,
       );
     });
     console.log(`partition at COMMIT: the other instance wrote again ${writeOk.toFixed(0)} ms after the partition`);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('an instance started while PostgreSQL is unreachable', () => {
@@ -246,13 +258,15 @@ describe('an instance started while PostgreSQL is unreachable', () => {
       expectStoreLoading(await request(url).get('/payments/stats'));
       expectStoreLoading(await request(url).post('/payments').send(paymentBody()));
       expectStoreLoading(await request(url).get(`/admin/sync/${seeded.paymentId}`));
-      await new Promise((r) => setTimeout(r, 800)); // still loading later: it has not given up, nor half-loaded
+      // until it tries to connect again on its own (its load retry; nothing above is still
+      // connecting): then round 2 shows it still loading, neither given up nor half-loaded
+      const attempts = proxy.accepted;
+      await eventually(() => expect(proxy.accepted).toBeGreaterThan(attempts), 30_000);
     }
-    expect(proxy.accepted).toBeGreaterThan(0); // it did try to connect
 
     proxy.restore();
 
-    const readyMs = await readyAgain(url, 10_000);
+    const readyMs = await readyAgain(url);
     expect(await getPayment(url, seeded.paymentId)).toEqual(seeded);
     const truth = await sqlStats(sql, 'true', []);
     expect(comparableStats(await statsOf(url))).toEqual(truth);
@@ -260,7 +274,7 @@ describe('an instance started while PostgreSQL is unreachable', () => {
     const created = await createPayment(url);
     await eventually(async () => expect(await getPayment(d.url, created.paymentId)).toEqual(created));
     console.log(`instance started during the cut: ready ${readyMs.toFixed(0)} ms after the restore (${truth.total} payments)`);
-  }, 30_000);
+  }, 120_000);
 });
 
 async function applyOk(url: string, paymentId: string, event: Record<string, unknown>): Promise<Payment> {

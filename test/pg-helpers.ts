@@ -21,9 +21,10 @@ export function countBy(responses: { status: number }[]): Record<number, number>
 
 /**
  * Retries `check` (an assertion: it throws while not yet true) until it passes or `timeoutMs`
- * has passed; then the last failure is thrown, so the test shows what never converged.
+ * has passed; then the last failure is thrown, so the test shows what never converged. The
+ * deadline only guards against what never happens: generous, as a loaded machine is slow.
  */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 25): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
