@@ -12,6 +12,9 @@ const postgres = { globalSetup: '<rootDir>/postgres-setup.ts', globalTeardown: '
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform };
 
 module.exports = {
+  // A test's timeout guards against a hang, never against a slow machine: CI runs on two shared,
+  // loaded cores, where the e2e and PostgreSQL suites take several times as long as alone.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '\\.spec\\.ts$' },
     { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '\\.e2e-spec\\.ts$' },
