@@ -12,6 +12,12 @@ export const CHROMIUM_PRESENT = existsSync(CHROMIUM_PATH);
 /** CI sets it: there, a missing browser fails the suite instead of skipping it. */
 export const BROWSER_REQUIRED = process.env.DASHBOARD_BROWSER_REQUIRED === '1';
 
+/**
+ * How long a wait for the page may last before it fails: a guard against what never shows,
+ * not a budget (a loaded machine renders slowly, and the live stream reconnects with backoff).
+ */
+export const WAIT_MS = 20_000;
+
 export async function launchChromium(): Promise<Browser> {
   if (!CHROMIUM_PRESENT) throw new Error(`DASHBOARD_BROWSER_REQUIRED=1 but there is no chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
   return chromium.launch({
@@ -163,7 +169,7 @@ export class DashboardPage {
   }
 
   /** Waits until the page shows `expected` (it loads and updates asynchronously), then compares. */
-  async expectFigures(expected: Figures, timeoutMs = 5000): Promise<void> {
+  async expectFigures(expected: Figures, timeoutMs = WAIT_MS): Promise<void> {
     const shown = await this.#poll(() => this.figures(), (figures) => JSON.stringify(figures) === JSON.stringify(expected), timeoutMs);
     expect(shown).toEqual(expected);
   }
@@ -176,19 +182,19 @@ export class DashboardPage {
     );
   }
 
-  async expectPaymentIds(expected: string[], timeoutMs = 5000): Promise<void> {
+  async expectPaymentIds(expected: string[], timeoutMs = WAIT_MS): Promise<void> {
     const shown = await this.#poll(() => this.paymentIds(), (ids) => JSON.stringify(ids) === JSON.stringify(expected), timeoutMs);
     expect(shown).toEqual(expected);
   }
 
-  async errorText(timeoutMs = 5000): Promise<string> {
+  async errorText(timeoutMs = WAIT_MS): Promise<string> {
     const region = this.page.locator('#error');
     await region.waitFor({ state: 'visible', timeout: timeoutMs });
     return ((await region.textContent()) ?? '').trim();
   }
 
   /** Resolves when #total reads `text`, polling on every animation frame (for timing). */
-  async waitForTotal(text: string, timeoutMs = 10_000): Promise<void> {
+  async waitForTotal(text: string, timeoutMs = WAIT_MS): Promise<void> {
     await this.page.waitForFunction(
       (expected) => (globalThis as unknown as BrowserGlobals).document.getElementById('total')?.textContent === expected,
       text,
