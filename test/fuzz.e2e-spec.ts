@@ -17,6 +17,8 @@ import { FC_SEED } from './fc-seed';
 
 const SEED = FC_SEED;
 const runs = (numRuns: number, salt: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED + salt });
+/** A guard against a hang, not a budget: the runs take seconds alone, several times that on CI's loaded cores. */
+const TIMEOUT_MS = 300_000;
 
 const tally = {
   inputs: 0,
@@ -462,7 +464,7 @@ describe('fuzzed requests', () => {
       }),
       runs(800, 1),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('POST /payments/bulk: random and mutated imports never get a 5xx, and a 4xx changes nothing', async () => {
     const itemsArb = fc.array(fc.oneof(createBodyArb, replayBodyArb, mutatedArb(createBodyArb), mutatedArb(replayBodyArb), randomJsonArb), { minLength: 0, maxLength: 5 });
@@ -477,7 +479,7 @@ describe('fuzzed requests', () => {
       }),
       runs(400, 2),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('POST /payments/:id/events: random and mutated events never get a 5xx, and a 4xx changes nothing', async () => {
     const idArb = fc.oneof(fc.constantFrom(...SEED_IDS), fc.constantFrom(...SEED_IDS), pathIdArb);
@@ -487,7 +489,7 @@ describe('fuzzed requests', () => {
       }),
       runs(800, 3),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('a bulk item is refused (400) exactly when the same body sent alone is refused', async () => {
     // validation does not depend on the store, so the order of the two requests cannot matter
@@ -505,7 +507,7 @@ describe('fuzzed requests', () => {
       }),
       runs(400, 7),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('raw bytes (invalid UTF-8, cut JSON, other encodings and media types) never get a 5xx', async () => {
     const urlArb = fc.constantFrom('/payments', '/payments/bulk', `/payments/${SEEDS.pending}/events`, `/payments/${SEEDS.completed}/events`);
@@ -515,7 +517,7 @@ describe('fuzzed requests', () => {
       }),
       runs(600, 4),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('GET /payments/search and /payments/stats: random query strings never get a 5xx', async () => {
     await fc.assert(
@@ -524,7 +526,7 @@ describe('fuzzed requests', () => {
       }),
       runs(1000, 5),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('GET /payments/:id: random path ids never get a 5xx, and a 200 is the payment asked for', async () => {
     await fc.assert(
@@ -536,7 +538,7 @@ describe('fuzzed requests', () => {
       }),
       runs(500, 6),
     );
-  }, 60_000);
+  }, TIMEOUT_MS);
 
   it('still answers /health/live after all of it, and reports the figures', async () => {
     const live = await send({ method: 'GET', url: '/health/live' });
