@@ -226,7 +226,7 @@ describe('overload shedding', () => {
     // under pressure, and every later one keeps it there.
     t = await startTestApp({ maxHeapUsedBytes: 1 });
     await eventually(async () => expectProblem(await request(t.url).get('/admin/store'), 503), 20_000, 50);
-  }, 30_000);
+  });
 
   afterAll(async () => {
     await t.close();

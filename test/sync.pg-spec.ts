@@ -34,7 +34,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   t = await startTestApp({ databaseUrl: db.url });
   sql = await connectSql(db.url);
-}, 30_000);
+});
 
 afterAll(async () => {
   await sql?.end();
