@@ -73,6 +73,7 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
 
   constructor(
     private readonly queryBus: QueryBus,
+    // no provider gives timers: Nest passes nothing (@Optional), so the service runs on the system's
     @Optional() private readonly timers: StreamTimers = SYSTEM_TIMERS,
   ) {}
 
