@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
@@ -16,6 +17,16 @@ function startMain(env: Record<string, string>): { child: ChildProcess; output: 
   child.stdout?.on('data', (b) => (output += b));
   child.stderr?.on('data', (b) => (output += b));
   return { child, output: () => output };
+}
+
+/** A port nothing listens on now (the system's choice, not a random guess that may be taken). */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }
 
 /** Resolves once `text` is in the output (the process is slow to start on a loaded machine: no deadline but jest's). */
@@ -79,7 +90,7 @@ describe('the service process', () => {
   });
 
   it('with an unreachable DATABASE_URL, starts live but not ready, answers 503 on /payments, and still exits 0 on SIGTERM', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // port 1 on loopback: connection refused at once, so the service keeps retrying
     const { child } = startMain({ PORT: String(port), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
@@ -104,7 +115,7 @@ describe('the service process', () => {
   });
 
   it('serves, logs pino JSON with a request id, and exits 0 on SIGTERM after finishing in-flight requests', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { child, output } = startMain({ PORT: String(port) });
     try {

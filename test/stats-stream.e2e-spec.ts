@@ -79,6 +79,7 @@ describe('GET /payments/stats/stream (Server-Sent Events)', () => {
 
   it('lets go of a subscriber that disconnects, and ends open streams when the app closes', async () => {
     const streams = t.app.get(StatsStreams);
+    await eventually(() => expect(streams.subscribers).toBe(0)); // the streams of the tests before, closed by afterEach
     const organizationId = uniqueId('org');
     const s = await stream({ organizationId });
     await s.waitFor(1);
