@@ -74,9 +74,10 @@ stop() {
   wait "$pid"
   echo "check-dockerfile: SIGTERM -> exit 0"
 }
-wait_for() { # a command that must succeed within 10 s
-  for _ in $(seq 1 50); do
+wait_for() { # a command that must succeed: polled every 0.2 s, with a 2-minute guard against a service that never answers (a loaded CI machine boots slowly)
+  for _ in $(seq 1 600); do
     if (cd "$work" && PORT=$port bash -c "$1") >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "check-dockerfile: the service exited before it answered: $1" >&2; exit 1; fi
     sleep 0.2
   done
   echo "check-dockerfile: the service did not answer: $1" >&2
