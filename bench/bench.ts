@@ -11,7 +11,8 @@
  *               reference (nest-reference.ts), to show what the framework alone reaches.
  *
  * Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (short run; exits 1 when an enforced goal
- * falls below half its value), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
+ * falls below half its value, unless BENCH_GATE=0: then every figure is reported and only a
+ * wrong answer fails the run, as .ci/run does on its shared, loaded machine), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
  * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay, several
  * instances on one database), BENCH_PG_URL.
  * Run through npm (node --expose-gc --max-old-space-size=8192).
@@ -57,6 +58,8 @@ import {
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const SMOKE = process.env.BENCH_SMOKE === '1';
+/** Whether a smoke run fails on a speed goal (a wrong answer always fails, by throwing). */
+const SPEED_GATE = process.env.BENCH_GATE !== '0';
 const WITH_HTTP = process.env.BENCH_HTTP !== '0';
 
 const S = SMOKE
@@ -662,7 +665,7 @@ async function main(): Promise<void> {
       (http ? `; HTTP ${S.httpS} s per case after a ${S.httpWarmupS} s warm-up, cache off, ${http.getP1.service.loadgenCpuPct.toFixed(0)}% load-generator CPU on GET; service processes run with the node flags of npm run start:prod (${serviceNodeFlags().join(' ') || 'none'}), bare Fastify with node's defaults` : ''),
   ];
   const goalLines = goals.map((g) => goalLine(g, SMOKE));
-  const failed = SMOKE ? goals.filter((g) => g.enforced && !g.smokePass) : [];
+  const failed = SMOKE && SPEED_GATE ? goals.filter((g) => g.enforced && !g.smokePass) : [];
 
   const report = [
     '',
