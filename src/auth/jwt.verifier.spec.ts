@@ -65,6 +65,20 @@ describe('JwtVerifier', () => {
     expect(await verifier.verify(`Bearer ${await token({ org: 'o', scope: 's' }, { nbf: now() + 30 })}`)).toMatchObject({ org: 'o' });
   });
 
+  it('without a clock of its own, reads the time Date gives at each check (a stopped Date stops it too)', async () => {
+    const plain = new JwtVerifier(SECRET, 30); // built before Date is stopped, as the app in an e2e spec is
+    const t = await token({ org: 'org-a', scope: 'payments:read' }, { exp: Math.floor(Date.now() / 1000) + 3600 });
+    await expect(plain.verify(`Bearer ${t}`)).resolves.toMatchObject({ org: 'org-a' });
+    jest.useFakeTimers({ now: Date.now() + 2 * 3600_000, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    try {
+      const late = await token({ org: 'org-b', scope: 'payments:read' }, { exp: Math.floor(Date.now() / 1000) - 3600 });
+      await expect(plain.verify(`Bearer ${late}`)).rejects.toBeInstanceOf(UnauthorizedError); // expired an hour ago, by the stopped Date
+      await expect(plain.verify(`Bearer ${t}`)).rejects.toBeInstanceOf(UnauthorizedError); // and the first one, an hour after its exp
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('requires the org and scope claims', async () => {
     expect(await rejection(`Bearer ${await token({ scope: 'admin' })}`)).toContain('org');
     expect(await rejection(`Bearer ${await token({ org: '', scope: 'admin' })}`)).toContain('org');

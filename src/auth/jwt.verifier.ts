@@ -25,11 +25,15 @@ export class JwtVerifier {
     return this.#verified.size;
   }
 
-  /** `now`: the clock exp and nbf are checked against, in milliseconds (a spec drives its own). */
+  /**
+   * `now`: the clock exp and nbf are checked against, in milliseconds (a spec drives its own).
+   * The default looks `Date` up at each call, not once: a test that stops Date (jest's fake
+   * timers) stops it for the verifier too.
+   */
   constructor(
     secret: string,
     private readonly clockSkewSeconds: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     this.#key = new TextEncoder().encode(secret);
   }
