@@ -37,6 +37,14 @@ export function toProblem(error: unknown, instance?: string): Problem {
     const status = error.getStatus();
     code = BY_STATUS[status] ?? (status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR');
     if (status < 500) detail = DETAILS[code] ?? error.message;
+  } else if (isClientFault(error)) {
+    // The client's fault, never a 500 (nor a stack in the log). The file server of /docs refuses
+    // a path that leaves its folder or is not canonical (`..`, `%2e%2e`, `//`) with a 403, and one
+    // that holds a NUL byte with a 400: to the client, no file is there / the path is not valid.
+    // Their message is not shown: it may name a file of the server.
+    const notFound = error.statusCode === 403 || error.statusCode === 404;
+    code = notFound ? 'ROUTE_NOT_FOUND' : (BY_STATUS[error.statusCode] ?? 'BAD_REQUEST');
+    detail = notFound ? 'No file or route at this path' : (DETAILS[code] ?? 'The request path is not valid');
   }
   const { status, title } = ERROR_CATALOGUE[code];
   return {
@@ -49,6 +57,17 @@ export function toProblem(error: unknown, instance?: string): Problem {
     ...(errors ? { errors } : {}),
     ...(headers ? { headers } : {}),
   };
+}
+
+/**
+ * An error that Fastify or one of its plugins raised with a 4xx `statusCode` (their convention,
+ * and http-errors'): neither an AppError nor one Nest maps to an HttpException (it maps only
+ * errors named FastifyError).
+ */
+function isClientFault(error: unknown): error is Error & { statusCode: number } {
+  if (!(error instanceof Error)) return false;
+  const { statusCode } = error as { statusCode?: unknown };
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
 }
 
 const DETAILS: Partial<Record<ErrorCode, string>> = {
