@@ -15,15 +15,20 @@ import { parseJsonBody } from './json-body';
 import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
 import { ProblemValidationPipe } from './validation.pipe';
 import { REQUEST_ID, RequestIds } from './http/request-id';
+import { answerClientError } from './http/client-error';
 import { declareProblems } from './openapi';
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
+/** The reader and writer never wait on I/O; a slow client must not hold a socket forever. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Builds the whole application for a configuration; main.ts and every e2e test use this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const requestIds = new RequestIds();
+  const logger = createRootLogger(config);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     // long ids reach the URL-length check and the handlers, which answer problem+json
@@ -32,8 +37,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // RequestIds). It is echoed back and is on every log line of the request.
     requestIdHeader: 'x-request-id',
     genReqId: () => requestIds.next(),
-    // the reader and writer never wait on I/O; a slow client must not hold a socket forever
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // errors of Node's HTTP parser, before there is a request (oversized headers, a malformed
+    // request line or header, Content-Length with Transfer-Encoding): problem+json too
+    clientErrorHandler: answerClientError(logger, REQUEST_TIMEOUT_MS, API_SECURITY_HEADERS),
     // No Nest middleware in this app (the request log is a Fastify hook below): without
     // @fastify/middie, no middleware runner on every request.
     skipMiddie: true,
@@ -47,7 +54,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       sendProblem(reply, toProblem(problem, request.url.split('?')[0].slice(0, 256)));
     },
   });
-  const logger = createRootLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     bufferLogs: true,
     bodyParser: false, // setupApp installs the one JSON parser
