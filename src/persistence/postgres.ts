@@ -56,7 +56,9 @@ export interface CheckedOut {
  * through the pending query, which rejects.
  */
 export async function checkout(pool: Pool): Promise<CheckedOut> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((error: unknown) => {
+    throw failedToConnect(error);
+  });
   const ignore = () => undefined;
   client.on('error', ignore);
   return {
@@ -78,16 +80,49 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIP
 const CLIENT_ERRORS = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end/i;
 
 /**
- * True when an error means "the database cannot be reached or cannot serve now" (a 503 and a
- * retry), as opposed to a statement the database refused or a bug (a 500). Network errors
- * and node-postgres' connection errors have no SQLSTATE; the server's own unavailability
- * classes are 08 (connection), 53 (resources) and 57 (operator intervention: shutdown,
- * statement timeout).
+ * SQLSTATE classes (PostgreSQL manual, appendix A) in which every code means "not now", never
+ * "not this statement": 08 connection exception, 53 insufficient resources (53300
+ * too_many_connections, out of memory, disk full), 57 operator intervention (57014 statement
+ * timeout, 57P01 admin_shutdown, 57P03 cannot_connect_now, ...).
+ */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
+/**
+ * Codes of other classes that mean the same: 25006 read_only_sql_transaction (a standby after a
+ * failover, or a primary put in read-only mode) and 55P03 lock_not_available (a lock_timeout).
+ * The rest of classes 25 and 55 are refusals of the statement itself (55000, as an ERROR, is a
+ * statement used out of order), and class 40 (deadlock, serialization) is left to the writer,
+ * which retries such a batch one write at a time.
+ */
+const UNAVAILABLE_CODES = new Set(['25006', '55P03']);
+/**
+ * Severities with which the server ends the session. Every refusal of a new connection is one
+ * (55000 "database is not currently accepting connections", 53300, 28000 "role is not permitted
+ * to log in", 3D000 ...), and a session ended mid-statement ran nothing more. `severity` is the
+ * server's localized field: checkout() also marks whatever fails while connecting, so the write
+ * path holds under any lc_messages.
+ */
+const SESSION_ENDING = new Set(['FATAL', 'PANIC']);
+
+/** Errors raised while a connection was being opened: nothing was sent, nothing ran. */
+const connectFailures = new WeakSet<object>();
+
+function failedToConnect(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) connectFailures.add(error);
+  return error;
+}
+
+/**
+ * True when an error means "the database cannot be reached or cannot serve now" (a 503 with
+ * Retry-After: the write was not acknowledged, and a retry can succeed), as opposed to a
+ * statement the database refused or a bug (a 500). Network errors and node-postgres'
+ * connection errors have no SQLSTATE; a server error is classified by its SQLSTATE class and
+ * code, and by a severity that ends the session.
  */
 export function isUnavailable(error: unknown): boolean {
+  if (typeof error === 'object' && error !== null && connectFailures.has(error)) return true;
   if (error instanceof DatabaseError) {
     const code = error.code ?? '';
-    return code.startsWith('08') || code.startsWith('53') || code.startsWith('57');
+    return UNAVAILABLE_CLASSES.has(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code) || SESSION_ENDING.has(error.severity ?? '');
   }
   const e = error as { code?: unknown; message?: unknown; errors?: unknown };
   if (typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code)) return true;
