@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { QueryBus } from '@nestjs/cqrs';
+import { AppConfig } from '../../config';
+import { StreamsFullError, TooManyStreamsError } from '../../errors';
 import { createPayment } from '../payment';
 import { PaymentCreated, PaymentSynced } from '../payment.events';
 import { PaymentStats } from '../store/stats';
@@ -92,7 +94,7 @@ describe('StatsStreams', () => {
     timers = new ManualTimers();
     writes = 0;
     execute = jest.fn<Promise<PaymentStats>, [GetPaymentStatsQuery]>(async () => ({ total: writes }) as PaymentStats);
-    streams = new StatsStreams({ execute } as unknown as QueryBus, timers);
+    streams = new StatsStreams({ execute } as unknown as QueryBus, new AppConfig({ statsStreamsPerCaller: 2, statsStreamsMax: 3 }), timers);
   });
 
   /** A write of `organizationId` at the current time, as the EventBus delivers it. */
@@ -101,9 +103,10 @@ describe('StatsStreams', () => {
     streams.handle(created(organizationId));
   };
 
-  const open = (organizationId?: string) => {
+  /** A stream of `owner` (a caller, or a client address): its sink and its unsubscribe function. */
+  const open = (organizationId?: string, owner = 'caller-1') => {
     const sink = new RecordingSink(timers);
-    return { sink, close: streams.open(statsQuery(organizationId), sink) };
+    return { sink, close: streams.open(statsQuery(organizationId), sink, streams.reserve(owner)) };
   };
 
   it('computes and sends nothing for a write of another organization; a stream of every organization gets it', async () => {
@@ -247,5 +250,99 @@ describe('StatsStreams', () => {
     await timers.advance(1000);
 
     expect(sink.sent).toEqual([{ at: 1000, total: 1 }]);
+  });
+});
+
+describe('StatsStreams: caps per caller and in all', () => {
+  let timers: ManualTimers;
+  let execute: jest.Mock<Promise<PaymentStats>, [GetPaymentStatsQuery]>;
+  let streams: StatsStreams;
+
+  beforeEach(() => {
+    timers = new ManualTimers();
+    execute = jest.fn<Promise<PaymentStats>, [GetPaymentStatsQuery]>(async () => ({ total: 0 }) as PaymentStats);
+    streams = new StatsStreams({ execute } as unknown as QueryBus, new AppConfig({ statsStreamsPerCaller: 2, statsStreamsMax: 3 }), timers);
+  });
+
+  const open = (owner: string, organizationId = 'org-a') => {
+    const sink = new RecordingSink(timers);
+    return { sink, close: streams.open(statsQuery(organizationId), sink, streams.reserve(owner)) };
+  };
+  const refusal = (owner: string): unknown => {
+    try {
+      streams.reserve(owner);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+
+  it('refuses a caller past its own cap with TOO_MANY_STREAMS (429 + Retry-After), while another caller still gets one', () => {
+    open('caller-1');
+    open('caller-1');
+
+    const refused = refusal('caller-1');
+
+    expect(refused).toBeInstanceOf(TooManyStreamsError);
+    expect(refused).toMatchObject({ code: 'TOO_MANY_STREAMS', status: 429, headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
+    expect(streams.subscribers).toBe(2);
+    open('caller-2');
+    expect(streams.subscribers).toBe(3);
+  });
+
+  it('refuses every caller past the total with STREAMS_FULL (503 + Retry-After), a reserved slot counting as open', () => {
+    open('caller-1');
+    const reserved = streams.reserve('caller-2'); // its first document is being computed
+    open('caller-3');
+
+    const refused = refusal('caller-4');
+
+    expect(refused).toBeInstanceOf(StreamsFullError);
+    expect(refused).toMatchObject({ code: 'STREAMS_FULL', status: 503, headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
+    reserved.release(); // the first document failed: no stream after all
+    open('caller-4');
+    expect(streams.subscribers).toBe(3);
+  });
+
+  it('frees the slot of a stream however it closes: unsubscribed (once, however often), a document that fails, shutdown', async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const first = open('caller-1');
+      open('caller-1');
+      first.close();
+      first.close();
+      expect(streams.openBy('caller-1')).toBe(1);
+      open('caller-1');
+      expect(refusal('caller-1')).toBeInstanceOf(TooManyStreamsError);
+
+      execute.mockRejectedValue(new Error('no store'));
+      streams.handle(created('org-a'));
+      await timers.advance(STREAM_MIN_INTERVAL_MS);
+      expect([streams.subscribers, streams.openBy('caller-1')]).toEqual([0, 0]);
+
+      open('caller-1');
+      open('caller-2');
+      streams.onModuleDestroy();
+      expect([streams.subscribers, streams.openBy('caller-1'), streams.openBy('caller-2')]).toEqual([0, 0, 0]);
+      for (const owner of ['caller-1', 'caller-1', 'caller-2']) open(owner);
+    } finally {
+      error.mockRestore();
+    }
+  });
+
+  it('tells a waiter when a stream closes, its slot free by then', async () => {
+    open('caller-1');
+    const second = open('caller-1');
+    let closed = false;
+    const next = streams.nextClose().then(() => {
+      closed = true;
+      return streams.openBy('caller-1');
+    });
+    await timers.advance(0);
+    expect(closed).toBe(false);
+
+    second.close();
+
+    await expect(next).resolves.toBe(1);
   });
 });

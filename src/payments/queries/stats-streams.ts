@@ -1,8 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventsHandler, IEventHandler, QueryBus } from '@nestjs/cqrs';
+import { AppConfig } from '../../config';
+import { StreamsFullError, TooManyStreamsError } from '../../errors';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payment.events';
 import { PaymentStats } from '../store/stats';
 import { GetPaymentStatsQuery } from './get-payment-stats.query';
+import { StreamSlot, StreamSlots } from './stream-slots';
 
 type PaymentChange = PaymentCreated | PaymentProcessed | PaymentFailed | PaymentRefunded | PaymentSynced;
 
@@ -43,6 +46,7 @@ interface Subscriber {
   query: GetPaymentStatsQuery;
   organizationId: string | undefined;
   sink: StatsSink;
+  slot: StreamSlot;
   /** A matching payment changed since the last document. */
   dirty: boolean;
   lastSent: number;
@@ -62,32 +66,68 @@ export const PING_INTERVAL_MS = 15_000;
  * organization dirty; a dirty subscriber gets a fresh document through the QueryBus (the
  * same query as GET /payments/stats, so the same cache and the same answer) at most once per
  * second. Nothing is computed for a subscriber nothing changed for.
+ *
+ * Streams are capped per caller and in all (STATS_STREAMS_PER_CALLER, STATS_STREAMS_MAX): a
+ * stream takes its slot before it opens (reserve: past a cap, a 429 or 503 problem answer while
+ * the request is still an ordinary one) and gives it back when it closes, however it closes.
  */
 @Injectable()
 @EventsHandler(PaymentCreated, PaymentProcessed, PaymentFailed, PaymentRefunded, PaymentSynced)
 export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestroy {
   readonly #logger = new Logger('StatsStreams');
   readonly #subscribers = new Set<Subscriber>();
+  readonly #slots: StreamSlots;
+  /** Resolved, and emptied, whenever a stream closes (see nextClose). */
+  readonly #closeWaiters: (() => void)[] = [];
   /** Stops the pings; set while anyone is subscribed. */
   #stopPinging: (() => void) | undefined;
 
   constructor(
     private readonly queryBus: QueryBus,
+    config: AppConfig,
     // no provider gives timers: Nest passes nothing (@Optional), so the service runs on the system's
     @Optional() private readonly timers: StreamTimers = SYSTEM_TIMERS,
-  ) {}
+  ) {
+    this.#slots = new StreamSlots(config.statsStreamsPerCaller, config.statsStreamsMax);
+  }
 
   /** How many streams are open. */
   get subscribers(): number {
     return this.#subscribers.size;
   }
 
-  /** Subscribes `sink` to the stats of `query`; returns the unsubscribe function. */
-  open(query: GetPaymentStatsQuery, sink: StatsSink, sentAt = this.timers.now()): () => void {
+  /** Streams of `owner` that hold a slot (open, or about to open). */
+  openBy(owner: string): number {
+    return this.#slots.openBy(owner);
+  }
+
+  /**
+   * A slot for a stream of `owner` (the verified caller, else the client address), to pass to
+   * open(); throws TooManyStreamsError past the owner's cap, StreamsFullError past the total.
+   * Release it if the stream is not opened after all.
+   */
+  reserve(owner: string): StreamSlot {
+    const slot = this.#slots.take(owner);
+    if (slot === 'owner') throw new TooManyStreamsError(this.#slots.perOwner);
+    if (slot === 'total') throw new StreamsFullError(this.#slots.max);
+    return slot;
+  }
+
+  /** Resolves when a stream next closes, its slot free by then. */
+  nextClose(): Promise<void> {
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  /**
+   * Subscribes `sink` to the stats of `query`, in the `slot` reserve() gave; returns the
+   * unsubscribe function (which releases the slot; a second call does nothing).
+   */
+  open(query: GetPaymentStatsQuery, sink: StatsSink, slot: StreamSlot, sentAt = this.timers.now()): () => void {
     const subscriber: Subscriber = {
       query,
       organizationId: query.request.filter.organizationId,
       sink,
+      slot,
       dirty: false,
       lastSent: sentAt,
       cancel: undefined,
@@ -146,10 +186,12 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
   #close(s: Subscriber): void {
     s.cancel?.();
     s.cancel = undefined;
-    this.#subscribers.delete(s);
+    if (!this.#subscribers.delete(s)) return;
+    s.slot.release();
     if (this.#subscribers.size === 0) {
       this.#stopPinging?.();
       this.#stopPinging = undefined;
     }
+    for (const resolve of this.#closeWaiters.splice(0)) resolve();
   }
 }
