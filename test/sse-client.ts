@@ -6,6 +6,10 @@ export interface Stream {
   headers: http.IncomingHttpHeaders;
   events: unknown[];
   pings: number;
+  /** Every byte received so far, as text (a refusal's problem+json body, once ended). */
+  text: string;
+  /** Resolves with `text` once the server has ended the response. */
+  ended(): Promise<string>;
   /**
    * Resolves with the events once there are at least `n`. `timeoutMs` only guards against a
    * stream that never delivers: it rejects then, with what arrived.
@@ -16,15 +20,22 @@ export interface Stream {
   close(): void;
 }
 
-export function openStream(base: string, query: Record<string, string> | URLSearchParams): Promise<Stream> {
+export function openStream(base: string, query: Record<string, string> | URLSearchParams, headers: http.OutgoingHttpHeaders = {}): Promise<Stream> {
   const url = `${base}/payments/stats/stream?${new URLSearchParams(query)}`;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => {
+    const req = http.get(url, { headers }, (res) => {
+      const end = new Promise<string>((resolveEnd, failEnd) => {
+        res.on('end', () => resolveEnd(stream.text));
+        res.on('error', failEnd);
+      });
+      end.catch(() => undefined);
       const stream: Stream = {
         status: res.statusCode ?? 0,
         headers: res.headers,
         events: [],
         pings: 0,
+        text: '',
+        ended: () => end,
         waitFor: (n, timeoutMs) => stream.waitUntil((events) => events.length >= n, timeoutMs),
         waitUntil: (done, timeoutMs = 20_000) =>
           new Promise((resolve, fail) => {
@@ -41,6 +52,7 @@ export function openStream(base: string, query: Record<string, string> | URLSear
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
+        stream.text += chunk;
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
