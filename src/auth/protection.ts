@@ -24,7 +24,10 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
   const fastify = app.getHttpAdapter().getInstance();
   fastify.decorateRequest('auth', null);
   if (config.authJwtSecret !== undefined) {
-    const verifier = new JwtVerifier(config.authJwtSecret, config.authClockSkewSeconds);
+    const verifier = new JwtVerifier(config.authJwtSecret, {
+      clockSkewSeconds: config.authClockSkewSeconds,
+      maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
+    });
     fastify.addHook('onRequest', async (request) => {
       request.auth = await verifier.verify(request.headers.authorization).then(
         (caller) => ({ caller }),

@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SignJWT } from 'jose';
+import request, { Response } from 'supertest';
+import { expectProblem, expectStatus, paymentBody, withoutKeys } from './e2e-helpers';
+import { startTestApp, TestApp } from './test-app';
+
+/**
+ * Auth at the edge, as the security probe of issue 20 found it: how long a token may live, the
+ * form of the Authorization header, and what a public route tells a caller without a token.
+ * Real HS256 tokens over real HTTP. Token lifetimes are judged on exp - iat, which no clock
+ * moves; where a check reads the clock (a token without iat), Date is stopped for the app too.
+ */
+
+const SECRET = 'auth-edge-e2e-secret-0123456789abcdef-0123456789';
+const KEY = new TextEncoder().encode(SECRET);
+/** The default of AUTH_MAX_TOKEN_LIFETIME_SECONDS. */
+const MAX_LIFETIME = 86_400;
+const CLOCK_SKEW_SECONDS = 30;
+const ALL = 'payments:read payments:write admin';
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Runs `check` with Date stopped, in this process and so in the app under test (timers keep running). */
+async function atOneInstant(check: () => Promise<void>): Promise<void> {
+  jest.useFakeTimers({
+    now: Date.now(),
+    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+  });
+  try {
+    await check();
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+/** A token with exactly these claims (none added: no iat or exp unless given). */
+function sign(claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(KEY);
+}
+
+/** A token issued now (iat) that lives `lifetime` seconds. */
+function living(lifetime: number, claims: Record<string, unknown> = {}): Promise<string> {
+  const iat = nowSeconds();
+  return sign({ org: 'org-edge', scope: ALL, sub: 'edge', iat, exp: iat + lifetime, ...claims });
+}
+
+function search(url: string, authorization: string): request.Test {
+  return request(url).get('/payments/search').set('Authorization', authorization);
+}
+
+function expectUnauthorized(res: Response, because: RegExp): void {
+  expectProblem(res, 401);
+  expect(res.body.code).toBe('UNAUTHORIZED');
+  expect(res.body.detail).toMatch(because);
+  expect(res.headers['www-authenticate']).toMatch(/^Bearer\b/);
+}
+
+describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ authJwtSecret: SECRET, authClockSkewSeconds: CLOCK_SKEW_SECONDS });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** Payments in the store, as /metrics tells (public unless METRICS_REQUIRE_ADMIN). */
+  async function storeSize(): Promise<number> {
+    const res = await request(t.url).get('/metrics');
+    expectStatus(res, 200);
+    return Number(/^payments_store_size (\d+)$/m.exec(res.text)?.[1]);
+  }
+
+  describe('token lifetime', () => {
+    it.each([
+      ['without exp', () => sign({ org: 'org-edge', scope: 'payments:read', iat: nowSeconds() }), /exp/],
+      ['without exp, with the admin scope', () => sign({ org: 'org-edge', scope: 'admin' }), /exp/],
+      ['with exp = 1e300', () => sign({ org: 'org-edge', scope: ALL, iat: nowSeconds(), exp: 1e300 }), /lifetime/],
+      ['with exp = 1e300, without iat', () => sign({ org: 'org-edge', scope: 'admin', exp: 1e300 }), /lifetime/],
+      ['with exp - iat a second past the maximum', () => living(MAX_LIFETIME + 1), /lifetime.*86400 s/],
+      ['with a string exp', () => sign({ org: 'org-edge', scope: ALL, exp: String(nowSeconds() + 60) }), /exp/],
+      ['issued in the future (iat past the clock skew), to pass exp - iat off as short', () => living(60, { iat: 1e300, exp: 1e300 + 60 }), /iat/],
+    ])('refuses a token %s with 401 problem+json naming why, on every protected route', async (_name, token, because) => {
+      const authorization = `Bearer ${await token()}`;
+
+      expectUnauthorized(await search(t.url, authorization), because);
+      expectUnauthorized(await request(t.url).get('/payments/stats').set('Authorization', authorization), because);
+    });
+
+    it('stores nothing for a write with a token that never expires', async () => {
+      const before = await storeSize();
+
+      const res = await request(t.url)
+        .post('/payments')
+        .set('Authorization', `Bearer ${await sign({ org: 'org-edge', scope: ALL })}`)
+        .send(withoutKeys(paymentBody(), ['organizationId']));
+
+      expectUnauthorized(res, /exp/);
+      expect(await storeSize()).toBe(before);
+    });
+
+    it('accepts a token that lives exactly the maximum (exp - iat)', async () => {
+      expectStatus(await search(t.url, `Bearer ${await living(MAX_LIFETIME)}`), 200);
+    });
+
+    it('without iat, judges exp - now against the maximum, with the clock skew', () =>
+      atOneInstant(async () => {
+        const claims = { org: 'org-edge', scope: ALL };
+
+        expectStatus(await search(t.url, `Bearer ${await sign({ ...claims, exp: nowSeconds() + MAX_LIFETIME + CLOCK_SKEW_SECONDS })}`), 200);
+        expectUnauthorized(await search(t.url, `Bearer ${await sign({ ...claims, exp: nowSeconds() + MAX_LIFETIME + CLOCK_SKEW_SECONDS + 1 })}`), /lifetime/);
+      }));
+  });
+
+  describe('the Authorization header', () => {
+    it.each(['bearer', 'BEARER', 'bEaReR'])('takes the scheme case-insensitively (RFC 9110): %s', async (scheme) => {
+      expectStatus(await search(t.url, `${scheme} ${await living(600)}`), 200);
+    });
+
+    it('still refuses another scheme and a token without one', async () => {
+      const token = await living(600);
+
+      expectUnauthorized(await search(t.url, `Basic ${token}`), /Bearer/);
+      expectUnauthorized(await search(t.url, token), /Bearer/);
+      expectUnauthorized(await search(t.url, `Bearerx ${token}`), /Bearer/);
+    });
+  });
+});
+
+describe('AUTH_MAX_TOKEN_LIFETIME_SECONDS', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ authJwtSecret: SECRET, authMaxTokenLifetimeSeconds: 600 });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('caps exp - iat at the configured maximum', async () => {
+    expectStatus(await search(t.url, `Bearer ${await living(600)}`), 200);
+    expectUnauthorized(await search(t.url, `Bearer ${await living(601)}`), /600 s/);
+  });
+
+  describe('scripts/mint-token.js (npm run token)', () => {
+    const run = promisify(execFile);
+    const mint = (ttl: string, env: Record<string, string> = {}) =>
+      run(process.execPath, [join(__dirname, '..', 'scripts', 'mint-token.js'), '--org', 'org-minted', '--scope', 'payments:read', '--ttl', ttl], {
+        env: { PATH: process.env.PATH ?? '', AUTH_JWT_SECRET: SECRET, ...env },
+      });
+
+    it('mints a token the service accepts, within its maximum lifetime', async () => {
+      const { stdout } = await mint('600', { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600' });
+
+      const res = await search(t.url, `Bearer ${stdout.trim()}`);
+
+      expectStatus(res, 200);
+    });
+
+    it('refuses a --ttl past AUTH_MAX_TOKEN_LIFETIME_SECONDS (default 86400), which the service would refuse', async () => {
+      await expect(mint('601', { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600' })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--ttl.*600/) });
+      await expect(mint(String(MAX_LIFETIME + 1))).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--ttl.*86400/) });
+    });
+  });
+});
