@@ -191,7 +191,7 @@ export function pendingVersionOf(p: Payment): Payment {
 /** The store's write API, as the bench uses it (structural: the bench does not pin the class). */
 export interface WritableStore {
   insertIfAbsent(payment: Payment): { created: boolean };
-  update(paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): unknown;
+  update(organizationId: string, paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): unknown;
 }
 
 /**
@@ -206,6 +206,6 @@ export function loadStore(store: WritableStore, payments: readonly Payment[]): v
       continue;
     }
     if (!store.insertIfAbsent(pendingVersionOf(p)).created) throw new Error(`duplicate paymentId ${p.paymentId}`);
-    store.update(p.paymentId, undefined, () => p);
+    store.update(p.organizationId, p.paymentId, undefined, () => p);
   }
 }

@@ -13,18 +13,23 @@ export const ERROR_CATALOGUE = {
   PAYMENT_NOT_FOUND: { status: 404, title: 'Payment not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   PAYMENT_ID_CONFLICT: { status: 409, title: 'A different payment already has this paymentId' },
+  PAYMENT_ID_AMBIGUOUS: { status: 409, title: 'Several organizations have a payment with this paymentId; name the organizationId' },
   INVALID_TRANSITION: { status: 409, title: 'This event is not allowed in the payment\'s current status' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   URI_TOO_LONG: { status: 414, title: 'The request URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   REFUND_EXCEEDS_AMOUNT: { status: 422, title: 'The refund exceeds what remains of the payment' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  TOO_MANY_STREAMS: { status: 429, title: 'This caller has as many live stats streams open as it may' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   STORE_FULL: { status: 507, title: 'The payment store is full' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'The primary repository is unreachable; nothing was acknowledged' },
   STORE_LOADING: { status: 503, title: 'The store is still loading from the primary repository' },
   OVERLOADED: { status: 503, title: 'The service is overloaded; retry later' },
+  STREAMS_FULL: { status: 503, title: 'The service has as many live stats streams open as it holds' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -78,6 +83,17 @@ export class PaymentNotFoundError extends AppError {
   }
 }
 
+/** Open mode only: a paymentId without organizationId that several organizations use. */
+export class PaymentIdAmbiguousError extends AppError {
+  constructor(paymentId: string, organizations: number) {
+    super(
+      'PAYMENT_ID_AMBIGUOUS',
+      `${organizations} organizations have a payment '${paymentId}' (paymentIds are unique per organization); add ?organizationId= to name one`,
+      [{ field: 'organizationId', message: 'required: the paymentId alone names payments of several organizations' }],
+    );
+  }
+}
+
 export class PaymentIdConflictError extends AppError {
   constructor(paymentId: string, fields: string[]) {
     super(
@@ -114,7 +130,7 @@ export class DatabaseUnavailableError extends AppError {
   constructor(reason: string, consequence = 'The write was not acknowledged; retrying it with the same paymentId or eventId is safe') {
     super(
       'DATABASE_UNAVAILABLE',
-      `PostgreSQL could not be reached (${reason}). ${consequence}`,
+      `PostgreSQL could not be reached or cannot serve now (${reason}). ${consequence}`,
       undefined,
       { 'Retry-After': '1' },
     );
@@ -130,6 +146,12 @@ export class StoreLoadingError extends AppError {
 export class UnauthorizedError extends AppError {
   constructor(detail: string) {
     super('UNAUTHORIZED', detail, undefined, { 'WWW-Authenticate': 'Bearer realm="payments", error="invalid_token"' });
+  }
+}
+
+export class DuplicateHeaderError extends AppError {
+  constructor(header: string, times: number) {
+    super('BAD_REQUEST', `The ${header} header is sent ${times} times; send it once`);
   }
 }
 
@@ -149,6 +171,25 @@ export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number) {
     super('RATE_LIMITED', `Too many requests; retry in ${retryAfterSeconds} s`, undefined, {
       'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+
+/** A live stats stream is long-lived: a slot frees when a client goes, which no one can foresee. */
+const STREAM_RETRY_AFTER_SECONDS = '5';
+
+export class TooManyStreamsError extends AppError {
+  constructor(perCaller: number) {
+    super('TOO_MANY_STREAMS', `This caller has ${perCaller} live stats streams open, its most; close one or retry later`, undefined, {
+      'Retry-After': STREAM_RETRY_AFTER_SECONDS,
+    });
+  }
+}
+
+export class StreamsFullError extends AppError {
+  constructor(max: number) {
+    super('STREAMS_FULL', `The service has ${max} live stats streams open, its most; retry later`, undefined, {
+      'Retry-After': STREAM_RETRY_AFTER_SECONDS,
     });
   }
 }

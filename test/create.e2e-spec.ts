@@ -220,7 +220,6 @@ describe('POST /payments with a paymentId that exists', () => {
     ['amount', { amount: 10_001 }],
     ['currency', { currency: 'USD' }],
     ['userId', { userId: 'someone-else' }],
-    ['organizationId', { organizationId: 'another-org' }],
     ['description', { description: 'another description' }],
     ['description (left out)', { description: undefined }],
     ['metadata', { metadata: { source: 'other' } }],
@@ -236,6 +235,21 @@ describe('POST /payments with a paymentId that exists', () => {
     expectProblem(res, 409);
     expect(await getPayment(t.url, body.paymentId as string)).toEqual(first.body);
     expect(await storedTotal(t.url)).toBe(total);
+  });
+
+  it("stores the same paymentId of another organization as that organization's own payment (paymentIds are unique per organization)", async () => {
+    const body = paymentBody({ description: 'original' });
+    const first = await request(t.url).post('/payments').send(body);
+    const other = { ...body, organizationId: uniqueId('another-org'), amount: 1 };
+
+    const res = await request(t.url).post('/payments').send(other);
+
+    expectStatus(first, 201);
+    expectStatus(res, 201);
+    expect(res.body).toMatchObject({ paymentId: body.paymentId, organizationId: other.organizationId, amount: 1 });
+    const path = `/payments/${body.paymentId as string}`;
+    expect((await request(t.url).get(path).query({ organizationId: body.organizationId })).body).toEqual(first.body);
+    expect((await request(t.url).get(path).query({ organizationId: other.organizationId })).body).toEqual(res.body);
   });
 });
 

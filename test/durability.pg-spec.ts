@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { migrate, MIGRATIONS } from '../src/persistence/migrations';
 import { applyEvent, createPayment, getPayment, Payment } from './e2e-helpers';
 import { createTestDatabase, startTestApp, TestApp, TestDatabase } from './test-app';
 
@@ -59,9 +60,56 @@ describe('PostgreSQL mode: what was answered is what a restarted service serves'
         seq: 'bigint',
       });
       const migrations = await client.query('SELECT version, name FROM schema_migrations ORDER BY version');
-      expect(migrations.rows).toEqual([{ version: 1, name: 'payments and applied events' }]);
+      expect(migrations.rows).toEqual([
+        { version: 1, name: 'payments and applied events' },
+        { version: 2, name: 'paymentIds unique per organization' },
+      ]);
+      const key = await client.query<{ column: string }>(
+        `SELECT a.attname AS column FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+          WHERE i.indrelid = 'payments'::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`,
+      );
+      expect(key.rows.map((r) => r.column)).toEqual(['organization_id', 'payment_id']);
       const amount = await client.query("SELECT amount FROM payments WHERE payment_id = 'edge-1'");
       expect(Number(amount.rows[0].amount)).toBe(99_999_999_999);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('migration 2: paymentIds unique per organization', () => {
+  let db: TestDatabase;
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db.drop();
+  });
+
+  it('moves a version-1 database over with its payments and applied event ids, which then still deduplicate', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      await migrate(pool, MIGRATIONS.slice(0, 1));
+      await pool.query(`INSERT INTO payments (payment_id, organization_id, user_id, amount, currency, status, version, created_at, updated_at, completed_at)
+        VALUES ('old-1', 'org-old', 'u', 100, 'EUR', 'completed', 2, now(), now(), now())`);
+      await pool.query(`INSERT INTO payment_events (payment_id, event_id, type) VALUES ('old-1', 'evt-old', 'PaymentProcessed')`);
+    } finally {
+      await pool.end();
+    }
+
+    t = await startTestApp({ databaseUrl: db.url });
+
+    const replay = await applyEvent(t.url, 'old-1', { eventId: 'evt-old', type: 'PaymentFailed', data: { error: 'x' } });
+    expect(replay).toMatchObject({ organizationId: 'org-old', status: 'completed', version: 2 });
+    const other = await createPayment(t.url, { paymentId: 'old-1', organizationId: 'org-new', userId: 'u', amount: 100, currency: 'EUR' });
+    expect(other).toMatchObject({ paymentId: 'old-1', organizationId: 'org-new', version: 1 });
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const events = await client.query('SELECT organization_id, payment_id, event_id FROM payment_events');
+      expect(events.rows).toEqual([{ organization_id: 'org-old', payment_id: 'old-1', event_id: 'evt-old' }]);
     } finally {
       await client.end();
     }

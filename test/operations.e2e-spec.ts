@@ -238,7 +238,7 @@ describe('admin sync (in either mode)', () => {
     const p = await createPayment(t.url);
     const res = await request(t.url).get(`/admin/sync/${encodeURIComponent(p.paymentId)}`);
     expectStatus(res, 200);
-    expect(res.body).toEqual({ paymentId: p.paymentId, inSync: true, differingFields: [], memoryVersion: 1, primaryVersion: 1 });
+    expect(res.body).toEqual({ paymentId: p.paymentId, organizationId: p.organizationId, inSync: true, differingFields: [], memoryVersion: 1, primaryVersion: 1 });
     expectProblem(await request(t.url).get(`/admin/sync/${uniqueId('nope')}`), 404);
   });
 

@@ -71,6 +71,7 @@ describe('GET /admin/sync/:paymentId', () => {
 
     expect(await check(payment.paymentId)).toEqual({
       paymentId: payment.paymentId,
+      organizationId: payment.organizationId,
       inSync: true,
       differingFields: [],
       memoryVersion: 1,
@@ -80,6 +81,7 @@ describe('GET /admin/sync/:paymentId', () => {
     await moveTo(t.url, payment.paymentId, 'refunded');
     expect(await check(payment.paymentId)).toEqual({
       paymentId: payment.paymentId,
+      organizationId: payment.organizationId,
       inSync: true,
       differingFields: [],
       memoryVersion: 3,
@@ -114,6 +116,7 @@ describe('drift repaired by POST /admin/sync', () => {
 
     expect(await check(drifted.paymentId)).toEqual({
       paymentId: drifted.paymentId,
+      organizationId: drifted.organizationId,
       inSync: false,
       differingFields: ['description'],
       memoryVersion: 1,

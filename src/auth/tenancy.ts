@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { OrganizationForbiddenError } from '../errors';
-import { Caller } from './caller';
+import { OrganizationForbiddenError, RequestValidationError } from '../errors';
+import { Caller, OPERATOR } from './caller';
 
 /** The verified caller of a request, or undefined in open mode. */
 export const CurrentCaller = createParamDecorator(
@@ -26,6 +26,42 @@ export function applyTenancy(request: FastifyRequest, caller: Caller): void {
   const body = request.body as { payments?: unknown } | undefined;
   if (Array.isArray(body?.payments)) body.payments.forEach((item) => defaultOrganization(item, caller));
   else scope(body, caller);
+}
+
+/**
+ * The organization a request addresses a payment in (paymentIds are unique per organization):
+ * with auth on, the token's (an `organizationId` query parameter naming another is a 403); in
+ * open mode the `organizationId` query parameter, or undefined (the only payment with that
+ * paymentId; PAYMENT_ID_AMBIGUOUS when several organizations have one).
+ */
+export function addressedOrganization(request: FastifyRequest): string | undefined {
+  const caller = request.auth?.caller;
+  const named = namedOrganization(request);
+  return caller === undefined ? named : ownOrganization(caller, named);
+}
+
+/**
+ * The organization an /admin route acts on. A platform operator (the `operator` scope) acts on
+ * any organization, or on all of them when none is named; an organization's admin (the `admin`
+ * scope) only on its own: naming another is a 403, naming none means its own. Open mode: the
+ * one named, or all.
+ */
+export function administeredOrganization(caller: Caller | undefined, named: string | undefined): string | undefined {
+  return caller === undefined || caller.scopes.has(OPERATOR) ? named : ownOrganization(caller, named);
+}
+
+/** The `organizationId` query parameter of a request, checked (one string of 1-64 characters). */
+export function namedOrganization(request: FastifyRequest): string | undefined {
+  const named = (request.query as Record<string, unknown> | undefined)?.organizationId;
+  if (named !== undefined && (typeof named !== 'string' || named.length < 1 || named.length > 64)) {
+    throw RequestValidationError.field('organizationId', 'organizationId must be one string of 1 to 64 characters');
+  }
+  return named;
+}
+
+function ownOrganization(caller: Caller, named: string | undefined): string {
+  if (named !== undefined && named !== caller.org) throw new OrganizationForbiddenError('organizationId');
+  return caller.org;
 }
 
 function scope(target: unknown, caller: Caller): void {

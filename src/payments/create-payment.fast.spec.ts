@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { validateDto, validateDtoWithDecorators } from '../validation.pipe';
-import { CREATED_AT_MAX_FUTURE_MS, CreatePaymentDto, MAX_AMOUNT } from './payment.dto';
+import { CREATED_AT_MAX_FUTURE_MS, CreatePaymentDto, MAX_AMOUNT, RESERVED_PAYMENT_IDS } from './payment.dto';
 
 /**
  * CreatePaymentDto.fast, the fast path of POST /payments and of bulk items, against the
@@ -71,7 +71,7 @@ const validBody = fc.record(
     userId: fc.string({ minLength: 1, maxLength: 64 }),
     amount: fc.integer({ min: 1, max: MAX_AMOUNT }),
     currency: fc.constantFrom('EUR', 'USD', 'JPY', 'GBP', 'CHF'),
-    paymentId: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/),
+    paymentId: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/).filter((id) => !RESERVED_PAYMENT_IDS.includes(id)),
     description: fc.string({ maxLength: 1000 }),
     metadata: fc.dictionary(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ maxLength: 500 }), { maxKeys: 50 }),
     createdAt: fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.now() - HOUR }).map(iso),

@@ -11,6 +11,7 @@ import {
   maxLength,
   min,
   IsIn,
+  IsNotIn,
   IsInt,
   IsISO4217CurrencyCode,
   IsObject,
@@ -58,6 +59,9 @@ const isIsoTime = (v: unknown): boolean => typeof v === 'string' && parseIsoTime
 const notFarInFuture = (v: unknown): boolean => typeof v !== 'string' || (parseIsoTime(v) ?? 0) <= Date.now() + CREATED_AT_MAX_FUTURE_MS;
 const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 const PAYMENT_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+/** paymentIds that name routes (/payments/search, /stats, /bulk) or path segments: never readable by id. */
+export const RESERVED_PAYMENT_IDS: readonly string[] = ['search', 'stats', 'bulk', '.', '..'];
+const RESERVED_MESSAGE = `paymentId may not be ${RESERVED_PAYMENT_IDS.join(', ')} (reserved: they name routes or path segments)`;
 /** Canonical UTC form; leaves anything unparseable as it is for the validator to name. */
 const toIsoTime = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? (normalizeIsoTime(value) ?? value) : value;
@@ -141,11 +145,20 @@ export class CreatePaymentDto {
   @IsISO4217CurrencyCode({ message: 'currency must be an ISO 4217 alpha-3 code in upper case (e.g. EUR)' })
   currency!: string;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', example: 'pay_0001', description: 'A UUID is generated when absent.' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_.:-]+$',
+    example: 'pay_0001',
+    description:
+      'Unique within the organization (another organization may use the same id). A UUID is generated when absent. ' +
+      'Reserved: search, stats, bulk, . and ..',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 64)
   @Matches(PAYMENT_ID_PATTERN, { message: 'paymentId may only hold letters, digits and _ . : -' })
+  @IsNotIn(RESERVED_PAYMENT_IDS as string[], { message: RESERVED_MESSAGE })
   paymentId?: string;
 
   @ApiPropertyOptional({ maxLength: 1000, example: 'Test payment' })
@@ -204,7 +217,7 @@ export class CreatePaymentDto {
           out[key] = v;
           break;
         case 'paymentId':
-          if (!isString(v) || !length(v, 1, 64) || !matches(v, PAYMENT_ID_PATTERN)) return undefined;
+          if (!isString(v) || !length(v, 1, 64) || !matches(v, PAYMENT_ID_PATTERN) || RESERVED_PAYMENT_IDS.includes(v)) return undefined;
           out[key] = v;
           break;
         case 'description':

@@ -97,8 +97,12 @@ export class StoreInfoResponse {
     example: { organizationId: 3, userId: 10, status: 2, currency: 2, amount: 40, createdAt: 40 },
   })
   indexes!: Record<string, number>;
-  @ApiProperty({ type: 'object', properties: { heapUsed: { type: 'integer' }, rss: { type: 'integer' } } })
-  memory!: { heapUsed: number; rss: number };
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { heapUsed: { type: 'integer' }, rss: { type: 'integer' } },
+    description: 'The process\'s memory: for the platform operator (and open mode) only, absent from an organization\'s view',
+  })
+  memory?: { heapUsed: number; rss: number };
 }
 
 export class SynchronizeResponse {
@@ -107,6 +111,7 @@ export class SynchronizeResponse {
 
 export class SyncCheckResponse {
   @ApiProperty() paymentId!: string;
+  @ApiProperty({ description: 'The payment\'s organization (paymentIds are unique per organization)' }) organizationId!: string;
   @ApiProperty({ description: 'Memory and the primary repository hold the same payment' }) inSync!: boolean;
   @ApiProperty({ type: [String], description: 'Fields that differ (all of them when one side lacks the payment)' })
   differingFields!: string[];

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/caller';
 import { RequireScope } from '../auth/scopes.guard';
-import { ActsForCaller, CurrentCaller } from '../auth/tenancy';
+import { ActsForCaller, addressedOrganization, CurrentCaller } from '../auth/tenancy';
 import { heavyLane } from '../http/heavy-lane';
 import { PAYMENT_SCHEMA, SEARCH_RESULT_SCHEMA } from '../http/payment.schema';
 import { ApiProblems } from '../openapi';
@@ -31,6 +31,18 @@ const BODY_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE',
 const AUTH_ERRORS = ['UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'OVERLOADED', 'STORE_LOADING'] as const;
 /** The 503s of a write: overload, loading, and (PostgreSQL mode) an unreachable database. */
 const WRITE_UNAVAILABLE = ['OVERLOADED', 'STORE_LOADING', 'DATABASE_UNAVAILABLE'] as const;
+
+/** How GET /payments/:id and its events address a payment (see addressedOrganization). */
+const ADDRESSING =
+  'paymentIds are unique per organization. With auth on, the payment is the token\'s organization\'s (organizationId may be ' +
+  'omitted; another one is a 403). Without auth, organizationId names the organization; without it the paymentId must be ' +
+  'unique (409 PAYMENT_ID_AMBIGUOUS when several organizations use it).';
+const ORGANIZATION_QUERY = {
+  name: 'organizationId',
+  required: false,
+  description: 'The payment\'s organization (see the description)',
+  schema: { type: 'string', minLength: 1, maxLength: 64 },
+} as const;
 
 /** Routes only: each builds a command or a query and hands it to its bus. */
 @ApiTags('payments')
@@ -106,17 +118,28 @@ export class PaymentsController {
     description:
       'The same filters as GET /payments/stats. `text/event-stream`: an event `stats` whose data is the stats document, ' +
       'at once, then at most one per second while payments of the filter\'s organization change (driven by the writes, ' +
-      'not by polling); a comment line `: ping` every 15 s. Bad filters get the same 400 problem as GET /payments/stats.',
+      'not by polling); a comment line `: ping` every 15 s. Bad filters get the same 400 problem as GET /payments/stats. ' +
+      'Streams are capped per caller (token subject, else client address: STATS_STREAMS_PER_CALLER, then 429 ' +
+      'TOO_MANY_STREAMS) and in all (STATS_STREAMS_MAX, then 503 STREAMS_FULL), both with Retry-After; a closed stream frees its place.',
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'A stream of `event: stats` / `data: <StatsResponse JSON>` messages',
     content: { 'text/event-stream': { schema: { type: 'string', example: 'event: stats\ndata: {"total":3,...}\n\n' } } },
   })
-  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN')
+  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN', 'RATE_LIMITED', 'TOO_MANY_STREAMS', 'OVERLOADED', 'STORE_LOADING', 'STREAMS_FULL')
   async statsStream(@Query() q: PaymentStatsQueryDto, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const query = new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval });
-    const first = await this.queryBus.execute(query); // a failure here is an ordinary problem answer
+    // past a cap: a 429 or 503 problem answer, before anything is computed or the reply hijacked
+    const caller = request.auth?.caller;
+    const slot = this.streams.reserve(caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`);
+    let first: unknown;
+    try {
+      first = await this.queryBus.execute(query); // a failure here is an ordinary problem answer
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -129,36 +152,56 @@ export class PaymentsController {
       if (!raw.writableEnded) raw.write(text);
     };
     write(`event: stats\ndata: ${JSON.stringify(first)}\n\n`);
-    const close = this.streams.open(query, {
-      send: (stats) => write(`event: stats\ndata: ${JSON.stringify(stats)}\n\n`),
-      ping: () => write(': ping\n\n'),
-      end: () => raw.end(),
-    });
-    request.raw.on('close', close);
+    const close = this.streams.open(
+      query,
+      {
+        send: (stats) => write(`event: stats\ndata: ${JSON.stringify(stats)}\n\n`),
+        ping: () => write(': ping\n\n'),
+        end: () => raw.end(),
+      },
+      slot,
+    );
+    // the response closes when the client goes (or the stream ends); a client gone while the
+    // first document was computed closed it already, and its slot must not stay taken
+    if (raw.destroyed) close();
+    else raw.on('close', close);
   }
 
   @Get(':id')
   @RouteSchema({ response: { 200: PAYMENT_SCHEMA } })
   @RequireScope('payments:read')
-  @ApiOperation({ summary: 'Read one payment' })
+  @ApiOperation({
+    summary: 'Read one payment',
+    description: ADDRESSING,
+  })
   @ApiParam({ name: 'id', description: 'paymentId' })
+  @ApiQuery(ORGANIZATION_QUERY)
   @ApiOkResponse({ type: PaymentResponse })
-  @ApiProblems('PAYMENT_NOT_FOUND')
+  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN', 'PAYMENT_NOT_FOUND', 'PAYMENT_ID_AMBIGUOUS')
   get(@Req() request: FastifyRequest<{ Params: { id: string } }>) {
-    // the id and the caller straight from the request: no parameter of this hot route needs a pipe
-    return this.queryBus.execute(new GetPaymentQuery(request.params.id, request.auth?.caller?.org));
+    // the id and the organization straight from the request: no parameter of this hot route needs a pipe
+    return this.queryBus.execute(new GetPaymentQuery(request.params.id, addressedOrganization(request)));
   }
 
   @Post(':id/events')
   @HttpCode(200)
   @RouteSchema({ response: { 200: PAYMENT_SCHEMA } })
   @RequireScope('payments:write')
-  @ApiOperation({ summary: 'Apply a lifecycle event: PaymentProcessed, PaymentFailed or PaymentRefunded' })
+  @ApiOperation({ summary: 'Apply a lifecycle event: PaymentProcessed, PaymentFailed or PaymentRefunded', description: ADDRESSING })
   @ApiParam({ name: 'id', description: 'paymentId' })
+  @ApiQuery(ORGANIZATION_QUERY)
   @ApiBody({ type: PaymentEventDto })
   @ApiOkResponse({ type: PaymentResponse, description: 'The payment after the event (or unchanged, for a repeated eventId)' })
-  @ApiProblems(...BODY_ERRORS, 'PAYMENT_NOT_FOUND', 'INVALID_TRANSITION', 'REFUND_EXCEEDS_AMOUNT', ...WRITE_UNAVAILABLE)
-  applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto, @CurrentCaller() caller?: Caller) {
+  @ApiProblems(
+    ...BODY_ERRORS,
+    'ORGANIZATION_FORBIDDEN',
+    'PAYMENT_NOT_FOUND',
+    'PAYMENT_ID_AMBIGUOUS',
+    'INVALID_TRANSITION',
+    'REFUND_EXCEEDS_AMOUNT',
+    ...WRITE_UNAVAILABLE,
+  )
+  applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto, @Req() request: FastifyRequest) {
     return this.commandBus.execute(
       new ApplyPaymentEventCommand(
         id,
@@ -169,7 +212,7 @@ export class PaymentsController {
           error: body.data?.error,
           refundAmount: body.data?.refundAmount,
         },
-        caller?.org,
+        addressedOrganization(request),
       ),
     );
   }

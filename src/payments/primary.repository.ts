@@ -15,8 +15,11 @@ export abstract class PrimaryRepository {
   abstract readonly kind: 'memory' | 'postgresql';
   /** Rebuilds the store (or one organization of it) from the primary; returns payments loaded. */
   abstract synchronize(organizationId?: string): Promise<number>;
-  /** The payment as the primary repository holds it. */
-  abstract find(paymentId: string): Promise<Payment | undefined>;
+  /**
+   * The payment as the primary repository holds it: `paymentId` of `organizationId`, or of
+   * every organization that has one when none is named (paymentIds are unique per organization).
+   */
+  abstract find(paymentId: string, organizationId?: string): Promise<Payment[]>;
   abstract health(): Promise<PrimaryHealth>;
 }
 
@@ -34,8 +37,10 @@ export class MemoryPrimaryRepository extends PrimaryRepository {
     return this.store.countOf(organizationId);
   }
 
-  async find(paymentId: string): Promise<Payment | undefined> {
-    return this.store.get(paymentId);
+  async find(paymentId: string, organizationId?: string): Promise<Payment[]> {
+    if (organizationId === undefined) return this.store.withId(paymentId);
+    const payment = this.store.get(organizationId, paymentId);
+    return payment === undefined ? [] : [payment];
   }
 
   async health(): Promise<PrimaryHealth> {

@@ -49,6 +49,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'paymentIds unique per organization',
+    // A client-chosen paymentId belongs to its organization (as idempotency keys belong to an
+    // account): the key becomes (organization_id, payment_id). Until now ids were unique over
+    // all organizations, so each applied event finds its payment's organization by its id.
+    sql: `
+      ALTER TABLE payment_events ADD COLUMN organization_id text;
+      UPDATE payment_events e SET organization_id = p.organization_id FROM payments p WHERE p.payment_id = e.payment_id;
+      ALTER TABLE payment_events ALTER COLUMN organization_id SET NOT NULL;
+      ALTER TABLE payment_events DROP CONSTRAINT payment_events_payment_id_fkey;
+      ALTER TABLE payment_events DROP CONSTRAINT payment_events_pkey;
+      ALTER TABLE payments DROP CONSTRAINT payments_pkey;
+      ALTER TABLE payments ADD PRIMARY KEY (organization_id, payment_id);
+      DROP INDEX payments_organization_idx;
+      -- a paymentId without its organization (open mode) is still found by an index
+      CREATE INDEX payments_payment_id_idx ON payments (payment_id);
+      ALTER TABLE payment_events ADD PRIMARY KEY (organization_id, payment_id, event_id);
+      ALTER TABLE payment_events ADD FOREIGN KEY (organization_id, payment_id) REFERENCES payments (organization_id, payment_id);
+    `,
+  },
 ];
 
 /**

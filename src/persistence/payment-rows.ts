@@ -70,7 +70,7 @@ export const INSERT_PAYMENTS = `
     WITH ORDINALITY AS t(id, org, usr, amount, currency, status, description, metadata, refunded, error,
       created, updated, completed, failed, refunded_at, version, n)
   ORDER BY n
-  ON CONFLICT (payment_id) DO NOTHING`;
+  ON CONFLICT (organization_id, payment_id) DO NOTHING`;
 
 export function insertParams(payments: readonly Payment[]): unknown[] {
   return [
@@ -99,8 +99,8 @@ export const UPDATE_PAYMENTS = `
     updated_at = ${ts('t.updated')}, completed_at = ${ts('t.completed')}, failed_at = ${ts('t.failed')},
     refunded_at = ${ts('t.refunded_at')}, version = t.version, seq = nextval('payments_seq')
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
-    $8::float8[], $9::integer[]) AS t(id, status, refunded, error, updated, completed, failed, refunded_at, version)
-  WHERE p.payment_id = t.id`;
+    $8::float8[], $9::integer[], $10::text[]) AS t(id, status, refunded, error, updated, completed, failed, refunded_at, version, org)
+  WHERE p.organization_id = t.org AND p.payment_id = t.id`;
 
 export function updateParams(payments: readonly Payment[]): unknown[] {
   return [
@@ -113,5 +113,6 @@ export function updateParams(payments: readonly Payment[]): unknown[] {
     payments.map((p) => msOrNull(p.failedAt)),
     payments.map((p) => msOrNull(p.refundedAt)),
     payments.map((p) => p.version),
+    payments.map((p) => p.organizationId),
   ];
 }

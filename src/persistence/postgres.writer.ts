@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
-import { AppError, DatabaseUnavailableError, StoreFullError } from '../errors';
+import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError, StoreFullError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands/payment.writer';
 import { Payment } from '../payments/payment';
@@ -130,57 +130,79 @@ export class PostgresPaymentWriter extends PaymentWriter {
   async #writeBatch(client: PoolClient, batch: Pending[]) {
     // An id with U+0000 (possible in a path) cannot be in PostgreSQL text: it is simply not found.
     const ids = [...new Set(batch.map((op) => (op.kind === 'create' ? op.payment.paymentId : op.change.paymentId)))].filter(storable);
+    /** (organizationId, paymentId) -> the payment as this transaction sees it. */
     const state = new Map<string, Payment>();
-    // Row locks on the payments the batch touches, taken in paymentId order (two batches
-    // never wait on each other in a cycle): until the commit nobody else changes them or
-    // records an event id on them, so the checks below stay true.
+    // Row locks on the payments the batch touches (every organization's payment under these
+    // paymentIds: a change may name no organization, in open mode), taken in key order (two
+    // batches never wait on each other in a cycle): until the commit nobody else changes them
+    // or records an event id on them, so the checks below stay true.
     const locked = await client.query<PaymentRow>(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE`,
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = ANY($1::text[]) ORDER BY organization_id, payment_id FOR UPDATE`,
       [ids],
     );
     for (const row of locked.rows) {
-      state.set(row.payment_id, paymentFromRow(row));
+      const payment = paymentFromRow(row);
+      state.set(keyOf(payment), payment);
     }
-    const withEvent = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined && storable(op.change.eventId) && storable(op.change.paymentId)) as Extract<Pending, { kind: 'change' }>[];
+    /** The payment a change addresses: by its organization, or by paymentId alone when unique. */
+    const addressed = ({ paymentId, organizationId }: PaymentChange): Payment | undefined => {
+      if (organizationId !== undefined) return state.get(keyOf({ organizationId, paymentId }));
+      const found = [...state.values()].filter((p) => p.paymentId === paymentId);
+      if (found.length > 1) throw new PaymentIdAmbiguousError(paymentId, found.length);
+      return found[0];
+    };
+    const changes = batch.filter((op) => op.kind === 'change' && op.change.eventId !== undefined && storable(op.change.eventId)) as Extract<Pending, { kind: 'change' }>[];
+    const withEvent: { organizationId: string; paymentId: string; eventId: string }[] = [];
+    for (const op of changes) {
+      let target: Payment | undefined;
+      try {
+        target = addressed(op.change);
+      } catch {
+        continue; // ambiguous: refused below
+      }
+      if (target !== undefined) withEvent.push({ organizationId: target.organizationId, paymentId: target.paymentId, eventId: op.change.eventId! });
+    }
     const seen = new Set<string>();
     if (withEvent.length > 0) {
-      const { rows } = await client.query<{ payment_id: string; event_id: string }>(
-        `SELECT e.payment_id, e.event_id FROM payment_events e
-           JOIN unnest($1::text[], $2::text[]) AS t(payment_id, event_id) USING (payment_id, event_id)`,
-        [withEvent.map((op) => op.change.paymentId), withEvent.map((op) => op.change.eventId)],
+      const { rows } = await client.query<{ organization_id: string; payment_id: string; event_id: string }>(
+        `SELECT e.organization_id, e.payment_id, e.event_id FROM payment_events e
+           JOIN unnest($1::text[], $2::text[], $3::text[]) AS t(organization_id, payment_id, event_id)
+           USING (organization_id, payment_id, event_id)`,
+        [withEvent.map((e) => e.organizationId), withEvent.map((e) => e.paymentId), withEvent.map((e) => e.eventId)],
       );
-      for (const r of rows) seen.add(eventKey(r.payment_id, r.event_id));
+      for (const r of rows) seen.add(eventKey(r.organization_id, r.payment_id, r.event_id));
     }
 
     const created = new Set<string>();
     const changed = new Set<string>();
-    const events: { paymentId: string; eventId: string; type: string }[] = [];
+    const events: { organizationId: string; paymentId: string; eventId: string; type: string }[] = [];
     let room = this.config.maxPayments - this.sync.store.size;
     const outcomes = batch.map((op): Outcome => {
       try {
         if (op.kind === 'create') {
-          const existing = state.get(op.payment.paymentId);
+          const key = keyOf(op.payment);
+          const existing = state.get(key);
           if (existing !== undefined) return { ok: true, value: { payment: existing, created: false } };
           if (room <= 0) throw new StoreFullError(this.config.maxPayments);
           room -= 1;
-          state.set(op.payment.paymentId, op.payment);
-          created.add(op.payment.paymentId);
+          state.set(key, op.payment);
+          created.add(key);
           return { ok: true, value: { payment: op.payment, created: true } };
         }
-        const { paymentId, eventId, eventType, organizationId, next } = op.change;
-        const current = state.get(paymentId);
-        if (current === undefined || (organizationId !== undefined && current.organizationId !== organizationId)) {
-          return { ok: true, value: undefined };
-        }
-        if (eventId !== undefined && seen.has(eventKey(paymentId, eventId))) {
+        const { eventId, eventType, next } = op.change;
+        const current = addressed(op.change);
+        if (current === undefined) return { ok: true, value: undefined };
+        const { organizationId, paymentId } = current;
+        const key = keyOf(current);
+        if (eventId !== undefined && seen.has(eventKey(organizationId, paymentId, eventId))) {
           return { ok: true, value: { payment: current, before: current, applied: false } };
         }
         const updated = next(current);
-        state.set(paymentId, updated);
-        if (!created.has(paymentId)) changed.add(paymentId);
+        state.set(key, updated);
+        if (!created.has(key)) changed.add(key);
         if (eventId !== undefined) {
-          seen.add(eventKey(paymentId, eventId));
-          events.push({ paymentId, eventId, type: eventType });
+          seen.add(eventKey(organizationId, paymentId, eventId));
+          events.push({ organizationId, paymentId, eventId, type: eventType });
         }
         return { ok: true, value: { payment: updated, before: current, applied: true } };
       } catch (error) {
@@ -205,8 +227,9 @@ export class PostgresPaymentWriter extends PaymentWriter {
     }
     if (events.length > 0) {
       await client.query(
-        'INSERT INTO payment_events (payment_id, event_id, type) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
-        [events.map((e) => e.paymentId), events.map((e) => e.eventId), events.map((e) => e.type)],
+        `INSERT INTO payment_events (organization_id, payment_id, event_id, type)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+        [events.map((e) => e.organizationId), events.map((e) => e.paymentId), events.map((e) => e.eventId), events.map((e) => e.type)],
       );
     }
     await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
@@ -220,4 +243,6 @@ const storable = (text: string): boolean => !text.includes('\u0000');
 class CreateRaceLost extends Error {}
 const MAX_ATTEMPTS = 5;
 
-const eventKey = (paymentId: string, eventId: string) => `${paymentId}\u0000${eventId}`;
+/** A payment's key: paymentIds are unique per organization. U+0000 is in neither (storable). */
+const keyOf = (p: { organizationId: string; paymentId: string }) => `${p.organizationId}\u0000${p.paymentId}`;
+const eventKey = (organizationId: string, paymentId: string, eventId: string) => `${organizationId}\u0000${paymentId}\u0000${eventId}`;

@@ -190,12 +190,17 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     }
   }
 
-  async find(paymentId: string): Promise<Payment | undefined> {
-    if (paymentId.includes('\u0000')) return undefined; // not storable in PostgreSQL text
-    const { rows } = await this.pool
-      .query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1`, [paymentId])
-      .catch(unavailable('The comparison needs it'));
-    return rows.length === 0 ? undefined : paymentFromRow(rows[0]);
+  async find(paymentId: string, organizationId?: string): Promise<Payment[]> {
+    // not storable in PostgreSQL text
+    if (paymentId.includes('\u0000') || organizationId?.includes('\u0000')) return [];
+    const { rows } = await (organizationId === undefined
+      ? this.pool.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1`, [paymentId])
+      : this.pool.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE organization_id = $1 AND payment_id = $2`, [
+          organizationId,
+          paymentId,
+        ])
+    ).catch(unavailable('The comparison needs it'));
+    return rows.map(paymentFromRow);
   }
 
   async health(): Promise<PrimaryHealth> {

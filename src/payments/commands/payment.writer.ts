@@ -9,7 +9,11 @@ export interface PaymentChange {
   eventId: string | undefined;
   /** PaymentProcessed, PaymentFailed or PaymentRefunded (recorded with the event id). */
   eventType: string;
-  /** The caller's tenant: a payment of another organization is "not found". */
+  /**
+   * The payment's organization (paymentIds are unique per organization): the caller's tenant
+   * with auth on; in open mode the one the request names, or undefined to address the only
+   * payment with this paymentId (PAYMENT_ID_AMBIGUOUS when several organizations have one).
+   */
   organizationId: string | undefined;
   /** May throw an AppError to refuse the change; then nothing is written. */
   next: (current: Payment) => Payment;
@@ -41,13 +45,13 @@ export class MemoryPaymentWriter extends PaymentWriter {
   }
 
   async change({ paymentId, eventId, organizationId, next }: PaymentChange): Promise<ChangeResult> {
-    // A payment's organization never changes, so this check holds for the update below.
-    const owner = this.store.get(paymentId)?.organizationId;
-    if (owner === undefined || (organizationId !== undefined && owner !== organizationId)) return undefined;
+    // A payment's organization never changes, so the one resolved here is the one updated below.
+    const owner = this.store.resolve(paymentId, organizationId)?.organizationId;
+    if (owner === undefined) return undefined;
     let before: Payment | undefined;
     // The read of the current state and the write happen in one synchronous store call, so
     // two refunds can never both see the same refundedAmount.
-    const result = this.store.update(paymentId, eventId, (current) => {
+    const result = this.store.update(owner, paymentId, eventId, (current) => {
       before = current;
       return next(current);
     });

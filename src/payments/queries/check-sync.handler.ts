@@ -1,5 +1,5 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { PaymentNotFoundError } from '../../errors';
+import { PaymentIdAmbiguousError, PaymentNotFoundError } from '../../errors';
 import { Payment } from '../payment';
 import { PrimaryRepository } from '../primary.repository';
 import { PaymentStore } from '../store/payment.store';
@@ -14,14 +14,20 @@ export class CheckSyncHandler implements IQueryHandler<CheckSyncQuery> {
     private readonly primary: PrimaryRepository,
   ) {}
 
-  async execute({ paymentId }: CheckSyncQuery): Promise<SyncCheck> {
-    const stored = await this.primary.find(paymentId);
-    const held = this.store.get(paymentId);
-    if (stored === undefined && held === undefined) throw new PaymentNotFoundError(paymentId);
+  async execute({ paymentId, organizationId }: CheckSyncQuery): Promise<SyncCheck> {
+    const inPrimary = await this.primary.find(paymentId, organizationId);
+    const inMemory = organizationId === undefined ? this.store.withId(paymentId) : [this.store.get(organizationId, paymentId)].filter((p) => p !== undefined);
+    // paymentIds are unique per organization: without one named, the id must name one payment
+    const organizations = new Set([...inPrimary, ...inMemory].map((p) => p.organizationId));
+    if (organizations.size === 0) throw new PaymentNotFoundError(paymentId);
+    if (organizations.size > 1) throw new PaymentIdAmbiguousError(paymentId, organizations.size);
+    const stored = inPrimary[0];
+    const held = inMemory[0];
     const differingFields =
       stored === undefined ? ALL_FIELDS(held as Payment) : held === undefined ? ALL_FIELDS(stored) : differingPaymentFields(held, stored);
     return {
       paymentId,
+      organizationId: [...organizations][0],
       inSync: differingFields.length === 0,
       differingFields,
       memoryVersion: held?.version ?? null,

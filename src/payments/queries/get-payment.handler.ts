@@ -9,10 +9,8 @@ export class GetPaymentHandler implements IQueryHandler<GetPaymentQuery> {
   constructor(private readonly reader: PaymentReader) {}
 
   async execute({ paymentId, organizationId }: GetPaymentQuery): Promise<Payment> {
-    const payment = this.reader.get(paymentId);
-    if (payment === undefined || (organizationId !== undefined && payment.organizationId !== organizationId)) {
-      throw new PaymentNotFoundError(paymentId);
-    }
+    const payment = this.reader.get(paymentId, organizationId);
+    if (payment === undefined) throw new PaymentNotFoundError(paymentId);
     return payment;
   }
 }

@@ -2,7 +2,11 @@ import { Query } from '@nestjs/cqrs';
 import { Payment } from '../payment';
 
 export class GetPaymentQuery extends Query<Payment> {
-  /** `organizationId`: the caller's tenant; a payment of another one is "not found". */
+  /**
+   * `organizationId`: the payment's organization (paymentIds are unique per organization): the
+   * caller's tenant with auth on; in open mode the one the request names, or undefined for the
+   * only payment with this paymentId.
+   */
   constructor(
     readonly paymentId: string,
     readonly organizationId?: string,

@@ -90,7 +90,7 @@ class World {
 
   apply(id: string, event: PaymentEvent, eventId?: string): Payment | undefined {
     try {
-      const result = this.store.update(id, eventId, (p) => transition(p, event, NOW));
+      const result = this.store.update(ownerOf(this.store, id), id, eventId, (p) => transition(p, event, NOW));
       this.payments.set(id, result!.payment);
       return result!.payment;
     } catch (e) {
@@ -511,10 +511,10 @@ describe('PaymentReader', () => {
       const { store, reader } = setup();
       const world = new World(store, lcg(9));
       const p = world.create();
-      expect(reader.get(p.paymentId)).toBe(p);
+      expect(reader.get(p.paymentId, undefined)).toBe(p);
       const done = world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
-      expect(reader.get(p.paymentId)).toBe(done);
-      expect(reader.get('missing')).toBeUndefined();
+      expect(reader.get(p.paymentId, undefined)).toBe(done);
+      expect(reader.get('missing', undefined)).toBeUndefined();
     });
   });
 
@@ -717,3 +717,8 @@ describe('PaymentReader', () => {
     });
   });
 });
+
+/** The organization of the only payment `paymentId` in `store` ('' when there is none). */
+function ownerOf(store: PaymentStore, paymentId: string): string {
+  return store.resolve(paymentId, undefined)?.organizationId ?? '';
+}

@@ -5,7 +5,7 @@ import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
-import { PaymentStore } from '../store/payment.store';
+import { PaymentStore, tieOf } from '../store/payment.store';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
@@ -58,8 +58,9 @@ export class PaymentReader {
 
   readonly #cacheOn: boolean;
 
-  get(paymentId: string): Payment | undefined {
-    return this.store.get(paymentId);
+  /** See PaymentStore.resolve: `organizationId` undefined addresses the only payment with this id. */
+  get(paymentId: string, organizationId: string | undefined): Payment | undefined {
+    return this.store.resolve(paymentId, organizationId);
   }
 
   search(req: SearchRequest): Promise<SearchResult> {
@@ -97,9 +98,9 @@ export class PaymentReader {
         return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
       }
     }
-    const idOf = (row: number) => this.store.row(row).paymentId;
+    const idOf = (row: number) => tieOf(this.store.row(row));
     const tie = (a: number, b: number) => compareIds(idOf(a), idOf(b));
-    const after = position && { key: cursorKey(position), id: position.paymentId };
+    const after = position && { key: cursorKey(position), id: position.tie };
     // after a cursor, one row more than the page tells whether another page follows
     const top = new TopK(position ? req.size + 1 : start + req.size, descending, tie);
     let total = 0;
@@ -129,7 +130,7 @@ export class PaymentReader {
     const last = items[items.length - 1];
     const nextCursor =
       more && last !== undefined
-        ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), paymentId: last.paymentId, page: page + 1 })
+        ? encodeCursor(fingerprint, { key: sortKey(last, req.sort), tie: tieOf(last), page: page + 1 })
         : null;
     return { items, total, page, size: req.size, nextCursor };
   }
@@ -201,7 +202,7 @@ export class PaymentReader {
     const bound = descending ? hi : lo;
     // (bound, '') is just before the run of the bound's key: '' sorts before every paymentId
     const from = position
-      ? { key: cursorKey(position), id: position.paymentId }
+      ? { key: cursorKey(position), id: position.tie }
       : Number.isFinite(bound) ? { key: bound, id: '' } : undefined;
     const match = cells.predicate(params);
     const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);

@@ -14,9 +14,9 @@ describe('search cursors', () => {
 
   it('reads back the position it wrote, for the same query only', () => {
     const fingerprint = queryFingerprint(filter, '-createdAt');
-    const cursor = encodeCursor(fingerprint, { key: '2026-03-01T12:00:00.000Z', paymentId: 'pay-1', page: 2 });
+    const cursor = encodeCursor(fingerprint, { key: '2026-03-01T12:00:00.000Z', tie: 'pay-1', page: 2 });
 
-    expect(decodeCursor(cursor, fingerprint, '-createdAt')).toEqual({ key: '2026-03-01T12:00:00.000Z', paymentId: 'pay-1', page: 2 });
+    expect(decodeCursor(cursor, fingerprint, '-createdAt')).toEqual({ key: '2026-03-01T12:00:00.000Z', tie: 'pay-1', page: 2 });
     expect(() => decodeCursor(cursor, queryFingerprint(canonicalFilter({}), '-createdAt'), '-createdAt')).toThrow(/other filters/);
     expect(() => decodeCursor('not-a-cursor', fingerprint, '-createdAt')).toThrow(/not a cursor/);
   });

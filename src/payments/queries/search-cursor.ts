@@ -2,10 +2,13 @@ import { hash } from 'node:crypto';
 import { RequestValidationError } from '../../errors';
 import { SearchSort } from '../payment.dto';
 
-/** Where the previous page ended: the last item's sort key and paymentId (keyset pagination). */
+/**
+ * Where the previous page ended: the last item's sort key and tie-breaker (keyset pagination;
+ * the tie-breaker is paymentId then organizationId, see tieOf).
+ */
 export interface CursorPosition {
   key: string | number;
-  paymentId: string;
+  tie: string;
   /** The 0-based index of the page this cursor opens. */
   page: number;
 }
@@ -26,7 +29,7 @@ export function queryFingerprint(canonicalFilter: string, sort: SearchSort): str
 
 /** An opaque cursor: base64url JSON. It names a position, never grants access to anything. */
 export function encodeCursor(fingerprint: string, position: CursorPosition): string {
-  const body: CursorBody = { v: 1, q: fingerprint, k: position.key, id: position.paymentId, p: position.page };
+  const body: CursorBody = { v: 1, q: fingerprint, k: position.key, id: position.tie, p: position.page };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -53,5 +56,5 @@ export function decodeCursor(cursor: string, fingerprint: string, sort: SearchSo
   if (body.q !== fingerprint) {
     throw RequestValidationError.field('cursor', 'cursor belongs to other filters or another sort; repeat the filters and sort of the first page');
   }
-  return { key: body.k as string | number, paymentId: body.id as string, page: body.p as number };
+  return { key: body.k as string | number, tie: body.id as string, page: body.p as number };
 }

@@ -42,7 +42,7 @@ describe('PaymentReader stats from daily aggregates', () => {
     const id = `p${Math.floor(rnd() * n)}`;
     const type = pick(['PaymentProcessed', 'PaymentFailed', 'PaymentRefunded'] as const);
     try {
-      store.update(id, undefined, (c) =>
+      store.update(ownerOf(store, id), id, undefined, (c) =>
         transition(
           c,
           { type, occurredAt: '2026-04-01T00:00:00.000Z', error: 'x', refundAmount: rnd() < 0.5 ? undefined : 1 },
@@ -110,7 +110,7 @@ describe('PaymentReader stats: a ragged end as its whole day minus the rest of t
           { type: 'PaymentProcessed' as const, occurredAt: '2026-04-01T00:00:00.000Z' },
           { type: 'PaymentRefunded' as const, occurredAt: '2026-04-01T00:00:00.000Z', refundAmount: refund },
         ]) {
-          store.update(id, undefined, (c) => transition(c, event, '2026-04-01T00:00:00.000Z'));
+          store.update(ownerOf(store, id), id, undefined, (c) => transition(c, event, '2026-04-01T00:00:00.000Z'));
         }
       }
     };
@@ -163,3 +163,8 @@ describe('PaymentReader stats: whole days summed in place', () => {
     expect(stats.byCurrency).toEqual({ EUR: 2, USD: 1 });
   });
 });
+
+/** The organization of the only payment `paymentId` in `store` ('' when there is none). */
+function ownerOf(store: PaymentStore, paymentId: string): string {
+  return store.resolve(paymentId, undefined)?.organizationId ?? '';
+}

@@ -46,7 +46,7 @@ function randomStore(seed: number, n: number): { store: PaymentStore; rnd: () =>
           { type: 'PaymentRefunded', occurredAt: NOW },
         ];
         try {
-          store.update(id, undefined, (c) => transition(c, pick(events), NOW));
+          store.update(ownerOf(store, id), id, undefined, (c) => transition(c, pick(events), NOW));
         } catch {
           // a refused transition changes nothing
         }
@@ -182,3 +182,8 @@ describe('PaymentCells.scanPage over payments created in time order (as live tra
     expect(page('-amount').rows).toEqual(desc.slice(0, 20));
   });
 });
+
+/** The organization of the only payment `paymentId` in `store` ('' when there is none). */
+function ownerOf(store: PaymentStore, paymentId: string): string {
+  return store.resolve(paymentId, undefined)?.organizationId ?? '';
+}

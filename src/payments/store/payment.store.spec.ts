@@ -1,5 +1,5 @@
 import { AppConfig } from '../../config';
-import { AppError, InvalidTransitionError, StoreFullError } from '../../errors';
+import { AppError, InvalidTransitionError, PaymentIdAmbiguousError, StoreFullError } from '../../errors';
 import { createPayment, NewPayment, Payment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
 import { PaymentStore } from './payment.store';
 import { PaymentFilter } from './payment-filter';
@@ -29,7 +29,7 @@ const failed: PaymentEvent = { type: 'PaymentFailed', occurredAt: LATER, error: 
 const refundAll: PaymentEvent = { type: 'PaymentRefunded', occurredAt: LATER };
 
 function apply(store: PaymentStore, id: string, event: PaymentEvent, eventId?: string) {
-  return store.update(id, eventId, (p) => transition(p, event, LATER));
+  return store.update(ownerOf(store, id), id, eventId, (p) => transition(p, event, LATER));
 }
 
 type HashField = 'organizationId' | 'userId' | 'status' | 'currency';
@@ -57,7 +57,7 @@ function expectIndexesHold(store: PaymentStore, expected: Map<string, Payment>):
   for (const row of rows) {
     const p = store.row(row);
     expect(expected.get(p.paymentId)).toEqual(p);
-    expect(store.get(p.paymentId)).toBe(p);
+    expect(store.resolve(p.paymentId, undefined)).toBe(p);
     rowOf.set(p.paymentId, row);
   }
   expect(rowOf.size).toBe(n);
@@ -141,14 +141,14 @@ describe('PaymentStore', () => {
     expect(store.loaded).toBe(true);
     expect(store.version).toBe(0);
     expect(store.versionOf('org-a')).toBe(0);
-    expect(store.get('nope')).toBeUndefined();
+    expect(store.resolve('nope', undefined)).toBeUndefined();
     expectIndexesHold(store, new Map());
   });
 
   it('makes a stored payment readable as soon as insertIfAbsent returns', () => {
     const p = payment('p1');
     expect(store.insertIfAbsent(p)).toEqual({ payment: p, created: true });
-    expect(store.get('p1')).toBe(p);
+    expect(store.resolve('p1', undefined)).toBe(p);
     expect(store.countOf('org-a')).toBe(1);
     expect(store.indexes.amount.countRange(1_000, 1_001)).toBe(1);
   });
@@ -202,22 +202,53 @@ describe('PaymentStore', () => {
   });
 
   describe('insertIfAbsent', () => {
-    it('returns the stored payment untouched when the paymentId is taken, whatever the new fields', () => {
+    it('returns the stored payment untouched when the paymentId is taken in its organization, whatever the new fields', () => {
       const first = payment('p1');
       store.insertIfAbsent(first);
       store.insertIfAbsent(payment('p2', { organizationId: 'org-b' }));
       const version = store.version;
       const orgVersion = store.versionOf('org-a');
 
-      const result = store.insertIfAbsent(payment('p1', { organizationId: 'org-z', userId: 'u9', amount: 7, currency: 'USD' }));
+      const result = store.insertIfAbsent(payment('p1', { userId: 'u9', amount: 7, currency: 'USD' }));
 
       expect(result.created).toBe(false);
       expect(result.payment).toBe(first);
-      expect(store.get('p1')).toBe(first);
+      expect(store.resolve('p1', undefined)).toBe(first);
       expect(store.version).toBe(version);
       expect(store.versionOf('org-a')).toBe(orgVersion);
-      expect(store.versionOf('org-z')).toBe(0);
-      expectIndexesHold(store, new Map([['p1', first], ['p2', store.get('p2')!]]));
+      expectIndexesHold(store, new Map([['p1', first], ['p2', store.resolve('p2', undefined)!]]));
+    });
+
+    it('keeps paymentIds per organization: the same id in another organization is another payment', () => {
+      const mine = payment('p1', { organizationId: 'org-a', amount: 500 });
+      const theirs = payment('p1', { organizationId: 'org-b', amount: 500, userId: 'u9' });
+      store.insertIfAbsent(payment('p0', { organizationId: 'org-b', amount: 500 }));
+      store.insertIfAbsent(mine);
+      const orgA = store.versionOf('org-a');
+
+      expect(store.insertIfAbsent(theirs)).toEqual({ payment: theirs, created: true });
+      expect(store.versionOf('org-a')).toBe(orgA); // org-b's write is not org-a's change
+      expect(store.size).toBe(3);
+      expect(store.get('org-a', 'p1')).toBe(mine);
+      expect(store.get('org-b', 'p1')).toBe(theirs);
+      expect(store.get('org-c', 'p1')).toBeUndefined();
+      expect(store.withId('p1')).toEqual([mine, theirs]);
+      expect(store.resolve('p0', undefined)?.organizationId).toBe('org-b');
+      expect(() => store.resolve('p1', undefined)).toThrow(PaymentIdAmbiguousError);
+      expect(store.insertIfAbsent(payment('p1', { organizationId: 'org-b', amount: 1 }))).toEqual({ payment: theirs, created: false });
+
+      // an event on one organization's payment leaves the other's alone
+      const done = store.update('org-b', 'p1', 'e1', (p) => transition(p, processed, LATER))!.payment;
+      expect(done.status).toBe('completed');
+      expect(store.get('org-a', 'p1')).toBe(mine);
+      expect(store.update('org-a', 'p1', 'e1', (p) => transition(p, failed, LATER))!.applied).toBe(true);
+
+      // equal keys and equal paymentIds: the sorted indexes order them by organization, each once
+      const byAmount = [...store.indexes.amount.range(500, 501)].map((row) => store.row(row));
+      expect(byAmount.map((p) => `${p.paymentId}/${p.organizationId}`)).toEqual(['p0/org-b', 'p1/org-a', 'p1/org-b']);
+      expect(store.applyCommitted({ ...theirs, status: 'refunded', version: 9 })).toBe(true);
+      expect(store.get('org-b', 'p1')?.version).toBe(9);
+      expect(store.get('org-a', 'p1')?.status).toBe('failed');
     });
 
     it('returns the current state of an updated payment, not the one first stored', () => {
@@ -233,7 +264,7 @@ describe('PaymentStore', () => {
       const result = apply(store, 'p1', processed);
       expect(result?.applied).toBe(true);
       expect(result?.payment.status).toBe('completed');
-      expect(store.get('p1')).toBe(result?.payment);
+      expect(store.resolve('p1', undefined)).toBe(result?.payment);
       expect(cellCount(store, { statuses: ['pending'] })).toBe(0);
       expect(cellCount(store, { statuses: ['completed'] })).toBe(1);
     });
@@ -241,7 +272,7 @@ describe('PaymentStore', () => {
     it('returns undefined for an unknown payment and changes nothing', () => {
       store.insertIfAbsent(payment('p1'));
       const next = jest.fn((p: Payment) => p);
-      expect(store.update('nope', 'e1', next)).toBeUndefined();
+      expect(store.update(ownerOf(store, 'nope'), 'nope', 'e1', next)).toBeUndefined();
       expect(next).not.toHaveBeenCalled();
       expect(store.version).toBe(1);
     });
@@ -255,12 +286,12 @@ describe('PaymentStore', () => {
       const orgVersion = store.versionOf('org-a');
       const next = jest.fn((p: Payment) => transition(p, { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 100 }, LATER));
 
-      const again = store.update('p1', 'e1', next);
+      const again = store.update(ownerOf(store, 'p1'), 'p1', 'e1', next);
 
       expect(again).toEqual({ payment: first.payment, applied: false });
-      expect(again?.payment).toBe(store.get('p1'));
+      expect(again?.payment).toBe(store.resolve('p1', undefined));
       expect(next).not.toHaveBeenCalled();
-      expect(store.get('p1')?.refundedAmount).toBe(100);
+      expect(store.resolve('p1', undefined)?.refundedAmount).toBe(100);
       expect(store.version).toBe(version);
       expect(store.versionOf('org-a')).toBe(orgVersion);
     });
@@ -270,7 +301,7 @@ describe('PaymentStore', () => {
       store.insertIfAbsent(payment('p2'));
       expect(apply(store, 'p1', processed, 'shared')?.applied).toBe(true);
       expect(apply(store, 'p2', processed, 'shared')?.applied).toBe(true);
-      expect(store.get('p2')?.status).toBe('completed');
+      expect(store.resolve('p2', undefined)?.status).toBe('completed');
     });
 
     it('applies every update without an eventId', () => {
@@ -278,7 +309,7 @@ describe('PaymentStore', () => {
       apply(store, 'p1', processed);
       apply(store, 'p1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 10 });
       apply(store, 'p1', { type: 'PaymentRefunded', occurredAt: LATER, refundAmount: 10 });
-      expect(store.get('p1')?.refundedAmount).toBe(20);
+      expect(store.resolve('p1', undefined)?.refundedAmount).toBe(20);
     });
 
     it('changes nothing when the update refuses by throwing', () => {
@@ -290,10 +321,10 @@ describe('PaymentStore', () => {
 
       expect(() => apply(store, 'p1', refundAll, 'e1')).toThrow(InvalidTransitionError);
 
-      expect(store.get('p1')).toBe(p);
+      expect(store.resolve('p1', undefined)).toBe(p);
       expect(store.version).toBe(version);
       expect(store.versionOf('org-a')).toBe(orgVersion);
-      expectIndexesHold(store, new Map([['p1', p], ['p2', store.get('p2')!]]));
+      expectIndexesHold(store, new Map([['p1', p], ['p2', store.resolve('p2', undefined)!]]));
     });
 
     it.each<[string, (p: Payment) => Payment]>([
@@ -307,8 +338,8 @@ describe('PaymentStore', () => {
       const p = payment('p1');
       store.insertIfAbsent(p);
       const version = store.version;
-      expect(() => store.update('p1', 'e1', (current) => ({ ...change(current), status: 'completed', version: 2 }))).toThrow();
-      expect(store.get('p1')).toBe(p);
+      expect(() => store.update(ownerOf(store, 'p1'), 'p1', 'e1', (current) => ({ ...change(current), status: 'completed', version: 2 }))).toThrow();
+      expect(store.resolve('p1', undefined)).toBe(p);
       expect(store.version).toBe(version);
       expectIndexesHold(store, new Map([['p1', p]]));
     });
@@ -346,7 +377,7 @@ describe('PaymentStore', () => {
       store.insertIfAbsent(payment('a1'));
       apply(store, 'a1', processed, 'e1');
       expect(() => apply(store, 'a1', processed, 'e2')).toThrow(InvalidTransitionError);
-      store.update('missing', undefined, (p) => p);
+      store.update(ownerOf(store, 'missing'), 'missing', undefined, (p) => p);
       expect([store.version, store.versionOf('org-a')]).toEqual(before);
     });
   });
@@ -372,7 +403,7 @@ describe('PaymentStore', () => {
       expect(thrown).toBeInstanceOf(StoreFullError);
       expect((thrown as AppError).code).toBe('STORE_FULL');
       expect((thrown as AppError).status).toBe(507);
-      expect(small.get('p4')).toBeUndefined();
+      expect(small.resolve('p4', undefined)).toBeUndefined();
       expect(small.version).toBe(version);
       expect(small.versionOf('org-new')).toBe(0);
       expect(cellCount(small, { currencies: ['JPY'] })).toBe(0);
@@ -421,7 +452,7 @@ describe('PaymentStore as the read model of a primary repository', () => {
     const changed = deliveries.filter((p) => store.applyCommitted(p)).length;
     const newest = new Map([...versions].map(([id, chain]) => [id, chain[chain.length - 1]]));
     expect(store.size).toBe(60);
-    for (const [id, p] of newest) expect(store.get(id)).toBe(p);
+    for (const [id, p] of newest) expect(store.resolve(id, undefined)).toBe(p);
     expectIndexesHold(store, newest);
     expect(changed).toBeLessThan(deliveries.length); // stale and repeated deliveries changed nothing
     expect(store.applyCommitted(newest.get('p1')!)).toBe(false);
@@ -439,8 +470,8 @@ describe('PaymentStore as the read model of a primary repository', () => {
     rebuilt.applyCommitted(at(payment('new-c', { organizationId: 'org-c' }), failed));
     live.adopt(rebuilt);
 
-    expect(live.get('old-a')).toBeUndefined();
-    expect(live.get('new-a')).toBe(fresh);
+    expect(live.resolve('old-a', undefined)).toBeUndefined();
+    expect(live.resolve('new-a', undefined)).toBe(fresh);
     expect(live.size).toBe(2);
     expect(live.countOf('org-a')).toBe(1);
     expect(live.countOf('org-b')).toBe(0);
@@ -449,7 +480,7 @@ describe('PaymentStore as the read model of a primary repository', () => {
     expect(live.versionOf('org-a')).toBeGreaterThan(before.a);
     expect(live.versionOf('org-b')).toBeGreaterThan(before.b);
     expect(live.versionOf('org-c')).toBeGreaterThan(0);
-    expectIndexesHold(live, new Map([['new-a', fresh], ['new-c', live.get('new-c')!]]));
+    expectIndexesHold(live, new Map([['new-a', fresh], ['new-c', live.resolve('new-c', undefined)!]]));
     // the adopted state keeps taking writes
     live.insertIfAbsent(payment('after'));
     expect(live.countOf('org-a')).toBe(2);
@@ -493,7 +524,7 @@ describe('PaymentStore bulk load (the load at start)', () => {
     );
     // and it takes ordinary writes afterwards
     bulk.insertIfAbsent(payment('after-bulk', { amount: 25 }));
-    expectIndexesHold(bulk, new Map([...expected, ['after-bulk', bulk.get('after-bulk')!]]));
+    expectIndexesHold(bulk, new Map([...expected, ['after-bulk', bulk.resolve('after-bulk', undefined)!]]));
   });
 
   it('does not start on a store that already holds payments', () => {
@@ -504,3 +535,8 @@ describe('PaymentStore bulk load (the load at start)', () => {
     expect(store.indexes.amount.size).toBe(2);
   });
 });
+
+/** The organization of the only payment `paymentId` in `store` ('' when there is none). */
+function ownerOf(store: PaymentStore, paymentId: string): string {
+  return store.resolve(paymentId, undefined)?.organizationId ?? '';
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { StoreFullError } from '../../errors';
+import { PaymentIdAmbiguousError, StoreFullError } from '../../errors';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { ColumnDictionaries, Dictionary } from './columns';
 import { DailyAggregates } from './daily-aggregates';
@@ -31,8 +31,18 @@ export class PaymentStore {
   // Not readonly: adopt() swaps a rebuilt store's state in, in one synchronous step.
   /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
   #rows: Payment[] = [];
-  /** paymentId -> row id: a hash table of row ids only (the ids are the payments' own). */
+  /**
+   * paymentId -> row id of the first payment stored under that paymentId: a hash table of row
+   * ids only (the ids are the payments' own). paymentIds are unique per organization, not
+   * globally, so the same paymentId in another organization is kept in #sameId.
+   */
   #rowOf = new IdTable((row) => this.#rows[row].paymentId);
+  /**
+   * The row in #rowOf -> organizationId -> row, for the other organizations' payments under the
+   * same paymentId. Empty unless two organizations chose the same id (each pays a Map entry
+   * then; the common case pays nothing).
+   */
+  #sameId = new Map<number, Map<string, number>>();
   /**
    * The organizationId, status and currency index and the column store in one: rows grouped
    * by organization x status x currency, with amount and createdAt in typed arrays (see
@@ -42,7 +52,7 @@ export class PaymentStore {
   /** userId never changes: an append-only posting list per user code (4 B/row). */
   #userId = new PostingIndex<number>();
   /** Sorted (key, paymentId) -> row; keys are read from the cells, ids from the payments. */
-  #amount = new SortedIndex({ key: (row) => this.#cells.amount(row), id: (row) => this.#rows[row].paymentId });
+  #amount = new SortedIndex({ key: (row) => this.#cells.amount(row), id: (row) => tieOf(this.#rows[row]) });
   #createdAt = new SortedIndex(this.#createdAtKeys());
   /**
    * The same per organization (by code): the payments of one organization in a time window
@@ -75,7 +85,7 @@ export class PaymentStore {
   }
 
   #createdAtKeys() {
-    return { key: (row: number) => this.#cells.createdAt(row), id: (row: number) => this.#rows[row].paymentId };
+    return { key: (row: number) => this.#cells.createdAt(row), id: (row: number) => tieOf(this.#rows[row]) };
   }
 
   #indexViews(): PaymentIndexes {
@@ -111,9 +121,43 @@ export class PaymentStore {
     return this.#orgVersions.get(organizationId) ?? 0;
   }
 
-  get(paymentId: string): Payment | undefined {
-    const row = this.#rowOf.get(paymentId);
+  /** The payment `paymentId` of `organizationId` (paymentIds are unique per organization). O(1). */
+  get(organizationId: string, paymentId: string): Payment | undefined {
+    const row = this.#rowIn(organizationId, paymentId);
     return row === undefined ? undefined : this.#rows[row];
+  }
+
+  /**
+   * The payments stored under `paymentId`, whatever their organization: none, one, or (when
+   * organizations chose the same id) one per organization. For addressing without a tenant.
+   */
+  withId(paymentId: string): Payment[] {
+    const row = this.#rowOf.get(paymentId);
+    if (row === undefined) return [];
+    const others = this.#sameId.get(row);
+    const found = [this.#rows[row]];
+    if (others !== undefined) for (const other of others.values()) found.push(this.#rows[other]);
+    return found;
+  }
+
+  /**
+   * The payment a request addresses: `paymentId` of `organizationId` when one is named (always,
+   * with auth on: the token's), else the only payment with that paymentId. Throws
+   * PaymentIdAmbiguousError when several organizations have one and none is named.
+   */
+  resolve(paymentId: string, organizationId: string | undefined): Payment | undefined {
+    if (organizationId !== undefined) return this.get(organizationId, paymentId);
+    const row = this.#rowOf.get(paymentId);
+    if (row === undefined) return undefined;
+    const others = this.#sameId.get(row);
+    if (others !== undefined) throw new PaymentIdAmbiguousError(paymentId, others.size + 1);
+    return this.#rows[row];
+  }
+
+  #rowIn(organizationId: string, paymentId: string): number | undefined {
+    const row = this.#rowOf.get(paymentId);
+    if (row === undefined || this.#rows[row].organizationId === organizationId) return row;
+    return this.#sameId.get(row)?.get(organizationId);
   }
 
   /** Payments stored for one organization. O(1). */
@@ -143,7 +187,7 @@ export class PaymentStore {
    * O(log n) (the two sorted indexes).
    */
   insertIfAbsent(payment: Payment): InsertResult {
-    const existing = this.get(payment.paymentId);
+    const existing = this.get(payment.organizationId, payment.paymentId);
     if (existing !== undefined) return { payment: existing, created: false };
     if (this.#rows.length >= this.config.maxPayments) throw new StoreFullError(this.config.maxPayments);
     this.#insert(payment);
@@ -156,7 +200,13 @@ export class PaymentStore {
     if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${payment.createdAt} is not a time`);
     const row = this.#rows.length;
     this.#rows.push(payment);
-    this.#rowOf.set(payment.paymentId, row);
+    const first = this.#rowOf.get(payment.paymentId);
+    if (first === undefined) this.#rowOf.set(payment.paymentId, row);
+    else {
+      let others = this.#sameId.get(first);
+      if (others === undefined) this.#sameId.set(first, (others = new Map()));
+      others.set(payment.organizationId, row);
+    }
     const org = this.#dicts.organization.intern(payment.organizationId);
     const user = this.#dicts.user.intern(payment.userId);
     const currency = this.#dicts.currency.intern(payment.currency);
@@ -183,8 +233,8 @@ export class PaymentStore {
    * Returns undefined when there is no such payment. Only `status` can change among the
    * indexed fields (the state machine keeps the rest), and only its index is touched.
    */
-  update(paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): UpdateResult {
-    const row = this.#rowOf.get(paymentId);
+  update(organizationId: string, paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): UpdateResult {
+    const row = this.#rowIn(organizationId, paymentId);
     if (row === undefined) return undefined;
     const current = this.#rows[row];
     const seen = this.#eventIds.get(row);
@@ -231,7 +281,7 @@ export class PaymentStore {
    * the truth and memory must mirror it. Returns true when something changed.
    */
   applyCommitted(payment: Payment): boolean {
-    const row = this.#rowOf.get(payment.paymentId);
+    const row = this.#rowIn(payment.organizationId, payment.paymentId);
     if (row === undefined) {
       this.#insert(payment);
       return true;
@@ -266,7 +316,7 @@ export class PaymentStore {
         order[i] = i;
         key[i] = keyOf(i);
       }
-      return order.sort((a, b) => key[a] - key[b] || compareIds(rows[a].paymentId, rows[b].paymentId));
+      return order.sort((a, b) => key[a] - key[b] || compareIds(tieOf(rows[a]), tieOf(rows[b])));
     };
     this.#amount.load(sorted((row) => cells.amount(row)));
     const byTime = sorted((row) => cells.createdAt(row));
@@ -288,6 +338,7 @@ export class PaymentStore {
     for (const [org, v] of rebuilt.#orgVersions) versions.set(org, (versions.get(org) ?? 1) + v);
     this.#rows = rebuilt.#rows;
     this.#rowOf = rebuilt.#rowOf;
+    this.#sameId = rebuilt.#sameId;
     this.#cells = rebuilt.#cells;
     this.#userId = rebuilt.#userId;
     this.#amount = rebuilt.#amount;
@@ -306,8 +357,12 @@ export class PaymentStore {
     for (const p of this.#rows) yield p;
   }
 
-  /** Distinct values per index, for /admin/store. O(cells). */
-  describeIndexes(): Record<string, number> {
+  /**
+   * Distinct values per index, for /admin/store: of the whole store in O(cells), or of one
+   * organization (its admin's view) in O(its payments), read from its cells' columns.
+   */
+  describeIndexes(organizationId?: string): Record<string, number> {
+    if (organizationId !== undefined) return this.#describeOrganization(organizationId);
     const cells = this.#cells.cells;
     const distinct = (of: (c: (typeof cells)[number]) => number) => new Set(cells.filter((c) => c.length > 0).map(of)).size;
     return {
@@ -317,6 +372,29 @@ export class PaymentStore {
       currency: distinct((c) => c.currency),
       amount: this.#amount.distinctKeys(),
       createdAt: this.#createdAt.distinctKeys(),
+    };
+  }
+
+  #describeOrganization(organizationId: string): Record<string, number> {
+    const org = this.#dicts.organization.find(organizationId);
+    const cells = this.#cells.cells.filter((c) => c.org === org && c.length > 0);
+    const users = new Set<number>();
+    const amounts = new Set<number>();
+    const times = new Set<number>();
+    for (const cell of cells) {
+      for (let slot = 0; slot < cell.length; slot++) {
+        users.add(this.#cells.user(cell.rows[slot]));
+        amounts.add(cell.amount[slot]);
+        times.add(cell.createdAt[slot]);
+      }
+    }
+    return {
+      organizationId: cells.length > 0 ? 1 : 0,
+      userId: users.size,
+      status: new Set(cells.map((c) => c.status)).size,
+      currency: new Set(cells.map((c) => c.currency)).size,
+      amount: amounts.size,
+      createdAt: times.size,
     };
   }
 
@@ -338,6 +416,15 @@ export class PaymentStore {
 }
 
 const ORG_CHUNK = 256;
+
+/**
+ * The tie-breaker of the sorted indexes and of the search order on equal keys: paymentId, then
+ * organizationId (paymentIds are unique per organization only). paymentIds hold no character
+ * below '-', so comparing these strings compares (paymentId, organizationId) pairs.
+ */
+export function tieOf(payment: Pick<Payment, 'paymentId' | 'organizationId'>): string {
+  return `${payment.paymentId}\u0000${payment.organizationId}`;
+}
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -92,11 +92,11 @@ function buildStore(seed: number, n: number): { store: PaymentStore; all: () => 
   ];
   for (const id of ids) {
     const r = rand();
-    if (r < 0.5) store.update(id, undefined, (p) => transition(p, events[0], p.createdAt));
-    else if (r < 0.7) store.update(id, undefined, (p) => transition(p, events[1], p.createdAt));
-    if (r < 0.2) store.update(id, undefined, (p) => transition(p, { type: 'PaymentRefunded', occurredAt: p.createdAt }, p.createdAt));
+    if (r < 0.5) store.update(ownerOf(store, id), id, undefined, (p) => transition(p, events[0], p.createdAt));
+    else if (r < 0.7) store.update(ownerOf(store, id), id, undefined, (p) => transition(p, events[1], p.createdAt));
+    if (r < 0.2) store.update(ownerOf(store, id), id, undefined, (p) => transition(p, { type: 'PaymentRefunded', occurredAt: p.createdAt }, p.createdAt));
   }
-  return { store, all: () => ids.map((id) => store.get(id)!) };
+  return { store, all: () => ids.map((id) => store.resolve(id, undefined)!) };
 }
 
 function randomFilter(rand: () => number): PaymentFilter {
@@ -185,7 +185,7 @@ describe('planSearch', () => {
     const { store: s, all: rows } = buildStore(5, 50);
     const before = planSearch({ statuses: ['completed'] }, s.indexes).estimate;
     const target = rows().find((p) => p.status === 'pending')!;
-    s.update(target.paymentId, undefined, (p) => transition(p, { type: 'PaymentProcessed', occurredAt: p.createdAt }, p.createdAt));
+    s.update(target.organizationId, target.paymentId, undefined, (p) => transition(p, { type: 'PaymentProcessed', occurredAt: p.createdAt }, p.createdAt));
     const after = planSearch({ statuses: ['completed'] }, s.indexes);
     expect(after.estimate).toBe(before + 1);
     expect(planSearch({ statuses: ['pending'] }, s.indexes).estimate).toBe(rows().filter((p) => p.status === 'pending').length);
@@ -225,3 +225,8 @@ describe('planSearch', () => {
     expect(rowsOf(plan).map((r) => s.row(r).paymentId)).toEqual(['p1']);
   });
 });
+
+/** The organization of the only payment `paymentId` in `store` ('' when there is none). */
+function ownerOf(store: PaymentStore, paymentId: string): string {
+  return store.resolve(paymentId, undefined)?.organizationId ?? '';
+}
