@@ -53,7 +53,7 @@ describe('rate limit per caller', () => {
 
   it('answers a caller past its budget with 429, problem+json and Retry-After, and runs nothing', async () => {
     const caller = await bearer(uniqueId('org'), 'spender');
-    const operator = await bearer(uniqueId('org-ops'), 'operator');
+    const operator = await bearer(uniqueId('org-ops'), 'operator', 'operator');
     const before = await storeSize(t.url, operator);
     await spend(caller);
     const body = paymentBody();
@@ -77,7 +77,7 @@ describe('rate limit per caller', () => {
   });
 
   it('counts /admin requests as well', async () => {
-    const operator = await bearer(uniqueId('org-ops'), 'operator');
+    const operator = await bearer(uniqueId('org-ops'), 'operator', 'operator');
     for (let i = 0; i < LIMIT; i++) expectStatus(await request(t.url).get('/admin/store').set('Authorization', operator), 200);
 
     const res = await request(t.url).get('/admin/store').set('Authorization', operator);

@@ -1,5 +1,10 @@
-export const SCOPES = ['payments:read', 'payments:write', 'admin'] as const;
+export const SCOPES = ['payments:read', 'payments:write', 'admin', 'operator'] as const;
 export type Scope = (typeof SCOPES)[number];
+/**
+ * The platform operator: acts on every organization on the /admin routes (and may do whatever
+ * `admin` may). `admin` is an organization's admin, for its own organization only.
+ */
+export const OPERATOR = 'operator' satisfies Scope;
 
 /** Who is calling, as a verified token says. */
 export interface Caller {

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../config';
 import { MissingScopeError, UnauthorizedError } from '../errors';
-import { Scope } from './caller';
+import { OPERATOR, Scope } from './caller';
 import { ACTS_FOR_CALLER, applyTenancy } from './tenancy';
 
 const REQUIRED_SCOPE = 'requiredScope';
@@ -49,7 +49,9 @@ export class ScopesGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const auth = request.auth;
     if (!auth?.caller) throw auth?.error ?? new UnauthorizedError('Send Authorization: Bearer <token>');
-    if (!auth.caller.scopes.has(rule.scope)) throw new MissingScopeError(rule.scope);
+    const scopes = auth.caller.scopes;
+    // the platform operator may do whatever an organization's admin may, for any organization
+    if (!scopes.has(rule.scope) && !(rule.scope === 'admin' && scopes.has(OPERATOR))) throw new MissingScopeError(rule.scope);
     if (rule.actsForCaller) applyTenancy(request, auth.caller);
     return true;
   }

@@ -6,7 +6,10 @@ import { GetStoreInfoQuery, StoreInfo } from './get-store-info.query';
 export class GetStoreInfoHandler implements IQueryHandler<GetStoreInfoQuery> {
   constructor(private readonly store: PaymentStore) {}
 
-  async execute(): Promise<StoreInfo> {
+  async execute({ organizationId }: GetStoreInfoQuery): Promise<StoreInfo> {
+    if (organizationId !== undefined) {
+      return { payments: this.store.countOf(organizationId), indexes: this.store.describeIndexes(organizationId) };
+    }
     const { heapUsed, rss } = process.memoryUsage();
     return { payments: this.store.size, indexes: this.store.describeIndexes(), memory: { heapUsed, rss } };
   }
