@@ -173,6 +173,8 @@ export async function setupApp(
   // that is not validly percent-encoded is a 400 (frameworkErrors).
   declareProblems(document, ['URI_TOO_LONG']);
   declareProblems(document, ['BAD_REQUEST'], (path) => path.includes('{'));
+  // The auth hook: a request with several Authorization headers is a 400 where a token is read.
+  declareProblems(document, ['BAD_REQUEST'], (path) => isApiPath(path) || path === '/metrics');
   // Request bodies reject unknown properties (400): say so in the schemas of the DTOs.
   for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
     if (name.endsWith('Dto') && 'type' in schema) schema.additionalProperties = false;

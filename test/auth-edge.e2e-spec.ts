@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
 import { expectProblem, expectStatus, paymentBody, withoutKeys } from './e2e-helpers';
+import { expectRawProblem, rawRequest } from './raw-http';
 import { startTestApp, TestApp } from './test-app';
 
 /**
@@ -117,6 +118,57 @@ describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
   });
 
   describe('the Authorization header', () => {
+    const twice = (path: string, first: string, second: string) =>
+      rawRequest(t.url, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${first}\r\nauthorization: ${second}\r\nConnection: close\r\n\r\n`);
+
+    it('refuses two Authorization headers with 400 problem+json naming the header, whichever comes first', async () => {
+      const good = `Bearer ${await living(600)}`;
+
+      for (const [first, second] of [
+        [good, 'Bearer not-a-jwt'],
+        ['Bearer not-a-jwt', good],
+        [good, good],
+      ]) {
+        const answer = await twice('/payments/search', first, second);
+
+        const problem = expectRawProblem(answer, 400);
+        expect(problem).toMatchObject({ code: 'BAD_REQUEST', detail: expect.stringContaining('Authorization') });
+      }
+    });
+
+    it('stores nothing for a write with two Authorization headers', async () => {
+      const good = `Bearer ${await living(600)}`;
+      const body = JSON.stringify(withoutKeys(paymentBody(), ['organizationId']));
+      const before = await storeSize();
+
+      const answer = await rawRequest(
+        t.url,
+        `POST /payments HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${good}\r\nAuthorization: ${good}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+
+      expectRawProblem(answer, 400);
+      expect(await storeSize()).toBe(before);
+    });
+
+    it('keeps public routes public with two Authorization headers (they read none)', async () => {
+      const answer = await twice('/health/live', 'Bearer a.b.c', 'Bearer d.e.f');
+
+      expect(answer.status).toBe(200);
+    });
+
+    it('is declared in the OpenAPI document: a 400 problem on every operation that reads a token', async () => {
+      const doc = (await request(t.url).get('/docs/json')).body as { paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>> };
+      const secured = Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.entries(item)
+          .filter(([, operation]) => JSON.stringify(operation.security ?? []).includes('bearer'))
+          .map(([method, operation]) => ({ operation: `${method} ${path}`, has400: '400' in operation.responses })),
+      );
+
+      expect(secured.length).toBeGreaterThan(0);
+      expect(secured.filter((o) => !o.has400)).toEqual([]);
+    });
+
     it.each(['bearer', 'BEARER', 'bEaReR'])('takes the scheme case-insensitively (RFC 9110): %s', async (scheme) => {
       expectStatus(await search(t.url, `${scheme} ${await living(600)}`), 200);
     });

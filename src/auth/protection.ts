@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config';
-import { AppError, RateLimitedError } from '../errors';
+import { AppError, DuplicateHeaderError, RateLimitedError } from '../errors';
 import { sendProblem, toProblem } from '../problem.filter';
 import { JwtVerifier } from './jwt.verifier';
 
@@ -12,6 +12,13 @@ const API_PATH = /^\/(payments|admin)(\/|\?|$)/;
 /** The routes that need a token, count against the rate limit and are shed under overload. */
 export function isApiPath(url: string): boolean {
   return API_PATH.test(url);
+}
+
+/** How many times a header (`name` in lower case) is in Node's rawHeaders: [name, value, name, value, ...]. */
+export function countHeader(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name) count++;
+  return count;
 }
 
 /**
@@ -29,7 +36,16 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
       maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
     });
     fastify.addHook('onRequest', async (request) => {
-      request.auth = await verifier.verify(request.headers.authorization).then(
+      const authorization = request.headers.authorization;
+      // Node keeps the first of several Authorization headers and drops the others: which
+      // credential counts would be up to whoever put one in front of the other (a proxy, a client
+      // library). Several are refused instead.
+      const sent = authorization === undefined ? 0 : countHeader(request.raw.rawHeaders, 'authorization');
+      if (sent > 1) {
+        request.auth = { error: new DuplicateHeaderError('Authorization', sent) };
+        return;
+      }
+      request.auth = await verifier.verify(authorization).then(
         (caller) => ({ caller }),
         (error: Error) => ({ error }),
       );
