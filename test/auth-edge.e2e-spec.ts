@@ -60,9 +60,11 @@ function expectUnauthorized(res: Response, because: RegExp): void {
 
 describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
   let t: TestApp;
+  let admin: string;
 
   beforeAll(async () => {
     t = await startTestApp({ authJwtSecret: SECRET, authClockSkewSeconds: CLOCK_SKEW_SECONDS });
+    admin = `Bearer ${await living(600, { org: 'org-edge-admin', scope: 'admin', sub: 'operator' })}`;
   });
 
   afterAll(async () => {
@@ -179,6 +181,45 @@ describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
       expectUnauthorized(await search(t.url, `Basic ${token}`), /Bearer/);
       expectUnauthorized(await search(t.url, token), /Bearer/);
       expectUnauthorized(await search(t.url, `Bearerx ${token}`), /Bearer/);
+    });
+  });
+
+  describe('GET /health/ready', () => {
+    beforeAll(async () => {
+      // something to count: the probe read the payment count of all tenants here
+      const res = await request(t.url)
+        .post('/payments')
+        .set('Authorization', `Bearer ${await living(600)}`)
+        .send(withoutKeys(paymentBody(), ['organizationId']));
+      expectStatus(res, 201);
+    });
+
+    /** Readiness as a caller without the admin scope sees it: only up or down per check. */
+    function expectStatusOnly(res: Response): void {
+      expectStatus(res, 200);
+      expect(res.body.status).toBe('ok');
+      for (const part of ['info', 'details'] as const) {
+        expect(Object.keys(res.body[part]).length).toBeGreaterThan(0);
+        for (const check of Object.values(res.body[part] as Record<string, unknown>)) expect(check).toEqual({ status: 'up' });
+      }
+      expect(res.text).not.toMatch(/payments|position/);
+    }
+
+    it('tells a caller without a token only that it is ready', async () => {
+      expectStatusOnly(await request(t.url).get('/health/ready'));
+    });
+
+    it('tells a caller whose token lacks the admin scope, or is not valid, only that it is ready', async () => {
+      expectStatusOnly(await request(t.url).get('/health/ready').set('Authorization', `Bearer ${await living(600, { scope: 'payments:read payments:write' })}`));
+      expectStatusOnly(await request(t.url).get('/health/ready').set('Authorization', 'Bearer not-a-jwt'));
+    });
+
+    it('counts the payments for an operator (admin scope), as /metrics does', async () => {
+      const res = await request(t.url).get('/health/ready').set('Authorization', admin);
+
+      expectStatus(res, 200);
+      expect(res.body.details.store.payments).toBe(await storeSize());
+      expect(res.body.details.store.payments).toBeGreaterThan(0);
     });
   });
 });

@@ -1,8 +1,10 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Controller, Get, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject, SecurityRequirementObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Scope } from '../auth/caller';
+import { AppConfig } from '../config';
 import { PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
 
@@ -19,6 +21,9 @@ const HEALTH_SCHEMA: SchemaObject = {
 /** No token, in every mode: a probe has none (and no rate limit nor load shedding: see protection.ts). */
 const PUBLIC: SecurityRequirementObject[] = [];
 
+/** Who sees what readiness counts (payments of every tenant, the change feed's position), as on /admin. */
+const SEES_COUNTS: Scope = 'admin';
+
 /** Terminus-format health: 200 when up, 503 with the same body shape when not. */
 @ApiTags('operations')
 @Controller('health')
@@ -28,6 +33,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly store: PaymentStore,
     private readonly primary: PrimaryRepository,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('live')
@@ -40,11 +46,17 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable', security: PUBLIC })
+  @ApiOperation({
+    summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable',
+    description:
+      'Each check says up or down. Its figures (payments in the store, the change feed\'s position, why it is down) ' +
+      'are shown to a caller with the admin scope only (to anyone when auth is off); /metrics has the counts too.',
+    security: PUBLIC,
+  })
   @ApiOkResponse({ schema: HEALTH_SCHEMA })
   @ApiServiceUnavailableResponse({ schema: HEALTH_SCHEMA })
-  ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    return this.#run(reply, [
+  async ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    const result = await this.#run(reply, [
       async () => {
         const check = this.indicators.check('store');
         return this.store.loaded ? check.up({ payments: this.store.size }) : check.down({ message: 'loading' });
@@ -55,6 +67,8 @@ export class HealthController {
         return up ? check.up(details) : check.down(details);
       },
     ]);
+    const seesCounts = this.config.authJwtSecret === undefined || request.auth?.caller?.scopes.has(SEES_COUNTS) === true;
+    return seesCounts ? result : statusOnly(result);
   }
 
   async #run(reply: FastifyReply, checks: Parameters<HealthCheckService['check']>[0]): Promise<HealthCheckResult> {
@@ -66,4 +80,11 @@ export class HealthController {
       return e.getResponse() as HealthCheckResult;
     }
   }
+}
+
+/** The same answer with each check's status only: what a caller without the admin scope sees. */
+function statusOnly(result: HealthCheckResult): HealthCheckResult {
+  const strip = (checks: Partial<HealthIndicatorResult> | undefined): HealthIndicatorResult | undefined =>
+    checks && Object.fromEntries(Object.entries(checks).flatMap(([name, check]) => (check ? [[name, { status: check.status }]] : [])));
+  return { status: result.status, info: strip(result.info), error: strip(result.error), details: strip(result.details) ?? {} };
 }
