@@ -60,11 +60,12 @@ function expectUnauthorized(res: Response, because: RegExp): void {
 
 describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
   let t: TestApp;
-  let admin: string;
+  /** The platform operator: sees what spans every tenant. */
+  let operator: string;
 
   beforeAll(async () => {
     t = await startTestApp({ authJwtSecret: SECRET, authClockSkewSeconds: CLOCK_SKEW_SECONDS });
-    admin = `Bearer ${await living(600, { org: 'org-edge-admin', scope: 'admin', sub: 'operator' })}`;
+    operator = `Bearer ${await living(600, { org: 'org-edge-ops', scope: 'operator', sub: 'operator' })}`;
   });
 
   afterAll(async () => {
@@ -194,7 +195,7 @@ describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
       expectStatus(res, 201);
     });
 
-    /** Readiness as a caller without the admin scope sees it: only up or down per check. */
+    /** Readiness as a caller other than the operator sees it: only up or down per check. */
     function expectStatusOnly(res: Response): void {
       expectStatus(res, 200);
       expect(res.body.status).toBe('ok');
@@ -209,13 +210,14 @@ describe('with AUTH_JWT_SECRET set (default token lifetime)', () => {
       expectStatusOnly(await request(t.url).get('/health/ready'));
     });
 
-    it('tells a caller whose token lacks the admin scope, or is not valid, only that it is ready', async () => {
+    it('tells a caller whose token is not the operator\'s (an organization\'s admin included), or is not valid, only that it is ready', async () => {
       expectStatusOnly(await request(t.url).get('/health/ready').set('Authorization', `Bearer ${await living(600, { scope: 'payments:read payments:write' })}`));
+      expectStatusOnly(await request(t.url).get('/health/ready').set('Authorization', `Bearer ${await living(600, { scope: 'payments:read payments:write admin' })}`));
       expectStatusOnly(await request(t.url).get('/health/ready').set('Authorization', 'Bearer not-a-jwt'));
     });
 
-    it('counts the payments for an operator (admin scope), as /metrics does', async () => {
-      const res = await request(t.url).get('/health/ready').set('Authorization', admin);
+    it('counts the payments of every tenant for the platform operator, as /metrics does', async () => {
+      const res = await request(t.url).get('/health/ready').set('Authorization', operator);
 
       expectStatus(res, 200);
       expect(res.body.details.store.payments).toBe(await storeSize());

@@ -3,7 +3,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResu
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject, SecurityRequirementObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Scope } from '../auth/caller';
+import { OPERATOR } from '../auth/caller';
 import { AppConfig } from '../config';
 import { PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
@@ -21,8 +21,6 @@ const HEALTH_SCHEMA: SchemaObject = {
 /** No token, in every mode: a probe has none (and no rate limit nor load shedding: see protection.ts). */
 const PUBLIC: SecurityRequirementObject[] = [];
 
-/** Who sees what readiness counts (payments of every tenant, the change feed's position), as on /admin. */
-const SEES_COUNTS: Scope = 'admin';
 
 /** Terminus-format health: 200 when up, 503 with the same body shape when not. */
 @ApiTags('operations')
@@ -50,7 +48,7 @@ export class HealthController {
     summary: 'Readiness: the store is loaded and, with PostgreSQL, the database is reachable',
     description:
       'Each check says up or down. Its figures (payments in the store, the change feed\'s position, why it is down) ' +
-      'are shown to a caller with the admin scope only (to anyone when auth is off); /metrics has the counts too.',
+      'are shown to the platform operator (the operator scope) only, to anyone when auth is off; /metrics has the counts too.',
     security: PUBLIC,
   })
   @ApiOkResponse({ schema: HEALTH_SCHEMA })
@@ -67,7 +65,9 @@ export class HealthController {
         return up ? check.up(details) : check.down(details);
       },
     ]);
-    const seesCounts = this.config.authJwtSecret === undefined || request.auth?.caller?.scopes.has(SEES_COUNTS) === true;
+    // the figures span every tenant (payments in the store, the change feed's position): the
+    // platform operator's, as /admin/store's totals are (anyone's when auth is off, as /admin)
+    const seesCounts = this.config.authJwtSecret === undefined || request.auth?.caller?.scopes.has(OPERATOR) === true;
     return seesCounts ? result : statusOnly(result);
   }
 
@@ -82,7 +82,7 @@ export class HealthController {
   }
 }
 
-/** The same answer with each check's status only: what a caller without the admin scope sees. */
+/** The same answer with each check's status only: what a caller other than the operator sees. */
 function statusOnly(result: HealthCheckResult): HealthCheckResult {
   const strip = (checks: Partial<HealthIndicatorResult> | undefined): HealthIndicatorResult | undefined =>
     checks && Object.fromEntries(Object.entries(checks).flatMap(([name, check]) => (check ? [[name, { status: check.status }]] : [])));
