@@ -27,10 +27,13 @@ describe('loadConfig', () => {
       corsOrigins: [],
       authJwtSecret: undefined,
       authClockSkewSeconds: 30,
+      authMaxTokenLifetimeSeconds: 86_400,
       rateLimitPerMinute: 0,
       metricsRequireAdmin: false,
       maxEventLoopDelayMs: 1000,
       maxHeapUsedBytes: 0,
+      statsStreamsPerCaller: 10,
+      statsStreamsMax: 1000,
       maxUrlLength: 4096,
       maxJsonDepth: 32,
       databaseUrl: undefined,
@@ -60,9 +63,12 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_MINUTE: '120',
       AUTH_JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes!',
       AUTH_CLOCK_SKEW_SECONDS: '5',
+      AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
       METRICS_REQUIRE_ADMIN: 'true',
       MAX_EVENT_LOOP_DELAY_MS: '250',
       MAX_HEAP_USED_BYTES: '1000000000',
+      STATS_STREAMS_PER_CALLER: '3',
+      STATS_STREAMS_MAX: '50',
       DATABASE_URL: 'postgresql://app:pw@db:5432/payments',
       DATABASE_POOL_SIZE: '4',
       GROUP_COMMIT_MAX_BATCH: '50',
@@ -82,10 +88,13 @@ describe('loadConfig', () => {
       corsOrigins: ['https://app.example.com', 'http://localhost:4200', '*'],
       authJwtSecret: 'a-secret-of-at-least-thirty-two-bytes!',
       authClockSkewSeconds: 5,
+      authMaxTokenLifetimeSeconds: 3600,
       rateLimitPerMinute: 120,
       metricsRequireAdmin: true,
       maxEventLoopDelayMs: 250,
       maxHeapUsedBytes: 1_000_000_000,
+      statsStreamsPerCaller: 3,
+      statsStreamsMax: 50,
       maxUrlLength: 4096,
       maxJsonDepth: 32,
       databaseUrl: 'postgresql://app:pw@db:5432/payments',
@@ -106,6 +115,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ BULK_MAX_ITEMS: '1' }).bulkMaxItems).toBe(1);
     expect(loadConfig({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
     expect(loadConfig({ MAX_PAYMENTS: '1' }).maxPayments).toBe(1);
+    expect(loadConfig({ STATS_STREAMS_PER_CALLER: '1', STATS_STREAMS_MAX: '1' })).toMatchObject({ statsStreamsPerCaller: 1, statsStreamsMax: 1 });
+    expect(loadConfig({ STATS_STREAMS_PER_CALLER: '100000', STATS_STREAMS_MAX: '1000000' })).toMatchObject({
+      statsStreamsPerCaller: 100_000,
+      statsStreamsMax: 1_000_000,
+    });
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '60' }).authMaxTokenLifetimeSeconds).toBe(60);
+    expect(loadConfig({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '2592000' }).authMaxTokenLifetimeSeconds).toBe(2_592_000);
   });
 
   it.each([
@@ -131,6 +147,13 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_PER_MINUTE', 'lots'],
     ['METRICS_REQUIRE_ADMIN', 'yes'],
     ['AUTH_CLOCK_SKEW_SECONDS', '601'],
+    ['STATS_STREAMS_PER_CALLER', '0'],
+    ['STATS_STREAMS_PER_CALLER', 'ten'],
+    ['STATS_STREAMS_MAX', '0'],
+    ['STATS_STREAMS_MAX', '1000001'],
+    ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', '59'],
+    ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', '2592001'],
+    ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', '1e300'],
     ['DATABASE_URL', 'mysql://localhost/payments'],
     ['DATABASE_URL', 'localhost:5432'],
     ['GROUP_COMMIT_MAX_BATCH', '0'],

@@ -17,6 +17,8 @@ export class AppConfig {
   authJwtSecret?: string = undefined;
   /** Tolerance on exp/nbf, for clocks that disagree a little. */
   authClockSkewSeconds = 30;
+  /** Longest a token may live (exp - iat, or exp - now without iat); a token without exp is refused. */
+  authMaxTokenLifetimeSeconds = 86_400;
   /** Requests per caller per minute on /payments and /admin; 0 = off. */
   rateLimitPerMinute = 0;
   /** With auth on, /metrics needs a token with the admin scope. */
@@ -24,6 +26,9 @@ export class AppConfig {
   /** Overload shedding (503 + Retry-After) past these; 0 = that check is off. */
   maxEventLoopDelayMs = 1000;
   maxHeapUsedBytes = 0;
+  /** Live stats streams (SSE) open at once per caller (token subject, else client address), and in all. */
+  statsStreamsPerCaller = 10;
+  statsStreamsMax = 1000;
   maxUrlLength = 4096;
   maxJsonDepth = 32;
   /** PostgreSQL primary repository; unset = memory is the primary (embedded mode). */
@@ -109,10 +114,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv,
     authJwtSecret: secret,
     authClockSkewSeconds: int('AUTH_CLOCK_SKEW_SECONDS', defaults.authClockSkewSeconds, 0, 600),
+    authMaxTokenLifetimeSeconds: int('AUTH_MAX_TOKEN_LIFETIME_SECONDS', defaults.authMaxTokenLifetimeSeconds, 60, 30 * 86_400),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', defaults.rateLimitPerMinute, 0, 1_000_000_000),
     metricsRequireAdmin: bool('METRICS_REQUIRE_ADMIN', defaults.metricsRequireAdmin),
     maxEventLoopDelayMs: int('MAX_EVENT_LOOP_DELAY_MS', defaults.maxEventLoopDelayMs, 0, 60_000),
     maxHeapUsedBytes: int('MAX_HEAP_USED_BYTES', defaults.maxHeapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
+    statsStreamsPerCaller: int('STATS_STREAMS_PER_CALLER', defaults.statsStreamsPerCaller, 1, 100_000),
+    statsStreamsMax: int('STATS_STREAMS_MAX', defaults.statsStreamsMax, 1, 1_000_000),
     port: int('PORT', defaults.port, 0, 65_535),
     host: str('HOST', defaults.host),
     logLevel,
