@@ -4,9 +4,14 @@
  * of it, restarts on the same database, and every answer the clients got is checked against
  * what survived, through the HTTP API and directly in SQL.
  *
- * The model. Writes to one payment are issued one at a time (a payment is locked while a
- * request on it is in flight), except in two deliberate races (two identical creates of one
- * new id; three refunds on one payment of which exactly two fit). So every answer is
+ * The model. A payment is (organizationId, paymentId): paymentIds are unique per organization,
+ * so the same paymentId in another organization is another payment (a create of it is a 201,
+ * and both must survive the kills), and event ids are deduplicated per payment of an
+ * organization. Every read and event names the payment's organization (`?organizationId=`).
+ * Writes to one payment are issued one at a time (a payment is locked while a
+ * request on it is in flight), except in deliberate races (two identical creates of one
+ * new id; creates of one new id in two organizations; three refunds on one payment of which
+ * exactly two fit). So every answer is
  * predictable from the last acknowledged state: its status code (201/200/400/404/409/422) and
  * its body are checked as the load runs. A request that gets no answer (the kill) makes its
  * payment "uncertain" for the rest of the round: after the restart its stored state must be
@@ -17,13 +22,17 @@
  * - lost = 0: every acknowledged payment is stored with exactly the fields of its latest
  *   acknowledged answer (deep equality, metadata key order free), or with a later version
  *   that only a request in flight at the kill can explain (exactly that request applied);
- * - refused writes left no trace: a 400 create is absent, a 409 re-create changed nothing,
- *   a 422 refund moved no money and recorded no event id, a 404 event created nothing;
- * - no payment id the clients never sent (or only sent in a refused create) is stored;
+ * - refused writes left no trace: a 400 create is absent (in every organization; reserved
+ *   paymentIds too), a 409 re-create changed nothing, a 422 refund moved no money and recorded
+ *   no event id, a 404 event (an unknown id, or an id known only in other organizations)
+ *   created nothing and touched no other organization's payment;
+ * - no (organizationId, paymentId) the clients never sent (or only sent in a refused create) is stored;
  * - the applied-event table agrees with the payments: every acknowledged event id is recorded
  *   (else a redelivery would apply twice), none of a refused request is, and an in-flight
  *   event is recorded if and only if its payment change was committed (one transaction);
- * - GET /payments/:id and the SQL row agree field by field; /admin/store counts the rows;
+ * - GET /payments/:id?organizationId= and the SQL row agree field by field; /admin/store counts
+ *   the rows; GET /payments/:id without organizationId is the only organization's payment, a 409
+ *   PAYMENT_ID_AMBIGUOUS when several organizations have that paymentId, a 404 when none has;
  * - in later rounds, redelivered event ids (acknowledged before a kill) change nothing.
  *
  * Run from jest (test/crash.pg-spec.ts), or on its own:
@@ -378,6 +387,9 @@ function genCreate(rng: Rng, paymentId: string, unsafe: boolean): Body {
   return body;
 }
 
+/** paymentIds that name routes or path segments: a create with one is a 400 (never GET: they are routes). */
+const RESERVED_IDS = ['search', 'stats', 'bulk', '.', '..'];
+
 /** A create that must be refused with 400 (one defect each). */
 function genInvalidCreate(rng: Rng, paymentId: string): Body {
   const base: Body = { paymentId, organizationId: 'org-a', userId: 'u', amount: 100, currency: 'EUR' };
@@ -421,7 +433,13 @@ type InFlight =
   | { kind: 'race'; base: Payment; x: number; eventIds: string[]; occurredAt: string; applied: number; unknown: number };
 
 interface Tracked {
+  /** paymentId; the payment is (org, id). */
   id: string;
+  org: string;
+  /** keyOf(org, id): its key in Load.payments. */
+  key: string;
+  /** id@org, in reports. */
+  name: string;
   /** The create body (the valid one; a 409 re-create differs from it). */
   body: Body;
   /** The latest state acknowledged (or verified after a restart): certain while no request is in flight. */
@@ -485,17 +503,36 @@ export interface CrashCheckResult {
   summary: string;
 }
 
-const eventKey = (paymentId: string, eventId: string) => `${paymentId}\u0000${eventId}`;
+/** A payment's identity: paymentIds are unique per organization. */
+const keyOf = (organizationId: string, paymentId: string) => `${organizationId}\u0000${paymentId}`;
+const eventKey = (organizationId: string, paymentId: string, eventId: string) => `${organizationId}\u0000${paymentId}\u0000${eventId}`;
+const nameOf = (organizationId: string, paymentId: string) => `${paymentId}@${organizationId}`;
+/** The URL of one payment of one organization (GET, or its events with suffix '/events'). */
+const paymentPath = (organizationId: string, paymentId: string, suffix = '') =>
+  `/payments/${encodeURIComponent(paymentId)}${suffix}?organizationId=${encodeURIComponent(organizationId)}`;
+const track = (organizationId: string, id: string, body: Body): Tracked => ({
+  id,
+  org: organizationId,
+  key: keyOf(organizationId, id),
+  name: nameOf(organizationId, id),
+  body,
+  busy: true,
+  applied: [],
+  sentEventIds: new Set(),
+});
 
 class Load {
+  /** By keyOf(organizationId, paymentId). */
   readonly payments = new Map<string, Tracked>();
-  /** Idle payments with a known state, free for the next request. */
+  /** Keys of idle payments with a known state, free for the next request. */
   idle: string[] = [];
-  /** Ids that must never be stored: refused creates, events on unknown ids, unresolved creates found absent. */
-  readonly mustBeAbsent = new Set<string>();
-  /** (paymentId, eventId) acknowledged as applied: must be in payment_events. */
+  /** Payments (by key) that must never be stored: events on unknown payments, unresolved creates found absent. */
+  readonly mustBeAbsent = new Map<string, { org: string; id: string }>();
+  /** paymentIds no organization may hold: refused creates (reserved ids too), events on ids no one has. */
+  readonly absentIds = new Set<string>();
+  /** (organizationId, paymentId, eventId) acknowledged as applied: must be in payment_events. */
   readonly appliedEvents = new Set<string>();
-  /** (paymentId, eventId) of requests acknowledged or in flight: payment_events may only hold these. */
+  /** (organizationId, paymentId, eventId) of requests acknowledged or in flight: payment_events may only hold these. */
   readonly possibleEvents = new Set<string>();
   readonly unexpected: string[] = [];
   stats!: RoundStats;
@@ -512,17 +549,17 @@ class Load {
   pickIdle(rng: Rng): Tracked | undefined {
     if (this.idle.length === 0) return undefined;
     const i = Math.floor(rng() * this.idle.length);
-    const id = this.idle[i];
+    const key = this.idle[i];
     this.idle[i] = this.idle[this.idle.length - 1];
     this.idle.pop();
-    const p = this.payments.get(id) as Tracked;
+    const p = this.payments.get(key) as Tracked;
     p.busy = true;
     return p;
   }
 
   release(p: Tracked): void {
     p.busy = false;
-    if (p.inFlight === undefined && p.known !== undefined) this.idle.push(p.id);
+    if (p.inFlight === undefined && p.known !== undefined) this.idle.push(p.key);
   }
 
   async send(method: string, path: string, body: unknown): Promise<Outcome> {
@@ -564,7 +601,9 @@ class Load {
       this.note(`${what}: a ${outcome.status} without a payment: ${show(outcome.body)}`);
       return;
     }
-    if (outcome.body.paymentId !== p.id) this.note(`${what}: answered for ${outcome.body.paymentId}`);
+    if (outcome.body.paymentId !== p.id || outcome.body.organizationId !== p.org) {
+      this.note(`${what}: answered for ${nameOf(outcome.body.organizationId, outcome.body.paymentId)}`);
+    }
     if (p.known === undefined || outcome.body.version >= p.known.version) p.known = outcome.body;
   }
 
@@ -580,7 +619,7 @@ class Load {
     const r = rng();
     if (r < 0.3 || this.idle.length === 0) return this.create(rng, tag);
     if (r < 0.33) return this.invalidCreate(rng, tag);
-    if (r < 0.34) return this.ghostEvent(tag);
+    if (r < 0.34) return this.ghostEvent(rng, tag);
     if (r < 0.35) return this.racingCreates(rng, tag);
     const p = this.pickIdle(rng) as Tracked;
     try {
@@ -594,6 +633,7 @@ class Load {
       if (r < 0.49 && refundable && remaining + 1 <= MAX_AMOUNT) return await this.overRefund(p, rng, tag);
       if (r < 0.51) return await this.invalidTransition(p, rng, tag);
       if (r < 0.525) return await this.invalidEvent(p, rng);
+      if (r < 0.55) return await this.otherOrganization(p, rng);
       if (k.status === 'pending' || (refundable && remaining > 0)) return await this.lifecycle(p, rng, tag);
       return await this.invalidTransition(p, rng, tag);
     } finally {
@@ -601,89 +641,136 @@ class Load {
     }
   }
 
-  async create(rng: Rng, tag: string): Promise<void> {
-    const id = genPaymentId(rng, tag);
-    const body = genCreate(rng, id, this.unsafe);
-    const p: Tracked = { id, body, busy: true, applied: [], sentEventIds: new Set() };
-    this.payments.set(id, p);
-    const outcome = await this.send('POST', '/payments', body);
+  /** Organizations where paymentId `id` is free: neither tracked nor bound to stay absent (never reused). */
+  freeOrganizations(id: string, except?: string): string[] {
+    return ORGS.filter((o) => o !== except && !this.payments.has(keyOf(o, id)) && !this.mustBeAbsent.has(keyOf(o, id)));
+  }
+
+  /** A new payment, tracked before it is sent (its key is taken: no other request reuses it). */
+  newPayment(body: Body): Tracked {
+    const p = track(body.organizationId as string, body.paymentId as string, body);
+    this.payments.set(p.key, p);
+    return p;
+  }
+
+  /** The create of a new payment: 201 with it, as sent. */
+  async sendCreate(p: Tracked, what: string): Promise<void> {
+    const outcome = await this.send('POST', '/payments', p.body);
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'create' };
-    else if (this.expectStatus(outcome, 201, `create ${id}`)) {
-      this.checkBody(outcome, expectedCreated(body), `create ${id}`);
+    else if (this.expectStatus(outcome, 201, `${what} ${p.name}`)) {
+      this.checkBody(outcome, expectedCreated(p.body), `${what} ${p.name}`);
       const answer = outcome.body as Payment;
-      if (body.createdAt === undefined && answer.createdAt !== answer.updatedAt) this.note(`create ${id}: createdAt differs from updatedAt`);
-      this.adopt(p, outcome, `create ${id}`);
+      if (p.body.createdAt === undefined && answer.createdAt !== answer.updatedAt) this.note(`${what} ${p.name}: createdAt differs from updatedAt`);
+      this.adopt(p, outcome, `${what} ${p.name}`);
     }
     this.release(p);
+  }
+
+  async create(rng: Rng, tag: string): Promise<void> {
+    const id = genPaymentId(rng, tag);
+    await this.sendCreate(this.newPayment(genCreate(rng, id, this.unsafe)), 'create');
+  }
+
+  /**
+   * The paymentId of an existing payment, created in another organization (the same fields but
+   * the organization, or others): a new payment, 201; the first one must not change (it is
+   * held busy meanwhile, so any change to it shows).
+   */
+  async otherOrganization(p: Tracked, rng: Rng): Promise<void> {
+    const free = this.freeOrganizations(p.id, p.org);
+    if (free.length === 0) return this.replay(p);
+    const org = pick(rng, free);
+    const body = rng() < 0.5 ? { ...p.body, organizationId: org } : { ...genCreate(rng, p.id, this.unsafe), organizationId: org };
+    await this.sendCreate(this.newPayment(body), `create (its paymentId held in ${p.org} too)`);
   }
 
   async racingCreates(rng: Rng, tag: string): Promise<void> {
     const id = `race-${tag}`;
     const body = genCreate(rng, id, this.unsafe);
-    const p: Tracked = { id, body, busy: true, applied: [], sentEventIds: new Set() };
-    this.payments.set(id, p);
+    if (rng() < 0.5) {
+      // one new paymentId in two organizations at once: two payments, two 201s
+      const other = { ...(rng() < 0.5 ? body : genCreate(rng, id, this.unsafe)), organizationId: pick(rng, this.freeOrganizations(id, body.organizationId as string)) };
+      await Promise.all([this.sendCreate(this.newPayment(body), 'racing create'), this.sendCreate(this.newPayment(other), 'racing create')]);
+      return;
+    }
+    const p = this.newPayment(body);
     const outcomes = await Promise.all([this.send('POST', '/payments', body), this.send('POST', '/payments', body)]);
     const answered = outcomes.filter((o) => o.status >= 200 && o.status < 300);
-    for (const o of outcomes) this.checkBody(o, expectedCreated(body), `racing create ${id}`);
+    for (const o of outcomes) this.checkBody(o, expectedCreated(body), `racing create ${p.name}`);
     if (answered.length === 2) {
       const statuses = outcomes.map((o) => o.status).sort();
-      if (statuses[0] !== 200 || statuses[1] !== 201) this.note(`racing creates ${id}: expected 200 and 201, got ${statuses.join(', ')}`);
-      if (!isDeepStrictEqual(outcomes[0].body, outcomes[1].body)) this.note(`racing creates ${id}: the two answers differ`);
+      if (statuses[0] !== 200 || statuses[1] !== 201) this.note(`racing creates ${p.name}: expected 200 and 201, got ${statuses.join(', ')}`);
+      if (!isDeepStrictEqual(outcomes[0].body, outcomes[1].body)) this.note(`racing creates ${p.name}: the two answers differ`);
     }
-    for (const o of outcomes) if (o.status >= 300 && o.status < 500) this.note(`racing create ${id}: ${o.status} ${show(o.body)}`);
-    for (const o of answered) this.adopt(p, o, `racing create ${id}`);
+    for (const o of outcomes) if (o.status >= 300 && o.status < 500) this.note(`racing create ${p.name}: ${o.status} ${show(o.body)}`);
+    for (const o of answered) this.adopt(p, o, `racing create ${p.name}`);
     if (answered.length < 2 && outcomes.some((o) => o.status === 0 || o.status >= 500)) {
       p.inFlight = answered.length > 0 ? { kind: 'inert', what: 'replay of an acknowledged create' } : { kind: 'create' };
     }
     this.release(p);
   }
 
+  /** A create with one defect, or a reserved paymentId: 400, stored in no organization. */
   async invalidCreate(rng: Rng, tag: string): Promise<void> {
-    const id = `bad-${tag}`;
-    this.mustBeAbsent.add(id);
-    const outcome = await this.send('POST', '/payments', genInvalidCreate(rng, id));
-    this.expectStatus(outcome, 400, `invalid create ${id}`);
+    let body: Body;
+    if (rng() < 0.15) body = { ...genCreate(rng, pick(rng, RESERVED_IDS), this.unsafe) };
+    else body = genInvalidCreate(rng, `bad-${tag}`);
+    this.absentIds.add(body.paymentId as string);
+    const outcome = await this.send('POST', '/payments', body);
+    this.expectStatus(outcome, 400, `invalid create ${show(body.paymentId)} (${show(body)})`);
   }
 
-  async ghostEvent(tag: string): Promise<void> {
-    const id = `ghost-${tag}`;
-    this.mustBeAbsent.add(id);
-    const outcome = await this.send('POST', `/payments/${id}/events`, { eventId: `ev-${tag}`, type: 'PaymentProcessed' });
-    this.expectStatus(outcome, 404, `event on unknown ${id}`);
+  /**
+   * An event on a payment that does not exist: a paymentId no one has, or (half the time) one
+   * that other organizations have, addressed to an organization that has not: 404, nothing
+   * created, and the other organizations' payments unchanged.
+   */
+  async ghostEvent(rng: Rng, tag: string): Promise<void> {
+    let org = pick(rng, ORGS);
+    let id = `ghost-${tag}`;
+    const held = this.idle.length > 0 && rng() < 0.5 ? this.payments.get(this.idle[Math.floor(rng() * this.idle.length)]) : undefined;
+    const free = held ? this.freeOrganizations(held.id) : [];
+    if (held !== undefined && free.length > 0) {
+      id = held.id;
+      org = pick(rng, free);
+    } else this.absentIds.add(id);
+    this.mustBeAbsent.set(keyOf(org, id), { org, id });
+    const outcome = await this.send('POST', paymentPath(org, id, '/events'), { eventId: `ev-${tag}`, type: 'PaymentProcessed' });
+    this.expectStatus(outcome, 404, `event on unknown ${nameOf(org, id)}`);
   }
 
   /** The same body again: 200 with the stored payment, unchanged. */
   async replay(p: Tracked): Promise<void> {
     const outcome = await this.send('POST', '/payments', p.body);
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: 'replay' };
-    else if (this.expectStatus(outcome, 200, `replay ${p.id}`)) this.checkBody(outcome, { ...(p.known as Payment) }, `replay ${p.id}`);
+    else if (this.expectStatus(outcome, 200, `replay ${p.name}`)) this.checkBody(outcome, { ...(p.known as Payment) }, `replay ${p.name}`);
   }
 
-  /** The same paymentId with other fields: 409, nothing changes. */
+  /** The same paymentId in the same organization with other fields: 409 PAYMENT_ID_CONFLICT, nothing changes. */
   async conflict(p: Tracked, rng: Rng): Promise<void> {
     const k = p.known as Payment;
     const changes: Body[] = [
       { amount: k.amount === MAX_AMOUNT ? 1 : k.amount + 1 },
       { currency: k.currency === 'EUR' ? 'USD' : 'EUR' },
       { userId: `${k.userId.slice(0, 50)}-other` },
-      { organizationId: k.organizationId === 'org-a' ? 'org-b' : 'org-a' },
       { description: k.description === 'Test payment' ? 'Other payment' : 'Test payment' },
       { metadata: Object.keys(k.metadata).length < 50 ? { ...k.metadata, extra: 'key' } : { ...k.metadata, k49: 'changed value' } },
       { createdAt: new Date(Date.parse(k.createdAt) + 1).toISOString() },
     ];
     const outcome = await this.send('POST', '/payments', { ...p.body, ...pick(rng, changes) });
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: 'conflicting re-create' };
-    else if (!this.expectStatus(outcome, 409, `conflicting re-create ${p.id}`)) this.adopt(p, outcome, `conflicting re-create ${p.id}`);
+    else if (!this.expectStatus(outcome, 409, `conflicting re-create ${p.name}`)) this.adopt(p, outcome, `conflicting re-create ${p.name}`);
+    else if ((outcome.body as { type?: unknown } | undefined)?.type !== '/problems/payment-id-conflict') this.note(`conflicting re-create ${p.name}: ${show(outcome.body)}`);
   }
 
   /** An event id already applied, delivered again: 200 with the payment as it is, no change. */
   async redeliver(p: Tracked, rng: Rng): Promise<void> {
     const { eventId, body } = pick(rng, p.applied);
-    const outcome = await this.send('POST', `/payments/${p.id}/events`, body);
+    const outcome = await this.send('POST', paymentPath(p.org, p.id, '/events'), body);
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: `redelivery of ${eventId}` };
-    else if (this.expectStatus(outcome, 200, `redelivery of ${eventId} to ${p.id}`)) {
-      this.checkBody(outcome, { ...(p.known as Payment) }, `redelivery of ${eventId} to ${p.id}`);
-      this.adopt(p, outcome, `redelivery to ${p.id}`);
+    else if (this.expectStatus(outcome, 200, `redelivery of ${eventId} to ${p.name}`)) {
+      this.checkBody(outcome, { ...(p.known as Payment) }, `redelivery of ${eventId} to ${p.name}`);
+      this.adopt(p, outcome, `redelivery to ${p.name}`);
     }
   }
 
@@ -692,9 +779,22 @@ class Load {
     if (r < 0.15) return undefined;
     let id = r < 0.25 ? `shared-${int(rng, 0, 15)}` : r < 0.3 ? `évènement-${tag}` : r < 0.33 ? `e-${tag}-`.padEnd(64, '0') : `ev-${tag}`;
     if (this.unsafe && rng() < 0.05) id = `lone-\ud800-${tag}`;
+    // an event id the payment with this paymentId in another organization has applied: a new
+    // event here (event ids are deduplicated per payment of an organization)
+    if (rng() < 0.2) id = this.siblingEventId(p, rng) ?? id;
     if (p.sentEventIds.has(id)) id = `ev-${tag}-b`;
     p.sentEventIds.add(id);
     return id;
+  }
+
+  /** An event id applied to a payment with p's paymentId in another organization, never sent to p. */
+  siblingEventId(p: Tracked, rng: Rng): string | undefined {
+    const ids: string[] = [];
+    for (const o of ORGS) {
+      const sibling = o === p.org ? undefined : this.payments.get(keyOf(o, p.id));
+      for (const a of sibling?.applied ?? []) if (!p.sentEventIds.has(a.eventId)) ids.push(a.eventId);
+    }
+    return ids.length > 0 ? pick(rng, ids) : undefined;
   }
 
   /** An event the state machine accepts: 200 with the payment after it. */
@@ -721,18 +821,18 @@ class Load {
     }
     if (rng() < 0.8) event.occurredAt = genTime(rng);
     const expected = afterEvent(k, event);
-    const what = `${event.type} ${eventId ?? '(no id)'} on ${p.id}`;
-    const outcome = await this.send('POST', `/payments/${p.id}/events`, event);
+    const what = `${event.type} ${eventId ?? '(no id)'} on ${p.name}`;
+    const outcome = await this.send('POST', paymentPath(p.org, p.id, '/events'), event);
     if (outcome.status === 0 || outcome.status >= 500) {
       p.inFlight = { kind: 'event', eventId, body: event, expected };
-      if (eventId !== undefined) this.possibleEvents.add(eventKey(p.id, eventId));
+      if (eventId !== undefined) this.possibleEvents.add(eventKey(p.org, p.id, eventId));
     } else if (this.expectStatus(outcome, 200, what)) {
       this.checkBody(outcome, expected, what);
       this.adopt(p, outcome, what);
       if (eventId !== undefined) {
         p.applied.push({ eventId, body: event });
-        this.appliedEvents.add(eventKey(p.id, eventId));
-        this.possibleEvents.add(eventKey(p.id, eventId));
+        this.appliedEvents.add(eventKey(p.org, p.id, eventId));
+        this.possibleEvents.add(eventKey(p.org, p.id, eventId));
       }
     }
   }
@@ -745,9 +845,9 @@ class Load {
     const event: Body = { type: 'PaymentRefunded', ...(eventId ? { eventId } : {}) };
     // with nothing left, "all that remains" (no amount) is a refund of 0: refused as well
     if (remaining > 0 || rng() < 0.5) event.data = { refundAmount: remaining + 1 };
-    const outcome = await this.send('POST', `/payments/${p.id}/events`, event);
+    const outcome = await this.send('POST', paymentPath(p.org, p.id, '/events'), event);
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: `refund over the amount (${show(event)})` };
-    else if (!this.expectStatus(outcome, 422, `refund over the amount on ${p.id} (${show(event)})`)) this.adopt(p, outcome, 'over-refund');
+    else if (!this.expectStatus(outcome, 422, `refund over the amount on ${p.name} (${show(event)})`)) this.adopt(p, outcome, 'over-refund');
   }
 
   /** An event its status does not allow: 409, nothing changes. */
@@ -761,9 +861,9 @@ class Load {
           ? [{ type: 'PaymentProcessed' }, { type: 'PaymentFailed', data: { error: 'again' } }, { type: 'PaymentRefunded' }]
           : [{ type: 'PaymentProcessed' }, { type: 'PaymentFailed', data: { error: 'late' } }];
     const event = { ...pick(rng, options), ...(eventId ? { eventId } : {}) };
-    const outcome = await this.send('POST', `/payments/${p.id}/events`, event);
+    const outcome = await this.send('POST', paymentPath(p.org, p.id, '/events'), event);
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: `invalid transition ${show(event)}` };
-    else if (!this.expectStatus(outcome, 409, `${show(event)} on ${k.status} ${p.id}`)) this.adopt(p, outcome, 'invalid transition');
+    else if (!this.expectStatus(outcome, 409, `${show(event)} on ${k.status} ${p.name}`)) this.adopt(p, outcome, 'invalid transition');
   }
 
   /** A malformed event: 400, nothing changes. */
@@ -778,9 +878,9 @@ class Load {
       { type: 'PaymentProcessed', occurredAt: 'yesterday' },
       { type: 'PaymentProcessed', eventId: '' },
     ];
-    const outcome = await this.send('POST', `/payments/${p.id}/events`, pick(rng, bodies));
+    const outcome = await this.send('POST', paymentPath(p.org, p.id, '/events'), pick(rng, bodies));
     if (outcome.status === 0 || outcome.status >= 500) p.inFlight = { kind: 'inert', what: 'malformed event' };
-    else if (!this.expectStatus(outcome, 400, `malformed event on ${p.id}`)) this.adopt(p, outcome, 'malformed event');
+    else if (!this.expectStatus(outcome, 400, `malformed event on ${p.name}`)) this.adopt(p, outcome, 'malformed event');
   }
 
   /**
@@ -794,12 +894,12 @@ class Load {
     const eventIds = [0, 1, 2].map((i) => `race-${tag}-${i}`);
     for (const id of eventIds) p.sentEventIds.add(id);
     const events = eventIds.map((eventId) => ({ eventId, type: 'PaymentRefunded', occurredAt, data: { refundAmount: x } }));
-    const outcomes = await Promise.all(events.map((e) => this.send('POST', `/payments/${p.id}/events`, e)));
-    const what = `racing refunds of ${x} on ${p.id} (${base.refundedAmount} of ${base.amount} refunded)`;
+    const outcomes = await Promise.all(events.map((e) => this.send('POST', paymentPath(p.org, p.id, '/events'), e)));
+    const what = `racing refunds of ${x} on ${p.name} (${base.refundedAmount} of ${base.amount} refunded)`;
     let applied = 0;
     let unknown = 0;
     outcomes.forEach((o, i) => {
-      const key = eventKey(p.id, eventIds[i]);
+      const key = eventKey(p.org, p.id, eventIds[i]);
       if (o.status === 0 || o.status >= 500) {
         unknown++;
         this.possibleEvents.add(key);
@@ -888,44 +988,44 @@ function judge(p: Tracked, stored: Payment | undefined, events: Set<string>): { 
   const f = p.inFlight;
   if (k === undefined) {
     if (stored === undefined) return { lost, problems };
-    if (f?.kind !== 'create') problems.push(`${p.id}: stored, but its create was neither acknowledged nor in flight`);
+    if (f?.kind !== 'create') problems.push(`${p.name}: stored, but its create was neither acknowledged nor in flight`);
     else {
       const diff = differences(stored, expectedCreated(p.body));
-      if (diff.length > 0) problems.push(`${p.id}: created by the request in flight, but not as sent: ${diff.join('; ')}`);
+      if (diff.length > 0) problems.push(`${p.name}: created by the request in flight, but not as sent: ${diff.join('; ')}`);
     }
     return { lost, problems };
   }
   if (stored === undefined) {
-    lost.push(`${p.id}: acknowledged (v${k.version}) but absent`);
+    lost.push(`${p.name}: acknowledged (v${k.version}) but absent`);
     return { lost, problems };
   }
   if (stored.version < k.version) {
-    lost.push(`${p.id}: acknowledged v${k.version}, stored v${stored.version}: ${differences(stored, { ...k }).join('; ')}`);
+    lost.push(`${p.name}: acknowledged v${k.version}, stored v${stored.version}: ${differences(stored, { ...k }).join('; ')}`);
     return { lost, problems };
   }
   if (stored.version === k.version) {
     const diff = differences(stored, { ...k });
-    if (diff.length > 0) lost.push(`${p.id}: v${k.version} stored with other fields than acknowledged: ${diff.join('; ')}`);
+    if (diff.length > 0) lost.push(`${p.name}: v${k.version} stored with other fields than acknowledged: ${diff.join('; ')}`);
   } else if (f === undefined || f.kind === 'create' || f.kind === 'inert') {
-    problems.push(`${p.id}: stored v${stored.version} is past the acknowledged v${k.version}, and no request in flight could make it (${f ? f.kind + ' ' + ('what' in f ? f.what : '') : 'none'})`);
+    problems.push(`${p.name}: stored v${stored.version} is past the acknowledged v${k.version}, and no request in flight could make it (${f ? f.kind + ' ' + ('what' in f ? f.what : '') : 'none'})`);
   } else if (f.kind === 'event') {
     const diff = differences(stored, f.expected);
-    if (diff.length > 0) problems.push(`${p.id}: stored v${stored.version} is not v${k.version} with the in-flight event applied: ${diff.join('; ')}`);
+    if (diff.length > 0) problems.push(`${p.name}: stored v${stored.version} is not v${k.version} with the in-flight event applied: ${diff.join('; ')}`);
   }
   // the event table moves with the payment, in one transaction
   if (f?.kind === 'event' && f.eventId !== undefined) {
-    const recorded = events.has(eventKey(p.id, f.eventId));
+    const recorded = events.has(eventKey(p.org, p.id, f.eventId));
     const appliedNow = stored.version > k.version;
-    if (recorded !== appliedNow) problems.push(`${p.id}: in-flight event ${f.eventId} ${recorded ? 'recorded' : 'not recorded'} but the payment ${appliedNow ? 'changed' : 'did not change'}`);
+    if (recorded !== appliedNow) problems.push(`${p.name}: in-flight event ${f.eventId} ${recorded ? 'recorded' : 'not recorded'} but the payment ${appliedNow ? 'changed' : 'did not change'}`);
   }
   if (f?.kind === 'race') {
     const n = stored.version - f.base.version;
-    if (n > f.applied + f.unknown) problems.push(`${p.id}: ${n} racing refunds applied, at most ${f.applied + f.unknown} possible`);
+    if (n > f.applied + f.unknown) problems.push(`${p.name}: ${n} racing refunds applied, at most ${f.applied + f.unknown} possible`);
     const expected = n === 0 ? f.base : { ...f.base, status: 'refunded', refundedAmount: f.base.refundedAmount + n * f.x, refundedAt: f.occurredAt, updatedAt: ANY_TIME, version: f.base.version + n };
     const diff = differences(stored, { ...expected });
-    if (diff.length > 0) problems.push(`${p.id}: after the racing refunds: ${diff.join('; ')}`);
-    const recorded = f.eventIds.filter((e) => events.has(eventKey(p.id, e))).length;
-    if (recorded !== n) problems.push(`${p.id}: ${n} racing refunds applied but ${recorded} of their event ids recorded`);
+    if (diff.length > 0) problems.push(`${p.name}: after the racing refunds: ${diff.join('; ')}`);
+    const recorded = f.eventIds.filter((e) => events.has(eventKey(p.org, p.id, e))).length;
+    if (recorded !== n) problems.push(`${p.name}: ${n} racing refunds applied but ${recorded} of their event ids recorded`);
   }
   return { lost, problems };
 }
@@ -936,33 +1036,52 @@ async function verify(load: Load, service: ServiceProcess, databaseUrl: string):
   const sql = new Client({ connectionString: databaseUrl });
   await sql.connect();
   let rows: SqlRow[];
-  let eventRows: { payment_id: string; event_id: string }[];
+  let eventRows: { organization_id: string; payment_id: string; event_id: string }[];
   try {
     rows = (await sql.query<SqlRow>(SQL_PAYMENTS)).rows;
-    eventRows = (await sql.query<{ payment_id: string; event_id: string }>('SELECT payment_id, event_id FROM payment_events')).rows;
+    eventRows = (await sql.query<{ organization_id: string; payment_id: string; event_id: string }>('SELECT organization_id, payment_id, event_id FROM payment_events')).rows;
   } finally {
     await sql.end();
   }
-  const inSql = new Map(rows.map((r) => [r.payment_id, paymentOfRow(r)]));
-  const events = new Set(eventRows.map((r) => eventKey(r.payment_id, r.event_id)));
+  const inSql = new Map(rows.map((r) => [keyOf(r.organization_id, r.payment_id), paymentOfRow(r)]));
+  /** paymentId -> its stored payments, one per organization */
+  const sqlById = new Map<string, Payment[]>();
+  for (const row of inSql.values()) sqlById.set(row.paymentId, [...(sqlById.get(row.paymentId) ?? []), row]);
+  const events = new Set(eventRows.map((r) => eventKey(r.organization_id, r.payment_id, r.event_id)));
 
-  // every stored id was sent in a create that was acknowledged or in flight
-  for (const id of inSql.keys()) {
-    const p = load.payments.get(id);
-    if (p === undefined || (p.known === undefined && p.inFlight?.kind !== 'create')) problems.push(`${id}: stored, but never acknowledged nor in flight as a create${load.mustBeAbsent.has(id) ? ' (its create was refused)' : ''}`);
+  // every stored payment was sent in a create that was acknowledged or in flight
+  for (const [key, row] of inSql) {
+    const p = load.payments.get(key);
+    if (p === undefined || (p.known === undefined && p.inFlight?.kind !== 'create')) {
+      const why = load.absentIds.has(row.paymentId) ? ' (its create was refused, or it was sent no create)' : load.mustBeAbsent.has(key) ? ' (never created in this organization)' : '';
+      problems.push(`${nameOf(row.organizationId, row.paymentId)}: stored, but never acknowledged nor in flight as a create${why}`);
+    }
+  }
+  for (const id of load.absentIds) {
+    for (const row of sqlById.get(id) ?? []) problems.push(`${nameOf(row.organizationId, id)}: must not exist in any organization (refused create, or an event on an unknown id), but it is stored`);
   }
   for (const key of events) if (!load.possibleEvents.has(key)) problems.push(`event ${show(key.split('\u0000'))} recorded, but it was refused or never sent`);
   for (const key of load.appliedEvents) if (!events.has(key)) lost.push(`event ${show(key.split('\u0000'))} acknowledged as applied, but not recorded (a redelivery would apply it again)`);
 
-  // over HTTP: every id ever sent
+  // over HTTP: every payment ever addressed, in its organization
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const viaHttp = new Map<string, Payment | undefined>();
-  const ids = [...load.payments.keys(), ...load.mustBeAbsent];
-  await mapLimit(ids, 32, async (id) => {
+  const addressed = [...[...load.payments.values()].map((p) => ({ org: p.org, id: p.id })), ...load.mustBeAbsent.values()];
+  await mapLimit(addressed, 32, async ({ org, id }) => {
+    const o = await call(agent, service.port, 'GET', paymentPath(org, id));
+    if (o.status === 200 && isPayment(o.body)) viaHttp.set(keyOf(org, id), o.body);
+    else if (o.status === 404) viaHttp.set(keyOf(org, id), undefined);
+    else problems.push(`GET ${nameOf(org, id)}: ${o.status} ${o.error ?? show(o.body)}`);
+  });
+  // and every paymentId ever sent (but the reserved ones: they are routes), without organizationId
+  const ids = new Set([...addressed.map((a) => a.id), ...load.absentIds].filter((id) => !RESERVED_IDS.includes(id)));
+  await mapLimit([...ids], 32, async (id) => {
     const o = await call(agent, service.port, 'GET', `/payments/${encodeURIComponent(id)}`);
-    if (o.status === 200 && isPayment(o.body)) viaHttp.set(id, o.body);
-    else if (o.status === 404) viaHttp.set(id, undefined);
-    else problems.push(`GET ${id}: ${o.status} ${o.error ?? show(o.body)}`);
+    const stored = sqlById.get(id) ?? [];
+    const what = `GET ${id} without organizationId (stored in ${stored.length === 0 ? 'no organization' : stored.map((r) => r.organizationId).join(', ')})`;
+    if (stored.length === 0 ? o.status !== 404 : stored.length === 1 ? o.status !== 200 || !isDeepStrictEqual(o.body, stored[0]) : o.status !== 409 || (o.body as { type?: unknown } | undefined)?.type !== '/problems/payment-id-ambiguous') {
+      problems.push(`${what}: ${o.status} ${o.error ?? show(o.body)}`);
+    }
   });
   const info = await call(agent, service.port, 'GET', '/admin/store');
   agent.destroy();
@@ -970,17 +1089,17 @@ async function verify(load: Load, service: ServiceProcess, databaseUrl: string):
   if (storeSize !== rows.length) problems.push(`/admin/store counts ${storeSize} payments, the table holds ${rows.length}`);
 
   let checked = 0;
-  for (const id of load.mustBeAbsent) {
+  for (const [key, { org, id }] of load.mustBeAbsent) {
     checked++;
-    if (viaHttp.get(id) !== undefined || inSql.has(id)) problems.push(`${id}: must not exist (refused create, or an event on an unknown id), but it is stored`);
+    if (viaHttp.get(key) !== undefined || inSql.has(key)) problems.push(`${nameOf(org, id)}: must not exist (an event on a payment unknown in this organization, or an unresolved create found absent), but it is stored`);
   }
   for (const p of load.payments.values()) {
-    if (!viaHttp.has(p.id)) continue; // the GET failed: reported above
+    if (!viaHttp.has(p.key)) continue; // the GET failed: reported above
     checked++;
-    const stored = viaHttp.get(p.id);
-    const row = inSql.get(p.id);
+    const stored = viaHttp.get(p.key);
+    const row = inSql.get(p.key);
     if (!isDeepStrictEqual(stored, row)) {
-      problems.push(`${p.id}: HTTP and SQL disagree: ${stored && row ? differences(stored, { ...row }).join('; ') : `${stored ? 'present' : 'absent'} over HTTP, ${row ? 'present' : 'absent'} in SQL`}`);
+      problems.push(`${p.name}: HTTP and SQL disagree: ${stored && row ? differences(stored, { ...row }).join('; ') : `${stored ? 'present' : 'absent'} over HTTP, ${row ? 'present' : 'absent'} in SQL`}`);
     }
     const verdict = judge(p, stored, events);
     lost.push(...verdict.lost);
@@ -989,8 +1108,8 @@ async function verify(load: Load, service: ServiceProcess, databaseUrl: string):
     // the stored state is the baseline of the next round
     if (stored === undefined) {
       if (p.known === undefined) {
-        load.payments.delete(p.id);
-        load.mustBeAbsent.add(p.id);
+        load.payments.delete(p.key);
+        load.mustBeAbsent.set(p.key, { org: p.org, id: p.id });
       }
       continue;
     }
@@ -998,12 +1117,13 @@ async function verify(load: Load, service: ServiceProcess, databaseUrl: string):
     if (f?.kind === 'event' && f.eventId !== undefined && stored.version > (p.known?.version ?? 0)) {
       // the in-flight event was committed: from now on it is one to redeliver
       p.applied.push({ eventId: f.eventId, body: f.body });
-      load.appliedEvents.add(eventKey(p.id, f.eventId));
+      load.appliedEvents.add(eventKey(p.org, p.id, f.eventId));
     }
     if (f?.kind === 'race') {
       f.eventIds.forEach((e) => {
-        if (!events.has(eventKey(p.id, e)) || load.appliedEvents.has(eventKey(p.id, e))) return;
-        load.appliedEvents.add(eventKey(p.id, e));
+        const key = eventKey(p.org, p.id, e);
+        if (!events.has(key) || load.appliedEvents.has(key)) return;
+        load.appliedEvents.add(key);
         p.applied.push({ eventId: e, body: { eventId: e, type: 'PaymentRefunded', occurredAt: f.occurredAt, data: { refundAmount: f.x } } });
       });
     }
@@ -1011,12 +1131,19 @@ async function verify(load: Load, service: ServiceProcess, databaseUrl: string):
     p.inFlight = undefined;
     p.busy = false;
   }
-  load.idle = [...load.payments.values()].filter((p) => p.known !== undefined).map((p) => p.id);
+  load.idle = [...load.payments.values()].filter((p) => p.known !== undefined).map((p) => p.key);
   return { lost, problems, checked };
 }
 
 // ---------------------------------------------------------------------------------------
 // The rounds
+
+/** How many paymentIds are known in two organizations or more (that the per-organization case ran). */
+function sharedIds(load: Load): number {
+  const orgs = new Map<string, number>();
+  for (const p of load.payments.values()) if (p.known) orgs.set(p.id, (orgs.get(p.id) ?? 0) + 1);
+  return [...orgs.values()].filter((n) => n > 1).length;
+}
 
 export async function runCrashCheck(options: CrashCheckOptions): Promise<CrashCheckResult> {
   const started = Date.now();
@@ -1099,7 +1226,7 @@ export async function runCrashCheck(options: CrashCheckOptions): Promise<CrashCh
     `crash durability: rounds=${stats.length} acknowledged=${result.acknowledged} refused=${result.refused} ` +
     `(${Object.entries(refusedBy).map(([k, v]) => `${k}:${v}`).join(' ')}) unknown(in flight at kill)=${result.unknown} ` +
     `checked=${result.checked} lost=${lost.length} problems=${problems.length} unexpected=${load.unexpected.length} ` +
-    `payments=${[...load.payments.values()].filter((p) => p.known).length} ` +
+    `payments=${[...load.payments.values()].filter((p) => p.known).length} (paymentIds held by several organizations=${sharedIds(load)}) ` +
     `per round [ack/refused/unknown, killed at the Nth answer after ms]=${stats.map((s) => `${s.acknowledged}/${s.refused}/${s.unknown}@${s.killAfterWrites}/${s.killedAtMs}ms`).join(', ')} ` +
     `time=${((Date.now() - started) / 1000).toFixed(1)}s`;
   return { ...result, summary };
