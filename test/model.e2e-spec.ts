@@ -11,6 +11,11 @@ import { FC_SEED } from './fc-seed';
  * speed: a map of payments, the state machine table, array filter + sort, counts and sums.
  * Every answer must be equal. Each sequence gets a fresh app, so runs never interfere.
  *
+ * paymentIds are unique per organization (issue 20): the model keys payments and their event
+ * ids by (organizationId, paymentId), and the generators make the same paymentId live in several
+ * organizations, read and written with `?organizationId=` (the right one or another) and
+ * without it (the only one, or a 409 PAYMENT_ID_AMBIGUOUS).
+ *
  * Clock fields the service sets itself (`updatedAt`, and `completedAt`/`failedAt`/
  * `refundedAt` when an event omits `occurredAt`) are modelled as the window
  * [request sent, answer received]; the first served value inside the window is adopted and
@@ -105,11 +110,35 @@ interface ModelPayment {
   version: number;
 }
 
+/** paymentIds are unique per organization (issue 20): a payment is named by both. */
+const keyOf = (organizationId: string, paymentId: string): string => JSON.stringify([organizationId, paymentId]);
+
 class Model {
+  /** By keyOf(organizationId, paymentId). */
   readonly payments = new Map<string, ModelPayment>();
-  /** Event ids applied per payment (a refused event does not record its id: README). */
+  /** Event ids applied per payment, by keyOf (a refused event does not record its id: README). */
   readonly eventIds = new Map<string, Set<string>>();
+
+  /** The payments of every organization with this paymentId, in organization order. */
+  withId(paymentId: string): ModelPayment[] {
+    return [...this.payments.values()].filter((p) => p.paymentId === paymentId).sort((a, b) => compare(a.organizationId, b.organizationId));
+  }
 }
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The payment GET /payments/:id and its events address without auth: the one of the named
+ * organization (`?organizationId=`); unnamed, the only payment with that paymentId, or a 409
+ * PAYMENT_ID_AMBIGUOUS when several organizations use it.
+ */
+function modelResolve(m: Model, paymentId: string, organizationId: string | undefined): ModelPayment | Expected {
+  const found = organizationId === undefined ? m.withId(paymentId) : [m.payments.get(keyOf(organizationId, paymentId))].filter((p) => p !== undefined);
+  if (found.length === 0) return problem(404, 'payment-not-found');
+  if (found.length > 1) return { ...problem(409, 'payment-id-ambiguous'), code: 'PAYMENT_ID_AMBIGUOUS', errorsField: 'organizationId' };
+  return found[0];
+}
+const isPayment = (r: ModelPayment | Expected): r is ModelPayment => 'paymentId' in r;
 
 interface Expected {
   status: number;
@@ -118,6 +147,10 @@ interface Expected {
   payment?: ModelPayment;
   /** Text the problem's detail must hold (the current status of a refused transition). */
   detailHas?: string;
+  /** The problem's code, when checked. */
+  code?: string;
+  /** The one field the problem's `errors` must name, when checked. */
+  errorsField?: string;
 }
 
 const problem = (status: number, type: string, detailHas?: string): Expected => ({ status, type: `/problems/${type}`, detailHas });
@@ -140,17 +173,21 @@ type Body = Record<string, unknown>;
 function modelCreate(m: Model, body: Body, valid: boolean, window: Window): Expected {
   if (!valid) return problem(400, 'validation-failed');
   const paymentId = body.paymentId as string | undefined;
-  const stored = paymentId === undefined ? undefined : m.payments.get(paymentId);
+  // a paymentId is taken within its organization only: another organization's is no conflict
+  const stored = paymentId === undefined ? undefined : m.payments.get(keyOf(body.organizationId as string, paymentId));
   if (stored) {
-    const same =
-      stored.organizationId === body.organizationId &&
-      stored.userId === body.userId &&
-      stored.amount === body.amount &&
-      stored.currency === body.currency &&
-      stored.description === ((body.description as string | undefined) ?? null) &&
-      sameEntries(stored.metadata, (body.metadata as Record<string, string> | undefined) ?? {}) &&
-      (body.createdAt === undefined || Date.parse(stored.createdAt) === Date.parse(body.createdAt as string));
-    return same ? { status: 200, payment: stored } : problem(409, 'payment-id-conflict');
+    // the differing fields, in the order the 409's detail lists them (organizationId never: same organization)
+    const differing = [
+      stored.userId !== body.userId && 'userId',
+      stored.amount !== body.amount && 'amount',
+      stored.currency !== body.currency && 'currency',
+      stored.description !== ((body.description as string | undefined) ?? null) && 'description',
+      !sameEntries(stored.metadata, (body.metadata as Record<string, string> | undefined) ?? {}) && 'metadata',
+      body.createdAt !== undefined && Date.parse(stored.createdAt) !== Date.parse(body.createdAt as string) && 'createdAt',
+    ].filter((f): f is string => f !== false);
+    return differing.length === 0
+      ? { status: 200, payment: stored }
+      : problem(409, 'payment-id-conflict', `already exists with different ${differing.join(', ')};`);
   }
   const payment: ModelPayment = {
     // a generated id is adopted from the answer (it must be a fresh UUID)
@@ -171,7 +208,7 @@ function modelCreate(m: Model, body: Body, valid: boolean, window: Window): Expe
     refundedAt: null,
     version: 1,
   };
-  if (paymentId !== undefined) m.payments.set(paymentId, payment);
+  if (paymentId !== undefined) m.payments.set(keyOf(payment.organizationId, paymentId), payment);
   return { status: 201, payment };
 }
 
@@ -190,11 +227,12 @@ interface EventInput {
 }
 
 /** POST /payments/:id/events: validation, 404, redelivery, the table, the refund bound. */
-function modelEvent(m: Model, paymentId: string, ev: EventInput, valid: boolean, window: Window): Expected {
+function modelEvent(m: Model, paymentId: string, organizationId: string | undefined, ev: EventInput, valid: boolean, window: Window): Expected {
   if (!valid) return problem(400, 'validation-failed');
-  const p = m.payments.get(paymentId);
-  if (!p) return problem(404, 'payment-not-found');
-  const applied = m.eventIds.get(paymentId) ?? new Set<string>();
+  const p = modelResolve(m, paymentId, organizationId);
+  if (!isPayment(p)) return p;
+  const key = keyOf(p.organizationId, paymentId);
+  const applied = m.eventIds.get(key) ?? new Set<string>();
   if (ev.eventId !== undefined && applied.has(ev.eventId)) return { status: 200, payment: p };
   const row = TRANSITIONS[ev.type];
   if (!row.from.includes(p.status)) return problem(409, 'invalid-transition', p.status);
@@ -207,8 +245,8 @@ function modelEvent(m: Model, paymentId: string, ev: EventInput, valid: boolean,
     if (refund <= 0 || refund > remaining) return problem(422, 'refund-exceeds-amount');
     next.refundedAmount = p.refundedAmount + refund;
   }
-  m.payments.set(paymentId, next);
-  if (ev.eventId !== undefined) m.eventIds.set(paymentId, applied.add(ev.eventId));
+  m.payments.set(key, next);
+  if (ev.eventId !== undefined) m.eventIds.set(key, applied.add(ev.eventId));
   return { status: 200, payment: next };
 }
 
@@ -250,7 +288,8 @@ const sortKey = (p: ModelPayment, sort: Sort): number => (sort.endsWith('amount'
 function modelSorted(m: Model, f: Filter, sort: Sort): ModelPayment[] {
   const sign = sort.startsWith('-') ? -1 : 1;
   return modelMatches(m, f).sort(
-    (a, b) => sign * (sortKey(a, sort) - sortKey(b, sort)) || (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0),
+    // equal keys: paymentId, then organizationId (the same paymentId may be in several organizations)
+    (a, b) => sign * (sortKey(a, sort) - sortKey(b, sort)) || compare(a.paymentId, b.paymentId) || compare(a.organizationId, b.organizationId),
   );
 }
 
@@ -353,7 +392,10 @@ function matchAnswer(where: string, expected: Expected, res: Answer): void {
       b.status === expected.status &&
       typeof b.title === 'string' &&
       typeof b.detail === 'string' &&
-      (expected.detailHas === undefined || b.detail.includes(expected.detailHas));
+      (expected.detailHas === undefined || b.detail.includes(expected.detailHas)) &&
+      (expected.code === undefined || b.code === expected.code) &&
+      (expected.errorsField === undefined ||
+        (Array.isArray(b.errors) && b.errors.length === 1 && field(b.errors[0], 'field') === expected.errorsField && typeof field(b.errors[0], 'message') === 'string'));
     if (!ok) throw new Mismatch(`${where}: problem`, { ...expected, contentType: 'application/problem+json' }, { contentType: ct, body: res.body });
   }
 }
@@ -408,15 +450,21 @@ const CREATE_CORRUPTIONS: Record<string, (b: Body) => Body> = {
   futureCreatedAt: (b) => ({ ...b, createdAt: new Date(Date.now() + DAY).toISOString() }),
   impossibleCreatedAt: (b) => ({ ...b, createdAt: '2026-02-30T00:00:00.000Z' }),
   badPaymentId: (b) => ({ ...b, paymentId: 'has space' }),
+  // names the routes reserve (GET /payments/search, /payments/stats, POST /payments/bulk) and path dots
+  reservedPaymentId: (b) => ({ ...b, paymentId: 'stats' }),
+  dotPaymentId: (b) => ({ ...b, paymentId: '..' }),
   missingUser: (b) => Object.fromEntries(Object.entries(b).filter(([k]) => k !== 'userId')),
   longDescription: (b) => ({ ...b, description: 'x'.repeat(1001) }),
   badMetadata: (b) => ({ ...b, metadata: { k: 1 } }),
 };
 
-type CreateMode = 'fresh' | 'same' | 'sameWithoutCreatedAt' | 'tweak' | 'noId' | 'invalid';
+/** `otherOrg`: a stored payment's paymentId and fields, in another organization (two tenants importing the same ids). */
+type CreateMode = 'fresh' | 'same' | 'sameWithoutCreatedAt' | 'tweak' | 'otherOrg' | 'noId' | 'invalid';
 
 interface CreateSpec {
   paymentId: string;
+  /** A retry (same, tweak) repeats the pick-th stored payment with this paymentId, in organization order. */
+  pick: number;
   mode: CreateMode;
   fields: Fields;
   style: TimeStyle;
@@ -426,7 +474,8 @@ interface CreateSpec {
 
 const createSpecArb: fc.Arbitrary<CreateSpec> = fc.record({
   paymentId: fc.constantFrom(...PAYMENT_IDS),
-  mode: fc.constantFrom<CreateMode>('fresh', 'fresh', 'fresh', 'same', 'same', 'sameWithoutCreatedAt', 'tweak', 'tweak', 'noId', 'invalid'),
+  pick: fc.nat(2),
+  mode: fc.constantFrom<CreateMode>('fresh', 'fresh', 'fresh', 'same', 'same', 'sameWithoutCreatedAt', 'tweak', 'tweak', 'otherOrg', 'otherOrg', 'noId', 'invalid'),
   fields: fieldsArb,
   style: timeStyleArb,
   tweak: fc.constantFrom<keyof Fields>('organizationId', 'userId', 'amount', 'currency', 'createdAt', 'description', 'metadata'),
@@ -448,12 +497,15 @@ function bodyOf(paymentId: string | undefined, f: Fields, style: TimeStyle): Bod
 
 /**
  * The body a spec sends in the model's current state: a retry repeats (or changes one of) the
- * stored payment's fields; a retry may omit createdAt (README: it counts only when sent).
+ * fields of a stored payment with that paymentId (of any organization: changing organizationId
+ * makes it a new payment, or a retry of that organization's); a retry may omit createdAt
+ * (README: it counts only when sent).
  */
 function createBody(m: Model, spec: CreateSpec): { body: Body; valid: boolean } {
-  const stored = m.payments.get(spec.paymentId);
+  const candidates = m.withId(spec.paymentId);
+  const stored = candidates.length === 0 ? undefined : candidates[spec.pick % candidates.length];
   let body: Body;
-  if (stored && (spec.mode === 'same' || spec.mode === 'sameWithoutCreatedAt' || spec.mode === 'tweak')) {
+  if (stored && (spec.mode === 'same' || spec.mode === 'sameWithoutCreatedAt' || spec.mode === 'tweak' || spec.mode === 'otherOrg')) {
     const f: Fields = {
       organizationId: stored.organizationId,
       userId: stored.userId,
@@ -464,6 +516,11 @@ function createBody(m: Model, spec: CreateSpec): { body: Body; valid: boolean } 
       ...(Object.keys(stored.metadata).length === 0 ? {} : { metadata: stored.metadata }),
     };
     if (spec.mode === 'tweak') Object.assign(f, { [spec.tweak]: spec.fields[spec.tweak] });
+    if (spec.mode === 'otherOrg') {
+      // the generated organization, or the next one when that is the stored payment's own
+      const generated = spec.fields.organizationId;
+      f.organizationId = generated !== stored.organizationId ? generated : ORGS[(ORGS.indexOf(generated) + 1) % ORGS.length];
+    }
     body = bodyOf(spec.paymentId, f, spec.style);
     if (spec.mode === 'sameWithoutCreatedAt') delete body.createdAt;
   } else {
@@ -485,10 +542,32 @@ const EVENT_CORRUPTIONS: Record<string, (b: Body) => Body> = {
   longEventId: (b) => ({ ...b, eventId: 'e'.repeat(65) }),
 };
 
+/**
+ * How GET /payments/:id and its events name the payment without auth: `bare`, no
+ * `?organizationId=` (the paymentId must be unique); `own`, the organization of the payment
+ * aimed at; `any`, `org` whatever it holds (often another organization, or none: a 404).
+ */
+interface Addressing {
+  how: 'bare' | 'own' | 'any';
+  org: string;
+}
+
+const addressingArb: fc.Arbitrary<Addressing> = fc.record({
+  how: fc.constantFrom<Addressing['how']>('bare', 'bare', 'own', 'own', 'any'),
+  org: fc.constantFrom(...ORGS, 'org-none'),
+});
+
+/** The organizationId a request names (undefined: none), and its query string. */
+function addressed(a: Addressing, aimedAt: string | undefined): { organizationId?: string; search: string } {
+  const organizationId = a.how === 'bare' ? undefined : a.how === 'own' && aimedAt !== undefined ? aimedAt : a.org;
+  return { organizationId, search: organizationId === undefined ? '' : query([['organizationId', organizationId]]) };
+}
+
 interface EventSpec {
   paymentId: string;
-  /** Most events go to a stored payment (the pick-th in id order); the rest to the pool id. */
+  /** Most events go to a stored payment (the pick-th in (paymentId, organizationId) order); the rest to the pool id. */
   target: { existing: boolean; pick: number };
+  addressing: Addressing;
   /** Most events fit the payment's status (so payments get deep into the lifecycle); the rest
    * are of the generated type, which the state machine may refuse. */
   fitting: boolean;
@@ -507,6 +586,7 @@ const eventSpecArb: fc.Arbitrary<EventSpec> = fc.record(
   {
     paymentId: fc.constantFrom(...PAYMENT_IDS),
     target: fc.record({ existing: fc.constantFrom(true, true, true, true, true, true, true, false), pick: fc.oneof(fc.constant(0), fc.nat(63)) }),
+    addressing: addressingArb,
     fitting: fc.constantFrom(true, true, false),
     type: fc.constantFrom(...EVENT_TYPES),
     eventId: fc.constantFrom(...EVENT_IDS),
@@ -521,7 +601,7 @@ const eventSpecArb: fc.Arbitrary<EventSpec> = fc.record(
       { weight: 1, arbitrary: fc.constantFrom(...Object.keys(EVENT_CORRUPTIONS)) },
     ),
   },
-  { requiredKeys: ['paymentId', 'target', 'fitting', 'type', 'style', 'error', 'emptyData', 'corruption'] },
+  { requiredKeys: ['paymentId', 'target', 'addressing', 'fitting', 'type', 'style', 'error', 'emptyData', 'corruption'] },
 );
 
 function eventBody(spec: EventSpec, type: EventType): { body: Body; input: EventInput; valid: boolean } {
@@ -687,12 +767,14 @@ class CreateCommand extends ModelCommand {
   protected async exec(m: Model, t: TestApp): Promise<void> {
     const { body, valid } = createBody(m, this.spec);
     const window = { lo: Date.now(), hi: Infinity };
+    const elsewhere = takenElsewhere(m, body);
     const expected = modelCreate(m, body, valid, window);
     const res = await call(t, 'POST', '/payments', body);
     window.hi = Date.now();
     const where = `POST /payments ${JSON.stringify(body)}`;
     matchAnswer(where, expected, res);
     seen(`create ${res.status}`);
+    if (valid && elsewhere) seen(`create ${res.status} id of another organization`);
     if (expected.payment) {
       if (body.paymentId === undefined) adoptGeneratedId(m, where, expected.payment, field(res.body, 'paymentId'));
       matchPayment(where, expected.payment, res.body);
@@ -706,13 +788,17 @@ class CreateCommand extends ModelCommand {
   }
 }
 
-/** A create without paymentId: the answer names a fresh UUID, which the model then stores under. */
+/** Another organization than the body's holds its paymentId (before the create). */
+const takenElsewhere = (m: Model, body: Body): boolean =>
+  typeof body.paymentId === 'string' && m.withId(body.paymentId).some((p) => p.organizationId !== body.organizationId);
+
+/** A create without paymentId: the answer names a fresh UUID (in no organization), which the model then stores under. */
 function adoptGeneratedId(m: Model, where: string, payment: ModelPayment, served: unknown): void {
-  if (typeof served !== 'string' || !UUID.test(served) || m.payments.has(served)) {
+  if (typeof served !== 'string' || !UUID.test(served) || m.withId(served).length > 0) {
     throw new Mismatch(`${where}: a generated paymentId must be a fresh UUID`, 'uuid', served);
   }
   payment.paymentId = served;
-  m.payments.set(served, payment);
+  m.payments.set(keyOf(payment.organizationId, served), payment);
 }
 
 class BulkCommand extends ModelCommand {
@@ -725,9 +811,11 @@ class BulkCommand extends ModelCommand {
     // items apply in order, so each is built and modelled after the ones before it
     const items: Body[] = [];
     const expected: Expected[] = [];
+    const elsewhere: boolean[] = [];
     for (const spec of this.specs) {
       const { body, valid } = createBody(m, spec);
       items.push(body);
+      elsewhere.push(valid && takenElsewhere(m, body));
       expected.push(modelCreate(m, body, valid, window));
     }
     const res = await call(t, 'POST', '/payments/bulk', { payments: items });
@@ -760,6 +848,7 @@ class BulkCommand extends ModelCommand {
       else if (want.status === 200) counts.replayed += 1;
       else counts.failed += 1;
       seen(`bulk item ${want.status}`);
+      if (elsewhere[index]) seen(`bulk item ${want.status} id of another organization`);
     }
     const gotCounts = { created: field(res.body, 'created'), replayed: field(res.body, 'replayed'), failed: field(res.body, 'failed') };
     if (!isDeepStrictEqual(counts, gotCounts)) throw new Mismatch(`${where}: counts`, counts, gotCounts);
@@ -776,19 +865,25 @@ class EventCommand extends ModelCommand {
   }
 
   protected async exec(m: Model, t: TestApp): Promise<void> {
-    const stored = [...m.payments.keys()].sort();
+    const stored = storedInOrder(m);
     const { existing, pick } = this.spec.target;
-    const paymentId = existing && stored.length > 0 ? stored[pick % stored.length] : this.spec.paymentId;
-    const before = m.payments.get(paymentId);
+    const aimedAt = existing && stored.length > 0 ? stored[pick % stored.length] : undefined;
+    const paymentId = aimedAt?.paymentId ?? this.spec.paymentId;
+    const { organizationId, search } = addressed(this.spec.addressing, aimedAt?.organizationId);
+    const resolved = modelResolve(m, paymentId, organizationId);
+    const before = isPayment(resolved) ? resolved : undefined;
     const { body, input, valid } = eventBody(this.spec, this.spec.fitting ? fittingType(before, this.spec.type) : this.spec.type);
     const window = { lo: Date.now(), hi: Infinity };
-    const expected = modelEvent(m, paymentId, input, valid, window);
-    const url = `/payments/${encodeURIComponent(paymentId)}/events`;
+    const expected = modelEvent(m, paymentId, organizationId, input, valid, window);
+    const url = `/payments/${encodeURIComponent(paymentId)}/events${search}`;
     const res = await call(t, 'POST', url, body);
     window.hi = Date.now();
     const where = `POST ${url} ${JSON.stringify(body)}`;
     matchAnswer(where, expected, res);
-    seen(`event ${res.status}${expected.payment && expected.payment === before ? ' redelivered' : ''}`);
+    const how = addressingOutcome(m, expected, paymentId, organizationId);
+    // an ambiguous 409 counts apart: 'event 409' is a transition the table refuses
+    if (how !== ' ambiguous') seen(`event ${res.status}${expected.payment && expected.payment === before ? ' redelivered' : ''}`);
+    if (how !== '') seen(`event ${res.status}${how}`);
     if (res.status === 422 && before?.refundedAmount === before?.amount && input.refundAmount === undefined) seen('event 422 nothing left');
     if (expected.payment) matchPayment(where, expected.payment, res.body);
   }
@@ -804,17 +899,49 @@ function fittingType(p: ModelPayment | undefined, generated: EventType): EventTy
   return EVENT_TYPES.find((type) => TRANSITIONS[type].from.includes(p.status)) ?? generated;
 }
 
+/**
+ * What the addressing of a read or event came to, for the outcome counts: ' ambiguous' (409,
+ * several organizations, none named), ' of another organization' (404: the named organization
+ * has no such payment, another has) or ' named' (an answer about the named organization's payment).
+ */
+function addressingOutcome(m: Model, expected: Expected, paymentId: string, organizationId: string | undefined): string {
+  if (expected.type === '/problems/payment-id-ambiguous') return ' ambiguous';
+  if (organizationId === undefined) return '';
+  if (expected.status === 404 && m.withId(paymentId).length > 0) return ' of another organization';
+  return expected.status === 404 || expected.status === 400 ? '' : ' named';
+}
+
+interface GetSpec {
+  paymentId: string;
+  /** Most reads go to a stored payment (the pick-th in (paymentId, organizationId) order); the rest to the pool id. */
+  target: { existing: boolean; pick: number };
+  addressing: Addressing;
+}
+
+/** Stored payments in (paymentId, organizationId) order: the same paymentId of several organizations side by side. */
+const storedInOrder = (m: Model): ModelPayment[] =>
+  [...m.payments.values()].sort((a, b) => compare(a.paymentId, b.paymentId) || compare(a.organizationId, b.organizationId));
+
 class GetCommand extends ModelCommand {
-  constructor(readonly paymentId: string) {
+  constructor(readonly spec: GetSpec) {
     super();
   }
 
   protected async exec(m: Model, t: TestApp): Promise<void> {
-    const url = `/payments/${encodeURIComponent(this.paymentId)}`;
-    const p = m.payments.get(this.paymentId);
+    const stored = storedInOrder(m);
+    const { existing, pick } = this.spec.target;
+    const aimedAt = existing && stored.length > 0 ? stored[pick % stored.length] : undefined;
+    const paymentId = aimedAt?.paymentId ?? this.spec.paymentId;
+    const { organizationId, search } = addressed(this.spec.addressing, aimedAt?.organizationId);
+    const url = `/payments/${encodeURIComponent(paymentId)}${search}`;
+    const resolved = modelResolve(m, paymentId, organizationId);
     const res = await call(t, 'GET', url);
-    matchAnswer(`GET ${url}`, p ? { status: 200 } : problem(404, 'payment-not-found'), res);
-    if (p) matchPayment(`GET ${url}`, p, res.body);
+    const expected = isPayment(resolved) ? { status: 200 } : resolved;
+    matchAnswer(`GET ${url}`, expected, res);
+    const how = addressingOutcome(m, expected, paymentId, organizationId);
+    if (how !== ' ambiguous') seen(`get ${res.status}`);
+    if (how !== '') seen(`get ${res.status}${how}`);
+    if (isPayment(resolved)) matchPayment(`GET ${url}`, resolved, res.body);
     const store = await call(t, 'GET', '/admin/store');
     if (field(store.body, 'payments') !== m.payments.size) {
       throw new Mismatch('GET /admin/store: payments', m.payments.size, field(store.body, 'payments'));
@@ -822,7 +949,7 @@ class GetCommand extends ModelCommand {
   }
 
   toString(): string {
-    return `get(${this.paymentId})`;
+    return `get(${JSON.stringify(this.spec)})`;
   }
 }
 
@@ -872,9 +999,10 @@ class SearchCommand extends ModelCommand {
       };
       if (!isDeepStrictEqual(meta, gotMeta)) throw new Mismatch(`${where}: page`, meta, gotMeta);
       seen(spec.walk ? 'search page (walk)' : 'search page');
-      if (want.some((p, i) => i > 0 && sortKey(p, spec.sort ?? '-createdAt') === sortKey(want[i - 1], spec.sort ?? '-createdAt'))) {
-        seen('search page with ties');
-      }
+      const tie = (p: ModelPayment, i: number) => i > 0 && sortKey(p, spec.sort ?? '-createdAt') === sortKey(want[i - 1], spec.sort ?? '-createdAt');
+      if (want.some(tie)) seen('search page with ties');
+      // equal keys and equal paymentIds: only organizationId orders them
+      if (want.some((p, i) => tie(p, i) && p.paymentId === want[i - 1].paymentId)) seen('search page with ties on paymentId');
       if (!spec.walk || typeof nextCursor !== 'string') break;
       const next = `/payments/search${query([...params, ['cursor', nextCursor]])}`;
       where = `GET ${next} (page ${page + 1} of the walk from ${url})`;
@@ -926,7 +1054,13 @@ const allCommands: fc.Arbitrary<ModelCommand>[] = [
   eventArb,
   eventArb,
   eventArb,
-  fc.constantFrom(...PAYMENT_IDS).map((id) => new GetCommand(id)),
+  fc
+    .record({
+      paymentId: fc.constantFrom(...PAYMENT_IDS),
+      target: fc.record({ existing: fc.constantFrom(true, true, true, false), pick: fc.nat(63) }),
+      addressing: addressingArb,
+    })
+    .map((s) => new GetCommand(s)),
   searchSpecArb.map((s) => new SearchCommand(s)),
   searchSpecArb.map((s) => new SearchCommand(s)),
   statsSpecArb.map((s) => new StatsCommand(s)),
@@ -968,18 +1102,31 @@ describe('the service against a reference model of the contract', () => {
       'create 200',
       'create 409',
       'create 400',
+      'create 201 id of another organization',
+      'create 200 id of another organization',
+      'create 409 id of another organization',
       'bulk item 201',
+      'bulk item 201 id of another organization',
       'bulk item 200',
       'bulk item 409',
       'event 200',
       'event 200 redelivered',
+      'event 200 named',
       'event 404',
+      'event 404 of another organization',
+      'event 409 ambiguous',
       'event 409',
       'event 422',
       'event 422 nothing left',
       'event 400',
       'search page (walk)',
       'search page with ties',
+      'search page with ties on paymentId',
+      'get 200',
+      'get 200 named',
+      'get 404',
+      'get 404 of another organization',
+      'get 409 ambiguous',
       'search 400',
       'stats series (day)',
       'stats 400',
