@@ -5,7 +5,7 @@ import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
-import { PaymentStore, tieOf } from '../store/payment.store';
+import { compareTies, PaymentStore, tieOf } from '../store/payment.store';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
@@ -99,7 +99,7 @@ export class PaymentReader {
       }
     }
     const idOf = (row: number) => tieOf(this.store.row(row));
-    const tie = (a: number, b: number) => compareIds(idOf(a), idOf(b));
+    const tie = (a: number, b: number) => compareTies(this.store.row(a), this.store.row(b));
     const after = position && { key: cursorKey(position), id: position.tie };
     // after a cursor, one row more than the page tells whether another page follows
     const top = new TopK(position ? req.size + 1 : start + req.size, descending, tie);

@@ -446,3 +446,54 @@ describe('SortedIndex', () => {
     );
   });
 });
+
+describe('SortedIndex with a second tie-breaker (paymentIds unique per organization only)', () => {
+  /** Rows of (key, paymentId, organizationId); the same paymentId recurs across organizations. */
+  class OrgTable implements SortKeys {
+    readonly rows: [number, string, string][] = [];
+    key = (row: number) => this.rows[row][0];
+    id = (row: number) => this.rows[row][1];
+    org = (row: number) => this.rows[row][2];
+    tie = (row: number) => `${this.rows[row][1]}\u0000${this.rows[row][2]}`;
+    sorted(): number[] {
+      const order = this.rows.map((_, row) => row);
+      const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      return order.sort((a, b) => this.key(a) - this.key(b) || cmp(this.id(a), this.id(b)) || cmp(this.org(a), this.org(b)));
+    }
+  }
+
+  const entry = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom('a', 'a_', 'b', 'p1'), fc.constantFrom('org-1', 'org-2', 'org-10'));
+  const entries = fc.uniqueArray(entry, { selector: ([, id, org]) => `${id}/${org}`, maxLength: 60 });
+
+  it('orders equal keys and equal paymentIds by organization, whether inserted one by one or loaded, and walks from a position through them', () => {
+    fc.assert(
+      fc.property(entries, fc.boolean(), fc.nat(), (rows, descending, pick) => {
+        const table = new OrgTable();
+        table.rows.push(...rows);
+        const inserted = new SortedIndex(table, 4);
+        table.rows.forEach((_, row) => inserted.insert(row));
+        const loaded = new SortedIndex(table, 4);
+        const expected = table.sorted();
+        loaded.load(expected);
+
+        expect([...inserted.range(-Infinity, Infinity)]).toEqual(expected);
+        expect([...loaded.range(-Infinity, Infinity)]).toEqual(expected);
+        if (expected.length === 0) return;
+        // a cursor after any row: exactly the rows strictly after it, in the walk's direction
+        const at = expected[pick % expected.length];
+        const walked: number[] = [];
+        inserted.walk(descending, { key: table.key(at), id: table.tie(at) }, (row) => walked.push(row) > 0);
+        const ordered = descending ? [...expected].reverse() : expected;
+        expect(walked).toEqual(ordered.slice(ordered.indexOf(at) + 1));
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it('refuses a load whose equal (key, paymentId) entries are out of organization order', () => {
+    const table = new OrgTable();
+    table.rows.push([1, 'p1', 'org-2'], [1, 'p1', 'org-1']);
+    expect(() => new SortedIndex(table, 4).load([0, 1])).toThrow(/out of order/);
+    expect(() => new SortedIndex(table, 4).load([1, 0])).not.toThrow();
+  });
+});

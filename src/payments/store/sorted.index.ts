@@ -8,6 +8,11 @@ export interface SortKeys {
   key(row: number): number;
   /** The tie-breaker of `row`, its paymentId: compared as strings, and only on equal keys. */
   id(row: number): string;
+  /**
+   * The second tie-breaker, on equal keys and ids (paymentIds are unique per organization only):
+   * its organizationId. A position's `id` (a cursor) is then `tieOf`'s `${id}\u0000${org}`.
+   */
+  org?(row: number): string;
 }
 
 /** Read-only view of a sorted (numeric key, paymentId) -> row id index. */
@@ -113,7 +118,7 @@ export class SortedIndex implements SortedIndexView {
     }
     let id: string | undefined;
     const tailKey = lastKeys[last];
-    if (tailKey < k || (tailKey === k && keys.id(chunks[last][lens[last] - 1]) < (id = keys.id(row)))) {
+    if (tailKey < k || (tailKey === k && this.#tiedBefore(chunks[last][lens[last] - 1], row, (id = keys.id(row))))) {
       // Append: no search, no copy.
       const len = lens[last];
       if (len < this.#capacity) {
@@ -135,7 +140,7 @@ export class SortedIndex implements SortedIndexView {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const mk = lastKeys[mid];
-      if (mk < k || (mk === k && keys.id(chunks[mid][lens[mid] - 1]) < (id ??= keys.id(row)))) lo = mid + 1;
+      if (mk < k || (mk === k && this.#tiedBefore(chunks[mid][lens[mid] - 1], row, (id ??= keys.id(row))))) lo = mid + 1;
       else hi = mid;
     }
     const c = lo;
@@ -152,7 +157,7 @@ export class SortedIndex implements SortedIndexView {
       const mid = (lo + hi) >>> 1;
       const r = rows[mid];
       const mk = keys.key(r);
-      if (mk < k || (mk === k && keys.id(r) < (id ??= keys.id(row)))) {
+      if (mk < k || (mk === k && this.#tiedBefore(r, row, (id ??= keys.id(row))))) {
         lo = mid + 1;
         predKey = mk;
       } else {
@@ -265,7 +270,7 @@ export class SortedIndex implements SortedIndexView {
       while (c < chunks.length) {
         const row = chunks[c][i];
         if (keys.key(row) !== from.key) break;
-        const id = keys.id(row);
+        const id = this.#tie(row);
         if (descending ? id >= from.id : id > from.id) break;
         if (++i === lens[c]) {
           c++;
@@ -292,6 +297,23 @@ export class SortedIndex implements SortedIndexView {
         for (; i < end; i++) if (!visit(rows[i])) return;
       }
     }
+  }
+
+  /**
+   * Whether `a` sorts before `row` when their keys are equal: by id (`rowId`, read once by the
+   * caller), and on equal ids by organization. No string is built: this runs in every insert.
+   */
+  #tiedBefore(a: number, row: number, rowId: string): boolean {
+    const keys = this.#keys;
+    const aId = keys.id(a);
+    if (aId !== rowId) return aId < rowId;
+    return keys.org !== undefined && keys.org(a) < keys.org(row);
+  }
+
+  /** The full tie-breaker of `row` as one string, as a position (a cursor) holds it. */
+  #tie(row: number): string {
+    const keys = this.#keys;
+    return keys.org === undefined ? keys.id(row) : `${keys.id(row)}\u0000${keys.org(row)}`;
   }
 
   clear(): void {
@@ -329,7 +351,8 @@ export class SortedIndex implements SortedIndexView {
           prevId = undefined;
         } else {
           const id = k === prevKey ? keys.id(row) : undefined;
-          if (id === undefined || !((prevId ??= keys.id(prevRow)) < id)) {
+          const before = (prevId ??= keys.id(prevRow));
+          if (id === undefined || !(before < id || (before === id && keys.org !== undefined && keys.org(prevRow) < keys.org(row)))) {
             this.clear();
             throw new Error(`SortedIndex.load: entries out of order at position ${i} (row ${row})`);
           }
