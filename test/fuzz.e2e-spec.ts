@@ -74,8 +74,9 @@ async function snapshot(paymentIds: readonly string[]): Promise<string> {
   const store = (await json('/admin/store')) as { payments: number; indexes: unknown };
   const stats = await json('/payments/stats');
   const payments = [];
+  // paymentIds are unique per organization, and fuzzed creates reuse the seeds' ids in org-other
   for (const id of paymentIds) {
-    const res = await send({ method: 'GET', url: `/payments/${encodeURIComponent(id)}` });
+    const res = await send({ method: 'GET', url: `/payments/${encodeURIComponent(id)}?organizationId=${SEED_BODY.organizationId}` });
     payments.push(res.status === 200 ? JSON.parse(res.text) : res.status);
   }
   return JSON.stringify({ payments: store.payments, indexes: store.indexes, stats, aimedAt: payments });
@@ -485,7 +486,7 @@ describe('fuzzed requests', () => {
     const idArb = fc.oneof(fc.constantFrom(...SEED_IDS), fc.constantFrom(...SEED_IDS), pathIdArb);
     await fc.assert(
       fc.asyncProperty(idArb, fc.oneof(randomJsonArb, mutatedArb(eventBodyArb), mutatedArb(eventBodyArb), eventBodyArb), async (id, body) => {
-        await probe('POST /payments/:id/events', jsonRequest(`/payments/${id}/events`, body), SEED_IDS);
+        await probe('POST /payments/:id/events', jsonRequest(`/payments/${id}/events?organizationId=${SEED_BODY.organizationId}`, body), SEED_IDS);
       }),
       runs(800, 3),
     );
@@ -510,7 +511,7 @@ describe('fuzzed requests', () => {
   }, TIMEOUT_MS);
 
   it('raw bytes (invalid UTF-8, cut JSON, other encodings and media types) never get a 5xx', async () => {
-    const urlArb = fc.constantFrom('/payments', '/payments/bulk', `/payments/${SEEDS.pending}/events`, `/payments/${SEEDS.completed}/events`);
+    const urlArb = fc.constantFrom('/payments', '/payments/bulk', `/payments/${SEEDS.pending}/events?organizationId=org-fz`, `/payments/${SEEDS.completed}/events?organizationId=org-fz`);
     await fc.assert(
       fc.asyncProperty(urlArb, rawBytesArb, fc.constantFrom(...CONTENT_TYPES), async (url, payload, contentType) => {
         await probe('raw bytes', { method: 'POST', url, payload, contentType }, SEED_IDS);
