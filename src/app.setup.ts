@@ -173,6 +173,10 @@ export async function setupApp(
   // that is not validly percent-encoded is a 400 (frameworkErrors).
   declareProblems(document, ['URI_TOO_LONG']);
   declareProblems(document, ['BAD_REQUEST'], (path) => path.includes('{'));
+  // The auth hook, the scopes guard, the rate limit and the loading check answer on every API
+  // route whatever the route declares: a route's own 403 or 503 must not hide MISSING_SCOPE or
+  // STORE_LOADING (a status declared on a method replaces the controller's in @nestjs/swagger).
+  declareProblems(document, ['UNAUTHORIZED', 'MISSING_SCOPE', 'RATE_LIMITED', 'STORE_LOADING'], isApiPath);
   // The auth hook: a request with several Authorization headers is a 400 where a token is read.
   declareProblems(document, ['BAD_REQUEST'], (path) => isApiPath(path) || path === '/metrics');
   // Request bodies reject unknown properties (400): say so in the schemas of the DTOs.

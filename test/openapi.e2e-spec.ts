@@ -10,7 +10,7 @@ import { startTestApp, TestApp } from './test-app';
 
 interface Operation {
   security?: Record<string, string[]>[];
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
 }
 interface Document {
   openapi: string;
@@ -107,6 +107,21 @@ describe('the OpenAPI document on /docs/json', () => {
           content: ['application/problem+json'],
         });
       }
+    }
+  });
+
+  it('lists on every /payments and /admin operation what the auth hook, the scopes guard and the rate limit answer, beside its own 403s', () => {
+    // a 403 or 503 a route declares itself must not hide MISSING_SCOPE or STORE_LOADING
+    for (const [path, method, operation] of operations.filter(([path]) => /^\/(payments|admin)(\/|$)/.test(path))) {
+      const codes = (status: string) => (operation.responses[status]?.description ?? '').match(/[A-Z_]{4,}(?=:)/g) ?? [];
+      expect({ path, method, 401: codes('401'), 403: codes('403'), 429: codes('429'), 503: codes('503') }).toEqual({
+        path,
+        method,
+        401: expect.arrayContaining(['UNAUTHORIZED']),
+        403: expect.arrayContaining(['MISSING_SCOPE']),
+        429: expect.arrayContaining(['RATE_LIMITED']),
+        503: expect.arrayContaining(['STORE_LOADING']),
+      });
     }
   });
 

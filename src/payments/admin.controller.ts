@@ -74,7 +74,14 @@ export class AdminController {
   })
   @ApiQuery({ name: 'organizationId', required: false, schema: { type: 'string', minLength: 1, maxLength: 64 } })
   @ApiOkResponse({ type: SyncCheckResponse })
-  @ApiProblems('VALIDATION_FAILED', 'ORGANIZATION_FORBIDDEN', 'PAYMENT_NOT_FOUND', 'PAYMENT_ID_AMBIGUOUS', 'STORE_LOADING', 'DATABASE_UNAVAILABLE')
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    'ORGANIZATION_FORBIDDEN',
+    'PAYMENT_NOT_FOUND',
+    'PAYMENT_ID_AMBIGUOUS',
+    'STORE_LOADING',
+    'DATABASE_UNAVAILABLE',
+  )
   checkSync(@Param('paymentId') paymentId: string, @Req() request: FastifyRequest) {
     const organizationId = administeredOrganization(request.auth?.caller, namedOrganization(request));
     return this.queryBus.execute(new CheckSyncQuery(paymentId, organizationId));
