@@ -24,6 +24,9 @@ describe('loadConfig', () => {
       bulkMaxItems: 1000,
       bodyLimitBytes: 1_048_576,
       maxPayments: 5_000_000,
+      maxStoreBytes: 0,
+      orgMaxPayments: 0,
+      orgMaxStoreBytes: 0,
       corsOrigins: [],
       authJwtSecret: undefined,
       authClockSkewSeconds: 30,
@@ -59,6 +62,9 @@ describe('loadConfig', () => {
       BULK_MAX_ITEMS: '10',
       BODY_LIMIT_BYTES: '2048',
       MAX_PAYMENTS: '100',
+      MAX_STORE_BYTES: '100000000',
+      ORG_MAX_PAYMENTS: '40',
+      ORG_MAX_STORE_BYTES: '30000000',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:4200 ,*',
       RATE_LIMIT_PER_MINUTE: '120',
       AUTH_JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes!',
@@ -85,6 +91,9 @@ describe('loadConfig', () => {
       bulkMaxItems: 10,
       bodyLimitBytes: 2048,
       maxPayments: 100,
+      maxStoreBytes: 100_000_000,
+      orgMaxPayments: 40,
+      orgMaxStoreBytes: 30_000_000,
       corsOrigins: ['https://app.example.com', 'http://localhost:4200', '*'],
       authJwtSecret: 'a-secret-of-at-least-thirty-two-bytes!',
       authClockSkewSeconds: 5,
@@ -115,6 +124,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ BULK_MAX_ITEMS: '1' }).bulkMaxItems).toBe(1);
     expect(loadConfig({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
     expect(loadConfig({ MAX_PAYMENTS: '1' }).maxPayments).toBe(1);
+    expect(loadConfig({ MAX_STORE_BYTES: '0', ORG_MAX_PAYMENTS: '0', ORG_MAX_STORE_BYTES: '0' })).toMatchObject({ maxStoreBytes: 0, orgMaxPayments: 0, orgMaxStoreBytes: 0 });
+    expect(loadConfig({ ORG_MAX_PAYMENTS: '1000000000' }).orgMaxPayments).toBe(1_000_000_000);
     expect(loadConfig({ STATS_STREAMS_PER_CALLER: '1', STATS_STREAMS_MAX: '1' })).toMatchObject({ statsStreamsPerCaller: 1, statsStreamsMax: 1 });
     expect(loadConfig({ STATS_STREAMS_PER_CALLER: '100000', STATS_STREAMS_MAX: '1000000' })).toMatchObject({
       statsStreamsPerCaller: 100_000,
@@ -139,6 +150,10 @@ describe('loadConfig', () => {
     ['BODY_LIMIT_BYTES', '1 MiB'],
     ['MAX_PAYMENTS', '0'],
     ['MAX_PAYMENTS', '-5'],
+    ['MAX_STORE_BYTES', '-1'],
+    ['MAX_STORE_BYTES', '1GiB'],
+    ['ORG_MAX_PAYMENTS', '1000000001'],
+    ['ORG_MAX_STORE_BYTES', '1e9'],
     ['LOG_LEVEL', 'verbose'],
     ['LOG_LEVEL', 'INFO '],
     ['CORS_ORIGINS', 'app.example.com'],

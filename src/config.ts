@@ -12,6 +12,11 @@ export class AppConfig {
   bulkMaxItems = 1000;
   bodyLimitBytes = 1_048_576;
   maxPayments = 5_000_000;
+  /** Estimated bytes of payments the store may hold (see capacity.ts); 0 = derived from the heap limit. */
+  maxStoreBytes = 0;
+  /** One organization's share: payments and estimated bytes; 0 = half of maxPayments / of the store's byte budget. */
+  orgMaxPayments = 0;
+  orgMaxStoreBytes = 0;
   corsOrigins: string[] = [];
   /** HS256 secret; unset = open mode (development only). */
   authJwtSecret?: string = undefined;
@@ -129,6 +134,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bulkMaxItems: int('BULK_MAX_ITEMS', defaults.bulkMaxItems, 1, 100_000),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 1024 * 1024 * 1024),
     maxPayments: int('MAX_PAYMENTS', defaults.maxPayments, 1, 1_000_000_000),
+    maxStoreBytes: int('MAX_STORE_BYTES', defaults.maxStoreBytes, 0, Number.MAX_SAFE_INTEGER),
+    orgMaxPayments: int('ORG_MAX_PAYMENTS', defaults.orgMaxPayments, 0, 1_000_000_000),
+    orgMaxStoreBytes: int('ORG_MAX_STORE_BYTES', defaults.orgMaxStoreBytes, 0, Number.MAX_SAFE_INTEGER),
     corsOrigins,
     databaseUrl,
     databasePoolSize: int('DATABASE_POOL_SIZE', defaults.databasePoolSize, 2, 100),

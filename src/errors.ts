@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_STREAMS: { status: 429, title: 'This caller has as many live stats streams open as it may' },
   HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   STORE_FULL: { status: 507, title: 'The payment store is full' },
+  ORGANIZATION_QUOTA_EXCEEDED: { status: 507, title: 'The organization holds as much as its quota allows' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'The primary repository is unreachable; nothing was acknowledged' },
   STORE_LOADING: { status: 503, title: 'The store is still loading from the primary repository' },
@@ -121,8 +122,16 @@ export class RefundExceedsAmountError extends AppError {
 }
 
 export class StoreFullError extends AppError {
-  constructor(capacity: number) {
-    super('STORE_FULL', `The store holds its maximum of ${capacity} payments; nothing was stored`);
+  /** `limit`: what is full, e.g. '5000000 payments (MAX_PAYMENTS)'. */
+  constructor(limit: string) {
+    super('STORE_FULL', `The store holds its maximum of ${limit}; nothing was stored`);
+  }
+}
+
+/** A create past its organization's share of the store (ORG_MAX_PAYMENTS, ORG_MAX_STORE_BYTES). */
+export class OrganizationQuotaExceededError extends AppError {
+  constructor(organizationId: string, quota: string) {
+    super('ORGANIZATION_QUOTA_EXCEEDED', `Organization '${organizationId}' holds its quota of ${quota}; nothing was stored`);
   }
 }
 

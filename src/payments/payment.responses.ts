@@ -77,7 +77,11 @@ export class StatsResponse {
 export class ImportItemResponse {
   @ApiProperty({ type: 'integer' }) index!: number;
   @ApiProperty({ type: 'string', nullable: true }) paymentId!: string | null;
-  @ApiProperty({ enum: [201, 200, 400, 403, 409, 507], description: 'The status the item would have had alone' }) status!: number;
+  @ApiProperty({
+    enum: [201, 200, 400, 403, 409, 507],
+    description: 'The status the item would have had alone; 507 is /problems/store-full or /problems/organization-quota-exceeded (error.type)',
+  })
+  status!: number;
   @ApiPropertyOptional({ type: ProblemResponse }) error?: ProblemResponse;
 }
 

@@ -66,7 +66,7 @@ export class PaymentsController {
   })
   @ApiCreatedResponse({ type: PaymentResponse, description: 'Stored; Location names it', headers: { Location: { schema: { type: 'string' } } } })
   @ApiOkResponse({ type: PaymentResponse, description: 'The same paymentId and fields again: the stored payment, unchanged' })
-  @ApiProblems(...BODY_ERRORS, 'ORGANIZATION_FORBIDDEN', 'PAYMENT_ID_CONFLICT', 'STORE_FULL', ...WRITE_UNAVAILABLE)
+  @ApiProblems(...BODY_ERRORS, 'ORGANIZATION_FORBIDDEN', 'PAYMENT_ID_CONFLICT', 'STORE_FULL', 'ORGANIZATION_QUOTA_EXCEEDED', ...WRITE_UNAVAILABLE)
   async create(@Body() body: CreatePaymentDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(body));
     // paymentId only holds path-safe characters (see CreatePaymentDto), so it needs no escaping
@@ -199,6 +199,7 @@ export class PaymentsController {
     'PAYMENT_ID_AMBIGUOUS',
     'INVALID_TRANSITION',
     'REFUND_EXCEEDS_AMOUNT',
+    'STORE_FULL',
     ...WRITE_UNAVAILABLE,
   )
   applyEvent(@Param('id') id: string, @Body() body: PaymentEventDto, @Req() request: FastifyRequest) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
-import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError, StoreFullError } from '../errors';
+import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands/payment.writer';
 import { Payment } from '../payments/payment';
@@ -176,15 +176,16 @@ export class PostgresPaymentWriter extends PaymentWriter {
     const created = new Set<string>();
     const changed = new Set<string>();
     const events: { organizationId: string; paymentId: string; eventId: string; type: string }[] = [];
-    let room = this.config.maxPayments - this.sync.store.size;
+    // The store mirrors the database: its capacity is the one to keep (each create admitted
+    // counts for the next; the store records them when it applies the commit, and never refuses).
+    const admit = this.sync.store.capacityBatch();
     const outcomes = batch.map((op): Outcome => {
       try {
         if (op.kind === 'create') {
           const key = keyOf(op.payment);
           const existing = state.get(key);
           if (existing !== undefined) return { ok: true, value: { payment: existing, created: false } };
-          if (room <= 0) throw new StoreFullError(this.config.maxPayments);
-          room -= 1;
+          admit(op.payment);
           state.set(key, op.payment);
           created.add(key);
           return { ok: true, value: { payment: op.payment, created: true } };

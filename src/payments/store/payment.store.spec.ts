@@ -384,7 +384,7 @@ describe('PaymentStore', () => {
 
   describe('capacity', () => {
     it('refuses a payment past maxPayments with a StoreFullError and stores nothing of it', () => {
-      const small = new PaymentStore(new AppConfig({ maxPayments: 3 }));
+      const small = new PaymentStore(new AppConfig({ maxPayments: 3, orgMaxPayments: 3 })); // one organization may fill it
       const kept = new Map<string, Payment>();
       for (const id of ['p1', 'p2', 'p3']) {
         const p = payment(id, { amount: id.length * 100 });

@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { PaymentIdAmbiguousError, StoreFullError } from '../../errors';
+import { PaymentIdAmbiguousError } from '../../errors';
 import { Payment, PAYMENT_STATUSES } from '../payment';
+import { capacityLimits, StoreCapacity } from './capacity';
 import { ColumnDictionaries, Dictionary } from './columns';
 import { DailyAggregates } from './daily-aggregates';
+import { processHeapGauge } from './heap-gauge';
 import { IdTable } from './id-table';
 import { PaymentCells } from './payment-cells';
 import { PostingIndex } from './posting.index';
+import { eventIdBytes, paymentBytes } from './payment-bytes';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
 import { timeMs } from '../../iso-time';
@@ -52,7 +55,11 @@ export class PaymentStore {
   /** userId never changes: an append-only posting list per user code (4 B/row). */
   #userId = new PostingIndex<number>();
   /** Sorted (key, paymentId) -> row; keys are read from the cells, ids from the payments. */
-  #amount = new SortedIndex({ key: (row) => this.#cells.amount(row), id: (row) => tieOf(this.#rows[row]) });
+  #amount = new SortedIndex({
+    key: (row) => this.#cells.amount(row),
+    id: (row) => this.#rows[row].paymentId,
+    org: (row) => this.#rows[row].organizationId,
+  });
   #createdAt = new SortedIndex(this.#createdAtKeys());
   /**
    * The same per organization (by code): the payments of one organization in a time window
@@ -72,6 +79,8 @@ export class PaymentStore {
   #eventIds = new Map<number, string | Set<string>>();
   #version = 0;
   #orgVersions = new Map<string, number>();
+  /** Payments and their estimated bytes, in all and per organization, against the limits (see StoreCapacity). */
+  #capacity: StoreCapacity;
 
   #loaded: boolean;
   /** During a bulk load the two sorted indexes are built once at the end (see beginBulkLoad). */
@@ -82,10 +91,16 @@ export class PaymentStore {
     // loaded from it at start, and not ready before.
     this.#loaded = !config.databaseUrl;
     this.indexes = this.#indexViews();
+    const heap = processHeapGauge();
+    this.#capacity = new StoreCapacity(capacityLimits(config, heap.limitBytes), heap);
   }
 
   #createdAtKeys() {
-    return { key: (row: number) => this.#cells.createdAt(row), id: (row: number) => tieOf(this.#rows[row]) };
+    return {
+      key: (row: number) => this.#cells.createdAt(row),
+      id: (row: number) => this.#rows[row].paymentId,
+      org: (row: number) => this.#rows[row].organizationId,
+    };
   }
 
   #indexViews(): PaymentIndexes {
@@ -166,6 +181,20 @@ export class PaymentStore {
     return org < 0 ? 0 : this.#cells.orgCount(org);
   }
 
+  /** What the store holds against its limits (read-only use: the store is its only writer). */
+  get capacity(): StoreCapacity {
+    return this.#capacity;
+  }
+
+  /**
+   * For a writer that commits creates elsewhere before applying them here (PostgreSQL): admits
+   * one batch's creates against the capacity, each admitted one counted for the next.
+   */
+  capacityBatch(): (payment: Payment) => void {
+    const batch = this.#capacity.batch();
+    return (payment) => batch.admit(payment, this.#dicts.user.find(payment.userId) >= 0);
+  }
+
   row(rowId: number): Payment {
     return this.#rows[rowId];
   }
@@ -189,12 +218,13 @@ export class PaymentStore {
   insertIfAbsent(payment: Payment): InsertResult {
     const existing = this.get(payment.organizationId, payment.paymentId);
     if (existing !== undefined) return { payment: existing, created: false };
-    if (this.#rows.length >= this.config.maxPayments) throw new StoreFullError(this.config.maxPayments);
-    this.#insert(payment);
+    // a replay never meets a limit; a refusal (507) happens before anything changes
+    const bytes = this.#capacity.admit(payment, this.#dicts.user.find(payment.userId) >= 0);
+    this.#insert(payment, bytes);
     return { payment, created: true };
   }
 
-  #insert(payment: Payment): void {
+  #insert(payment: Payment, bytes = this.#capacity.bytesOf(payment, this.#dicts.user.find(payment.userId) >= 0)): void {
     const createdAtMs = timeMs(payment.createdAt);
     // checked before any index changes: a write is all or nothing (the API validates it first)
     if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${payment.createdAt} is not a time`);
@@ -219,6 +249,7 @@ export class PaymentStore {
       this.#orgIndex(org).insert(row);
     }
     this.#aggregates.apply(1, org, createdAtMs, status, currency, payment.amount, payment.refundedAmount);
+    this.#capacity.add(payment.organizationId, 1, bytes);
     this.#bump(payment.organizationId);
   }
 
@@ -253,7 +284,13 @@ export class PaymentStore {
     ) {
       throw new Error('PaymentStore.update: an update may only change status, refundedAmount (upwards) and unindexed fields');
     }
-    this.#replace(row, updated);
+    // An event only grows a payment a little, but each new event id is kept: the heap, not a
+    // quota, limits that (a store full of payments still serves their events).
+    const grown = paymentBytes(updated) - paymentBytes(current);
+    const kept = eventId === undefined ? 0 : eventIdBytes(eventId);
+    if (grown + kept > 0) this.#capacity.admitGrowth(grown + kept);
+    this.#replace(row, updated, grown);
+    if (kept > 0) this.#capacity.add(updated.organizationId, 0, kept);
     if (eventId !== undefined) {
       if (seen === undefined) this.#eventIds.set(row, eventId);
       else if (typeof seen === 'string') this.#eventIds.set(row, new Set([seen, eventId]));
@@ -263,13 +300,14 @@ export class PaymentStore {
   }
 
   /** Replaces the payment of `row` (same identity and indexed fields but status). */
-  #replace(row: number, updated: Payment): void {
+  #replace(row: number, updated: Payment, grown = paymentBytes(updated) - paymentBytes(this.#rows[row])): void {
     const current = this.#rows[row];
     this.#aggregate(-1, row);
     this.#rows[row] = updated;
     if (updated.status !== current.status) this.#cells.setStatus(row, PAYMENT_STATUSES.indexOf(updated.status));
     this.#cells.setRefunded(row, updated.refundedAmount);
     this.#aggregate(1, row);
+    this.#capacity.add(updated.organizationId, 0, grown);
     this.#bump(updated.organizationId);
   }
 
@@ -316,7 +354,7 @@ export class PaymentStore {
         order[i] = i;
         key[i] = keyOf(i);
       }
-      return order.sort((a, b) => key[a] - key[b] || compareIds(tieOf(rows[a]), tieOf(rows[b])));
+      return order.sort((a, b) => key[a] - key[b] || compareTies(rows[a], rows[b]));
     };
     this.#amount.load(sorted((row) => cells.amount(row)));
     const byTime = sorted((row) => cells.createdAt(row));
@@ -347,6 +385,7 @@ export class PaymentStore {
     this.#dicts = rebuilt.#dicts;
     this.#aggregates = rebuilt.#aggregates;
     this.#eventIds = rebuilt.#eventIds;
+    this.#capacity = rebuilt.#capacity;
     this.#orgVersions = versions;
     this.#version += rebuilt.#version + 1;
     this.indexes = this.#indexViews();
@@ -424,6 +463,11 @@ const ORG_CHUNK = 256;
  */
 export function tieOf(payment: Pick<Payment, 'paymentId' | 'organizationId'>): string {
   return `${payment.paymentId}\u0000${payment.organizationId}`;
+}
+
+/** The order of tieOf(a) and tieOf(b), without building either string. */
+export function compareTies(a: Pick<Payment, 'paymentId' | 'organizationId'>, b: Pick<Payment, 'paymentId' | 'organizationId'>): number {
+  return compareIds(a.paymentId, b.paymentId) || compareIds(a.organizationId, b.organizationId);
 }
 
 function compareIds(a: string, b: string): number {
