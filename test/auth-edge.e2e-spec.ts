@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
-import { expectProblem, expectStatus, paymentBody, withoutKeys } from './e2e-helpers';
+import { atOneInstant, expectProblem, expectStatus, paymentBody, withoutKeys } from './e2e-helpers';
 import { expectRawProblem, rawRequest } from './raw-http';
 import { startTestApp, TestApp } from './test-app';
 
@@ -22,19 +22,6 @@ const CLOCK_SKEW_SECONDS = 30;
 const ALL = 'payments:read payments:write admin';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-
-/** Runs `check` with Date stopped, in this process and so in the app under test (timers keep running). */
-async function atOneInstant(check: () => Promise<void>): Promise<void> {
-  jest.useFakeTimers({
-    now: Date.now(),
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
-  });
-  try {
-    await check();
-  } finally {
-    jest.useRealTimers();
-  }
-}
 
 /** A token with exactly these claims (none added: no iat or exp unless given). */
 function sign(claims: Record<string, unknown>): Promise<string> {

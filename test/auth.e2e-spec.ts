@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
-import { Body, expectProblem, expectStatus, Payment, paymentBody, paymentPath, uniqueId, withoutKeys } from './e2e-helpers';
+import { atOneInstant, Body, expectProblem, expectStatus, Payment, paymentBody, paymentPath, uniqueId, withoutKeys } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
 /**
@@ -19,22 +19,6 @@ const ALL = `${READ} ${WRITE} ${ADMIN}`;
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-/**
- * Runs `check` with Date stopped, in this process and so in the app under test: a token's exp
- * and nbf are judged at the very second it was minted, however long minting and the request
- * take on a loaded machine. Timers keep running.
- */
-async function atOneInstant(check: () => Promise<void>): Promise<void> {
-  jest.useFakeTimers({
-    now: Date.now(),
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
-  });
-  try {
-    await check();
-  } finally {
-    jest.useRealTimers();
-  }
-}
 
 interface TokenOptions {
   /** null leaves the claim out. */

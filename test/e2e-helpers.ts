@@ -174,3 +174,20 @@ export function withoutKeys<T extends object>(value: T, keys: readonly string[])
 export function ids(items: { paymentId: string }[]): string[] {
   return items.map((p) => p.paymentId);
 }
+
+/**
+ * Runs `check` with Date stopped, in this process and so in the app under test: a token's exp
+ * and nbf are judged at the very second it was minted, however long minting and the request
+ * take on a loaded machine. Timers keep running.
+ */
+export async function atOneInstant(check: () => Promise<void>): Promise<void> {
+  jest.useFakeTimers({
+    now: Date.now(),
+    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+  });
+  try {
+    await check();
+  } finally {
+    jest.useRealTimers();
+  }
+}

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './service-process';
 
 const ROOT = join(__dirname, '..');
 
@@ -19,16 +19,6 @@ function startMain(env: Record<string, string>): { child: ChildProcess; output: 
   child.stdout?.on('data', (b) => (output += b));
   child.stderr?.on('data', (b) => (output += b));
   return { child, output: () => output };
-}
-
-/** A port nothing listens on now (the system's choice, not a random guess that may be taken). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Resolves once `text` is in the output (the process is slow to start on a loaded machine: no deadline but jest's). */
