@@ -183,7 +183,7 @@ describe('API documentation', () => {
 });
 
 describe('GET /admin/store', () => {
-  it('answers the number of payments, distinct values per index and process memory', async () => {
+  it('answers the number of payments, distinct values per index, usage against the capacity limits and process memory', async () => {
     const before = await request(t.url).get('/admin/store');
     const organizationId = uniqueId('org');
     await createPayment(t.url, { organizationId, userId: uniqueId('user') });
@@ -202,9 +202,12 @@ describe('GET /admin/store', () => {
         amount: expect.any(Number),
         createdAt: expect.any(Number),
       },
+      capacity: { payments: expect.any(Number), maxPayments: 5_000_000, bytes: expect.any(Number), maxBytes: expect.any(Number) },
       memory: { heapUsed: expect.any(Number), rss: expect.any(Number) },
     });
     expect(res.body.payments).toBe(before.body.payments + 2);
+    expect(res.body.capacity.payments).toBe(res.body.payments);
+    expect(res.body.capacity.bytes).toBeGreaterThan(before.body.capacity.bytes);
     expect(res.body.payments).toBe(await storedTotal(t.url));
     expect(res.body.indexes.organizationId).toBe(before.body.indexes.organizationId + 1);
     expect(res.body.indexes.userId).toBe(before.body.indexes.userId + 2);

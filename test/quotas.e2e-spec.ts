@@ -256,9 +256,9 @@ describe('the quotas with auth on: the token\'s organization', () => {
   const SECRET = 'quotas-e2e-secret-0123456789abcdef0123456789abcdef';
   let t: TestApp;
 
-  async function bearer(org: string): Promise<string> {
+  async function bearer(org: string, scope = 'payments:read payments:write'): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    const jwt = await new SignJWT({ org, scope: 'payments:read payments:write' })
+    const jwt = await new SignJWT({ org, scope })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(`client-of-${org}`)
       .setIssuedAt(now)
@@ -296,6 +296,22 @@ describe('the quotas with auth on: the token\'s organization', () => {
     expectStatus(read, 200);
     expectStatus(search, 200);
     expect(search.body.total).toBe(1);
+  });
+
+  it("shows an organization's admin its usage against its quota at /admin/store, and the operator the store's", async () => {
+    const org = uniqueId('org-c');
+    await bulk(t.url, Array.from({ length: 3 }, () => paymentBody({ organizationId: undefined })), await bearer(org));
+
+    const asAdmin = await request(t.url).get('/admin/store').set('Authorization', await bearer(org, 'admin'));
+    const asOperator = await request(t.url).get('/admin/store').set('Authorization', await bearer(uniqueId('org-ops'), 'operator'));
+
+    expectStatus(asAdmin, 200);
+    expect(asAdmin.body.capacity).toEqual({ payments: 3, maxPayments: 10, bytes: expect.any(Number), maxBytes: expect.any(Number) });
+    expect(asAdmin.body.capacity.bytes).toBeGreaterThan(0);
+    expectStatus(asOperator, 200);
+    expect(asOperator.body.capacity).toMatchObject({ payments: asOperator.body.payments, maxPayments: 20 });
+    expect(Math.floor(asOperator.body.capacity.maxBytes / 2)).toBe(asAdmin.body.capacity.maxBytes); // half, by default
+    expect(asOperator.body.capacity.bytes).toBeGreaterThan(asAdmin.body.capacity.bytes);
   });
 });
 

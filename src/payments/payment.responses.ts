@@ -101,6 +101,18 @@ export class StoreInfoResponse {
     example: { organizationId: 3, userId: 10, status: 2, currency: 2, amount: 40, createdAt: 40 },
   })
   indexes!: Record<string, number>;
+  @ApiProperty({
+    type: 'object',
+    required: ['payments', 'maxPayments', 'bytes', 'maxBytes'],
+    properties: {
+      payments: { type: 'integer' },
+      maxPayments: { type: 'integer', description: 'MAX_PAYMENTS, or ORG_MAX_PAYMENTS in an organization\'s view' },
+      bytes: { type: 'integer', description: 'Estimated bytes of the payments held (see MAX_STORE_BYTES)' },
+      maxBytes: { type: 'integer', description: 'MAX_STORE_BYTES, or ORG_MAX_STORE_BYTES in an organization\'s view' },
+    },
+    description: 'Usage against the limits: the store\'s, or in an organization admin\'s view its quota (past it: 507)',
+  })
+  capacity!: { payments: number; maxPayments: number; bytes: number; maxBytes: number };
   @ApiPropertyOptional({
     type: 'object',
     properties: { heapUsed: { type: 'integer' }, rss: { type: 'integer' } },
