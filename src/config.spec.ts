@@ -16,6 +16,7 @@ describe('loadConfig', () => {
     expect(config).toBeInstanceOf(AppConfig);
     expect({ ...config }).toEqual({
       nodeEnv: 'development',
+      nodeOptions: '',
       port: 3000,
       host: '0.0.0.0',
       logLevel: 'info',
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
   it('reads every variable it knows, trimming spaces', () => {
     const config = loadConfig({
       NODE_ENV: 'test',
+      NODE_OPTIONS: '--max-semi-space-size=32',
       PORT: ' 8080 ',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
@@ -83,6 +85,7 @@ describe('loadConfig', () => {
     });
     expect({ ...config }).toEqual({
       nodeEnv: 'test',
+      nodeOptions: '--max-semi-space-size=32',
       port: 8080,
       host: '127.0.0.1',
       logLevel: 'debug',

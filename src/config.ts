@@ -36,6 +36,8 @@ export class AppConfig {
   statsStreamsMax = 1000;
   maxUrlLength = 4096;
   maxJsonDepth = 32;
+  /** Node's own NODE_OPTIONS, as node read them (the heap's young generation depends on them; see capacity.ts). */
+  nodeOptions = '';
   /** PostgreSQL primary repository; unset = memory is the primary (embedded mode). */
   databaseUrl?: string = undefined;
   /** Connections per instance to PostgreSQL (writes, catch-up reads, health). */
@@ -117,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const config = new AppConfig({
     nodeEnv,
+    nodeOptions: env.NODE_OPTIONS ?? '',
     authJwtSecret: secret,
     authClockSkewSeconds: int('AUTH_CLOCK_SKEW_SECONDS', defaults.authClockSkewSeconds, 0, 600),
     authMaxTokenLifetimeSeconds: int('AUTH_MAX_TOKEN_LIFETIME_SECONDS', defaults.authMaxTokenLifetimeSeconds, 60, 30 * 86_400),

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { FC_SEED } from '../../../test/fc-seed';
 import { AppConfig } from '../../config';
 import { AppError, OrganizationQuotaExceededError, StoreFullError } from '../../errors';
 import { createPayment, NewPayment, Payment, transition } from '../payment';
-import { CapacityLimits, capacityLimits, HEAP_CEILING_SHARE, ORGANIZATION_SHARE, STORE_SHARE, StoreCapacity, YOUNG_GENERATION_BYTES } from './capacity';
+import { CapacityLimits, capacityLimits, MIN_HEAP_HEADROOM_BYTES, ORGANIZATION_SHARE, STORE_SHARE, StoreCapacity, youngGenerationBytes } from './capacity';
 import { HeapGauge, HeapSample } from './heap-gauge';
 import { eventIdBytes, NEW_ORGANIZATION_BYTES, NEW_USER_BYTES, paymentBytes } from './payment-bytes';
 import { PaymentStore } from './payment.store';
@@ -58,27 +59,54 @@ function refusal(action: () => unknown): AppError {
   throw new Error('not refused');
 }
 
-describe('capacityLimits', () => {
-  it('derives the byte budget, the heap ceiling and the organizations\' shares from the heap limit when the config says 0', () => {
-    const heapLimit = 240 * MiB; // node --max-old-space-size=192
-    const oldGeneration = heapLimit - YOUNG_GENERATION_BYTES;
-
-    expect(capacityLimits(new AppConfig({ maxPayments: 50 }), heapLimit)).toEqual({
-      maxPayments: 50,
-      maxBytes: Math.floor(oldGeneration * STORE_SHARE),
-      orgMaxPayments: 25,
-      orgMaxBytes: Math.floor(Math.floor(oldGeneration * STORE_SHARE) * ORGANIZATION_SHARE),
-      heapCeilingBytes: Math.floor(oldGeneration * HEAP_CEILING_SHARE),
-    });
+describe('youngGenerationBytes', () => {
+  it('is three semi-spaces: of --max-semi-space-size when node was given one, else of 16 MiB before Node 22 and 64 MiB from it', () => {
+    // measured: heap_size_limit less --max-old-space-size is 48 MiB on Node 20 and 192 MiB on Node 24
+    expect(youngGenerationBytes('--max-old-space-size=192', 20)).toBe(48 * MiB);
+    expect(youngGenerationBytes('--max-old-space-size=192', 24)).toBe(192 * MiB);
+    expect(youngGenerationBytes('--max-semi-space-size=32 --max-old-space-size=192', 24)).toBe(96 * MiB);
+    expect(youngGenerationBytes('--max_semi_space_size 8', 20)).toBe(24 * MiB);
+    expect(youngGenerationBytes('', 22)).toBe(192 * MiB);
   });
 
-  it('keeps the byte budget under the heap ceiling, and both under the heap limit, from a tiny heap to a large one', () => {
-    for (const heapLimit of [64 * MiB, 150 * MiB, 288 * MiB, 4144 * MiB, 14_432 * MiB]) {
-      const limits = capacityLimits(new AppConfig(), heapLimit);
+  it.each(['--max-old-space-size=192', '--max-old-space-size=64 --max-semi-space-size=32'])(
+    'matches what this node reports with %s: heap_size_limit less the old space',
+    (flags) => {
+      const args = [...flags.split(' '), '-p', "require('v8').getHeapStatistics().heap_size_limit"];
+      const heapLimit = Number(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim());
+      const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(flags)![1]) * MiB;
+      expect(youngGenerationBytes(flags, Number(process.versions.node.split('.')[0]))).toBe(heapLimit - oldSpace);
+    },
+  );
+});
 
-      expect(limits.maxBytes).toBeLessThan(limits.heapCeilingBytes);
-      expect(limits.heapCeilingBytes).toBeLessThan(heapLimit - Math.min(YOUNG_GENERATION_BYTES, heapLimit / 2) + 1);
-      expect(limits.orgMaxBytes).toBeLessThan(limits.maxBytes);
+describe('capacityLimits', () => {
+  it('derives the heap ceiling, the byte budget and the organizations\' shares from the heap limit when the config says 0', () => {
+    // node --max-old-space-size=192 on Node 24: a heap limit of 384 MiB, 192 of them young
+    const limits = capacityLimits(new AppConfig({ maxPayments: 50 }), 384 * MiB, 192 * MiB);
+    const ceiling = 192 * MiB - MIN_HEAP_HEADROOM_BYTES; // 15% of 192 MiB is less than the minimum headroom
+
+    expect(limits).toEqual({
+      maxPayments: 50,
+      maxBytes: Math.floor(ceiling * STORE_SHARE),
+      orgMaxPayments: 25,
+      orgMaxBytes: Math.floor(Math.floor(ceiling * STORE_SHARE) * ORGANIZATION_SHARE),
+      heapCeilingBytes: ceiling,
+    });
+    // a large heap keeps 15%
+    expect(capacityLimits(new AppConfig(), 4144 * MiB, 48 * MiB).heapCeilingBytes).toBe(Math.floor(4096 * MiB * 0.85));
+  });
+
+  it('keeps the byte budget under the heap ceiling, and the ceiling under the old generation, from a tiny heap to a large one', () => {
+    for (const young of [48 * MiB, 96 * MiB, 192 * MiB]) {
+      for (const oldSpace of [32 * MiB, 64 * MiB, 192 * MiB, 4096 * MiB, 14_336 * MiB]) {
+        const limits = capacityLimits(new AppConfig(), oldSpace + young, young);
+
+        expect(limits.maxBytes).toBeLessThan(limits.heapCeilingBytes);
+        expect(limits.heapCeilingBytes).toBeLessThanOrEqual(oldSpace - Math.min(MIN_HEAP_HEADROOM_BYTES, oldSpace / 2));
+        expect(limits.heapCeilingBytes).toBeGreaterThan(0);
+        expect(limits.orgMaxBytes).toBeLessThan(limits.maxBytes);
+      }
     }
   });
 

@@ -5,18 +5,30 @@ import { HeapGauge, HeapSample } from './heap-gauge';
 import { NEW_ORGANIZATION_BYTES, NEW_USER_BYTES, paymentBytes } from './payment-bytes';
 
 const MiB = 1024 * 1024;
-/**
- * The young generation's largest size, which heap_size_limit includes: three semi-spaces of
- * 32 MiB (start:prod's --max-semi-space-size=32; Node's default is 16). What is left is the
- * old generation, where the store lives and whose exhaustion is V8's "Reached heap limit".
- */
-export const YOUNG_GENERATION_BYTES = 96 * MiB;
-/** MAX_STORE_BYTES by default: this share of the old generation (the rest: the code, requests in flight, caches). */
-export const STORE_SHARE = 0.7;
-/** No write may grow the store once the live heap would pass this share of the old generation. */
-export const HEAP_CEILING_SHARE = 0.85;
+/** What a write may use beside the store (requests in flight, a commit batch, caches): at least this share of the old generation. */
+export const HEAP_HEADROOM_SHARE = 0.15;
+/** ... and at least this much, which matters in small heaps (a PostgreSQL batch of large payments is tens of MiB). */
+export const MIN_HEAP_HEADROOM_BYTES = 64 * MiB;
+/** MAX_STORE_BYTES by default: this share of the heap ceiling (the estimate is conservative, the ceiling is measured). */
+export const STORE_SHARE = 0.8;
 /** ORG_MAX_PAYMENTS and ORG_MAX_STORE_BYTES by default: this share of the store's. */
 export const ORGANIZATION_SHARE = 0.5;
+
+/**
+ * V8's young generation at its largest, which heap_size_limit includes: three semi-spaces of
+ * --max-semi-space-size MiB (from `flags`: node's own and NODE_OPTIONS), by default 16 MiB before Node 22
+ * and 64 MiB from it (measured: heap_size_limit less --max-old-space-size is 48 MiB on Node 20,
+ * 192 MiB on Node 24, whatever the old space). What is left is the old generation, where the
+ * store lives and whose exhaustion is V8's "Reached heap limit". Erring large is the safe side.
+ */
+export function youngGenerationBytes(
+  flags: string = process.execArgv.join(' '),
+  nodeMajor: number = Number(process.versions.node.split('.')[0]),
+): number {
+  const given = /--max[-_]semi[-_]space[-_]size[= ](\d+)/.exec(flags);
+  const semiSpaceMiB = given ? Number(given[1]) : nodeMajor >= 22 ? 64 : 16;
+  return 3 * semiSpaceMiB * MiB;
+}
 
 export interface CapacityLimits {
   maxPayments: number;
@@ -28,16 +40,27 @@ export interface CapacityLimits {
   heapCeilingBytes: number;
 }
 
-/** The limits of a store: the configured ones, and those derived from the heap where the config says 0. */
-export function capacityLimits(config: AppConfig, heapLimitBytes: number): CapacityLimits {
-  const oldGeneration = Math.max(heapLimitBytes - YOUNG_GENERATION_BYTES, heapLimitBytes / 2);
-  const maxBytes = config.maxStoreBytes > 0 ? config.maxStoreBytes : Math.floor(oldGeneration * STORE_SHARE);
+/**
+ * The limits of a store: the configured ones, and those derived from the heap where the config
+ * says 0. The heap ceiling is the old generation less its headroom (the larger of 15% and
+ * 64 MiB, but never more than half); the byte budget a share of the ceiling.
+ */
+export function capacityLimits(
+  config: AppConfig,
+  heapLimitBytes: number,
+  youngBytes: number = youngGenerationBytes(`${process.execArgv.join(' ')} ${config.nodeOptions}`),
+): CapacityLimits {
+  // (a young generation reported larger than the whole heap: flags we cannot read; take a quarter)
+  const oldGeneration = heapLimitBytes > youngBytes ? heapLimitBytes - youngBytes : heapLimitBytes / 4;
+  const headroom = Math.min(Math.max(oldGeneration * HEAP_HEADROOM_SHARE, MIN_HEAP_HEADROOM_BYTES), oldGeneration / 2);
+  const heapCeilingBytes = Math.floor(oldGeneration - headroom);
+  const maxBytes = config.maxStoreBytes > 0 ? config.maxStoreBytes : Math.floor(heapCeilingBytes * STORE_SHARE);
   return {
     maxPayments: config.maxPayments,
     maxBytes,
     orgMaxPayments: config.orgMaxPayments > 0 ? config.orgMaxPayments : Math.max(1, Math.floor(config.maxPayments * ORGANIZATION_SHARE)),
     orgMaxBytes: config.orgMaxStoreBytes > 0 ? config.orgMaxStoreBytes : Math.floor(maxBytes * ORGANIZATION_SHARE),
-    heapCeilingBytes: Math.floor(oldGeneration * HEAP_CEILING_SHARE),
+    heapCeilingBytes,
   };
 }
 
@@ -173,7 +196,7 @@ export class StoreCapacity {
     const sample = this.#sample as HeapSample;
     if (sample.liveBytes + Math.max(0, this.#bytes - this.#bytesAtSample) + bytes <= ceiling) return;
     if (this.heap.usedBytes() + bytes <= ceiling) return;
-    throw new StoreFullError(`${formatBytes(ceiling)} of live heap (${HEAP_CEILING_SHARE * 100}% of the heap limit less the young generation)`);
+    throw new StoreFullError(`${formatBytes(ceiling)} of live heap (the old generation less its headroom)`);
   }
 
   /** Takes a new heap sample as the base of the estimated growth. */
