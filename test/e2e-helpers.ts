@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
 
 /** Helpers shared by the e2e specs: request builders and the contract's common assertions. */
@@ -190,4 +191,20 @@ export async function atOneInstant(check: () => Promise<void>): Promise<void> {
   } finally {
     jest.useRealTimers();
   }
+}
+
+/**
+ * `Bearer <JWT>` for `org` with `scope`: HS256 with `secret`, subject `client-of-<org>`, issued
+ * now and valid for an hour (inside the default AUTH_MAX_TOKEN_LIFETIME_SECONDS, and far longer
+ * than any spec runs, however loaded the machine).
+ */
+export async function bearerFor(secret: string, org: string, scope: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = await new SignJWT({ org, scope })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(`client-of-${org}`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(secret));
+  return `Bearer ${jwt}`;
 }

@@ -1,6 +1,5 @@
-import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
-import { Body, expectNotStored, expectProblem, expectStatus, Payment, paymentBody, paymentPath, uniqueId } from './e2e-helpers';
+import { bearerFor, Body, expectNotStored, expectProblem, expectStatus, Payment, paymentBody, paymentPath, uniqueId } from './e2e-helpers';
 import { largestPaymentBody, longOrganizationId } from './largest-payment';
 import { startTestApp, TestApp } from './test-app';
 
@@ -256,16 +255,7 @@ describe('the quotas with auth on: the token\'s organization', () => {
   const SECRET = 'quotas-e2e-secret-0123456789abcdef0123456789abcdef';
   let t: TestApp;
 
-  async function bearer(org: string, scope = 'payments:read payments:write'): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
-    const jwt = await new SignJWT({ org, scope })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(`client-of-${org}`)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .sign(new TextEncoder().encode(SECRET));
-    return `Bearer ${jwt}`;
-  }
+  const bearer = (org: string, scope = 'payments:read payments:write') => bearerFor(SECRET, org, scope);
 
   beforeAll(async () => {
     t = await startTestApp({ authJwtSecret: SECRET, maxPayments: 20 });

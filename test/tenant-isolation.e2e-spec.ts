@@ -1,6 +1,5 @@
-import { SignJWT } from 'jose';
 import request, { Response } from 'supertest';
-import { Body, expectProblem, expectStatus, paymentBody, paymentPath, uniqueId } from './e2e-helpers';
+import { bearerFor, Body, expectProblem, expectStatus, paymentBody, paymentPath, uniqueId } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
 /**
@@ -10,18 +9,7 @@ import { startTestApp, TestApp } from './test-app';
  * platform operator (the `operator` scope) on all. In memory and (e2e-pg) PostgreSQL mode.
  */
 const SECRET = 'tenant-isolation-secret-0123456789abcdef0123456789';
-const KEY = new TextEncoder().encode(SECRET);
-
-async function bearer(org: string, scope: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const jwt = await new SignJWT({ org, scope })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(`client-of-${org}`)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 600)
-    .sign(KEY);
-  return `Bearer ${jwt}`;
-}
+const bearer = (org: string, scope: string) => bearerFor(SECRET, org, scope);
 
 const get = (url: string, path: string, authorization?: string) => {
   const r = request(url).get(path);

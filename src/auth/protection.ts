@@ -2,6 +2,7 @@ import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../config';
 import { AppError, DuplicateHeaderError, RateLimitedError } from '../errors';
 import { sendProblem, toProblem } from '../problem.filter';
@@ -10,6 +11,12 @@ import { JwtVerifier } from './jwt.verifier';
 const API_PATH = /^\/(payments|admin)(\/|\?|$)/;
 
 /** The routes that need a token, count against the rate limit and are shed under overload. */
+/** Who a request counts against (rate limit, stream caps): the verified caller (token subject within its organization), else the client address. */
+export function callerKey(request: FastifyRequest): string {
+  const caller = request.auth?.caller;
+  return caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`;
+}
+
 export function isApiPath(url: string): boolean {
   return API_PATH.test(url);
 }
@@ -61,10 +68,7 @@ export async function registerProtection(app: NestFastifyApplication, config: Ap
       max: config.rateLimitPerMinute,
       timeWindow: 60_000,
       // per verified caller (token subject within its organization), else per client address
-      keyGenerator: (request) => {
-        const caller = request.auth?.caller;
-        return caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`;
-      },
+      keyGenerator: callerKey,
       allowList: (request) => !isApiPath(request.url),
       errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
     });

@@ -59,17 +59,14 @@ export function namedOrganization(request: FastifyRequest): string | undefined {
   return named;
 }
 
-function ownOrganization(caller: Caller, named: string | undefined): string {
+/** The caller's organization; naming another (whatever the value) is a 403. */
+function ownOrganization(caller: Caller, named: unknown): string {
   if (named !== undefined && named !== caller.org) throw new OrganizationForbiddenError('organizationId');
   return caller.org;
 }
 
 function scope(target: unknown, caller: Caller): void {
-  if (!isRecord(target)) return;
-  if (target.organizationId !== undefined && target.organizationId !== caller.org) {
-    throw new OrganizationForbiddenError('organizationId');
-  }
-  target.organizationId = caller.org;
+  if (isRecord(target)) target.organizationId = ownOrganization(caller, target.organizationId);
 }
 
 function defaultOrganization(item: unknown, caller: Caller): void {

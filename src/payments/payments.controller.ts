@@ -4,6 +4,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/caller';
+import { callerKey } from '../auth/protection';
 import { RequireScope } from '../auth/scopes.guard';
 import { ActsForCaller, addressedOrganization, CurrentCaller } from '../auth/tenancy';
 import { heavyLane } from '../http/heavy-lane';
@@ -131,8 +132,7 @@ export class PaymentsController {
   async statsStream(@Query() q: PaymentStatsQueryDto, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const query = new GetPaymentStatsQuery({ filter: toPaymentFilter(q), interval: q.interval });
     // past a cap: a 429 or 503 problem answer, before anything is computed or the reply hijacked
-    const caller = request.auth?.caller;
-    const slot = this.streams.reserve(caller ? `caller:${caller.org}:${caller.sub ?? ''}` : `ip:${request.ip}`);
+    const slot = this.streams.reserve(callerKey(request));
     let first: unknown;
     try {
       first = await this.queryBus.execute(query); // a failure here is an ordinary problem answer

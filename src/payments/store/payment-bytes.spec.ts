@@ -2,6 +2,7 @@ import { createPayment, NewPayment, transition } from '../payment';
 import {
   eventIdBytes,
   EVENT_ID_BYTES,
+  grownBytes,
   METADATA_ENTRY_BYTES,
   NEW_ORGANIZATION_BYTES,
   NEW_USER_BYTES,
@@ -92,5 +93,19 @@ describe('paymentBytes', () => {
 
     expect(estimate).toBeGreaterThanOrEqual(349);
     expect(estimate).toBeLessThan(2 * 349);
+  });
+});
+
+describe('grownBytes', () => {
+  it('is what paymentBytes says an event added, from the lifecycle fields alone, and re-reads everything when more changed', () => {
+    const big = largest('x');
+    const completed = transition(big, { type: 'PaymentProcessed', occurredAt: NOW }, NOW);
+    const refunded = transition(completed, { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1 }, NOW);
+    const failed = transition(big, { type: 'PaymentFailed', occurredAt: NOW, error: 'card declined: «do not honour»' }, NOW);
+    for (const [before, after] of [[big, completed], [completed, refunded], [big, failed], [failed, failed]]) {
+      expect(grownBytes(before, after)).toBe(paymentBytes(after) - paymentBytes(before));
+    }
+    const reloaded = { ...completed, metadata: { ...completed.metadata, extra: 'v' } }; // as a reload may bring
+    expect(grownBytes(completed, reloaded)).toBe(paymentBytes(reloaded) - paymentBytes(completed));
   });
 });

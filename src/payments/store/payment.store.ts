@@ -9,7 +9,7 @@ import { processHeapGauge } from './heap-gauge';
 import { IdTable } from './id-table';
 import { PaymentCells } from './payment-cells';
 import { PostingIndex } from './posting.index';
-import { eventIdBytes, paymentBytes } from './payment-bytes';
+import { eventIdBytes, grownBytes } from './payment-bytes';
 import { PaymentIndexes } from './query-planner';
 import { SortedIndex } from './sorted.index';
 import { timeMs } from '../../iso-time';
@@ -286,7 +286,7 @@ export class PaymentStore {
     }
     // An event only grows a payment a little, but each new event id is kept: the heap, not a
     // quota, limits that (a store full of payments still serves their events).
-    const grown = paymentBytes(updated) - paymentBytes(current);
+    const grown = grownBytes(current, updated);
     const kept = eventId === undefined ? 0 : eventIdBytes(eventId);
     if (grown + kept > 0) this.#capacity.admitGrowth(grown + kept);
     this.#replace(row, updated, grown);
@@ -300,7 +300,7 @@ export class PaymentStore {
   }
 
   /** Replaces the payment of `row` (same identity and indexed fields but status). */
-  #replace(row: number, updated: Payment, grown = paymentBytes(updated) - paymentBytes(this.#rows[row])): void {
+  #replace(row: number, updated: Payment, grown = grownBytes(this.#rows[row], updated)): void {
     const current = this.#rows[row];
     this.#aggregate(-1, row);
     this.#rows[row] = updated;
