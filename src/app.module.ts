@@ -9,6 +9,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppConfig } from './config';
 import { HealthModule } from './health/health.module';
+import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ClassEventIds } from './payments/event-ids';
 import { PaymentsModule } from './payments/payments.module';
@@ -48,6 +49,7 @@ export class AppModule {
         }),
         MetricsModule,
         PaymentsModule.forRoot(config),
+        MessagingModule.forRoot(config),
         HealthModule,
         DashboardModule,
       ],

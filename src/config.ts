@@ -48,6 +48,21 @@ export class AppConfig {
   syncPollMs = 1000;
   /** A database round trip longer than this fails (the write gets a 503). */
   databaseTimeoutMs = 5000;
+  /** RabbitMQ (AMQP 0-9-1); unset = messaging off (see src/messaging and README "Messaging"). */
+  brokerUrl?: string = undefined;
+  /** First part of every exchange and queue name: <prefix>.commands, <prefix>.events, ... */
+  brokerPrefix = 'payments';
+  /** The CloudEvents `source` of what this service publishes. */
+  brokerSource = '/payments-service';
+  /** Inbound messages in flight at once (unacknowledged); bounds memory and the share of the event loop. */
+  brokerPrefetch = 100;
+  /** Longest wait between two attempts of a message whose outcome was transient (database down, overloaded). */
+  brokerRetryMaxMs = 5000;
+  /** A message redelivered more often than this (it crashed consumers) is dead-lettered by the broker. */
+  brokerDeliveryLimit = 20;
+  /** Outbox rows published per round (PostgreSQL mode), and events held unpublished in memory mode at most. */
+  outboxBatch = 500;
+  outboxMemoryMax = 100_000;
 
   constructor(overrides: Partial<AppConfig> = {}) {
     Object.assign(this, overrides);
@@ -103,6 +118,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
+  const brokerUrl = env.BROKER_URL === undefined || env.BROKER_URL.trim() === '' ? undefined : env.BROKER_URL.trim();
+  if (brokerUrl !== undefined && !/^amqps?:\/\/\S+$/.test(brokerUrl)) problems.push('BROKER_URL must be an amqp:// or amqps:// URL');
+  const brokerPrefix = str('BROKER_PREFIX', defaults.brokerPrefix);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(brokerPrefix)) problems.push(`BROKER_PREFIX may only hold letters, digits and _ . - (at most 100), got '${brokerPrefix}'`);
   const nodeEnv = str('NODE_ENV', defaults.nodeEnv);
   const secret = env.AUTH_JWT_SECRET === undefined || env.AUTH_JWT_SECRET === '' ? undefined : env.AUTH_JWT_SECRET;
   if (secret === undefined && nodeEnv === 'production') {
@@ -146,6 +165,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     groupCommitMaxBatch: int('GROUP_COMMIT_MAX_BATCH', defaults.groupCommitMaxBatch, 1, 1000),
     syncPollMs: int('SYNC_POLL_MS', defaults.syncPollMs, 50, 60_000),
     databaseTimeoutMs: int('DATABASE_TIMEOUT_MS', defaults.databaseTimeoutMs, 100, 120_000),
+    brokerUrl,
+    brokerPrefix,
+    brokerSource: str('BROKER_SOURCE', defaults.brokerSource),
+    brokerPrefetch: int('BROKER_PREFETCH', defaults.brokerPrefetch, 1, 10_000),
+    brokerRetryMaxMs: int('BROKER_RETRY_MAX_MS', defaults.brokerRetryMaxMs, 100, 300_000),
+    brokerDeliveryLimit: int('BROKER_DELIVERY_LIMIT', defaults.brokerDeliveryLimit, 1, 1000),
+    outboxBatch: int('OUTBOX_BATCH', defaults.outboxBatch, 1, 10_000),
+    outboxMemoryMax: int('OUTBOX_MEMORY_MAX', defaults.outboxMemoryMax, 1, 10_000_000),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -7,6 +7,7 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, title: 'Your request is not valid' },
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
+  UNKNOWN_MESSAGE_TYPE: { status: 400, title: 'The message type is not one this service accepts' },
   UNAUTHORIZED: { status: 401, title: 'A valid bearer token is required' },
   MISSING_SCOPE: { status: 403, title: 'The token lacks the scope this route needs' },
   ORGANIZATION_FORBIDDEN: { status: 403, title: 'The token does not act for this organization' },

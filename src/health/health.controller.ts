@@ -1,10 +1,11 @@
-import { Controller, Get, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject, SecurityRequirementObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OPERATOR } from '../auth/caller';
 import { AppConfig } from '../config';
+import { BrokerHealth } from '../messaging/broker.health';
 import { PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
 
@@ -32,6 +33,7 @@ export class HealthController {
     private readonly store: PaymentStore,
     private readonly primary: PrimaryRepository,
     private readonly config: AppConfig,
+    @Optional() private readonly broker?: BrokerHealth,
   ) {}
 
   @Get('live')
@@ -64,6 +66,15 @@ export class HealthController {
         const { up, details } = await this.primary.health();
         return up ? check.up(details) : check.down(details);
       },
+      // with messaging on: the broker's state, which never fails readiness (the outbox holds the events)
+      ...(this.broker === undefined
+        ? []
+        : [
+            async () => {
+              const { connected, ...details } = await this.broker!.status();
+              return this.indicators.check('broker').up({ connected, ...details });
+            },
+          ]),
     ]);
     // the figures span every tenant (payments in the store, the change feed's position): the
     // platform operator's, as /admin/store's totals are (anyone's when auth is off, as /admin)

@@ -145,6 +145,22 @@ export class MetricsService {
     else this.#requestSeries.delete(key);
   }
 
+  /** A gauge read when Prometheus scrapes, from a source that answers later (a database); a failed read keeps the last value. */
+  asyncGauge(name: string, help: string, read: () => Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await read());
+        } catch {
+          // unreachable now: the last value stays
+        }
+      },
+    });
+  }
+
   /** A gauge read when Prometheus scrapes (no timer, no work between scrapes). */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({

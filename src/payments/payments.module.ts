@@ -60,7 +60,7 @@ export class PaymentsModule {
         StatsStreams,
         PaymentEventsMetrics,
       ],
-      exports: [PaymentStore, PrimaryRepository],
+      exports: [PaymentStore, PrimaryRepository, ...(config.databaseUrl ? [StoreSync] : [])],
     };
   }
 }

@@ -70,6 +70,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE payment_events ADD FOREIGN KEY (organization_id, payment_id) REFERENCES payments (organization_id, payment_id);
     `,
   },
+  {
+    version: 3,
+    name: 'transactional outbox',
+    sql: `
+      -- The events of committed changes, written in the change's transaction, until the broker
+      -- confirms them (then deleted). seq is taken under COMMIT_LOCK: commit order.
+      CREATE TABLE outbox (
+        seq             bigserial PRIMARY KEY,
+        event_id        text NOT NULL,
+        type            text NOT NULL,
+        organization_id text NOT NULL,
+        payment_id      text NOT NULL,
+        body            text NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+    `,
+  },
 ];
 
 /**

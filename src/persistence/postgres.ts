@@ -13,6 +13,8 @@ export const COMMIT_LOCK = 0x7061796d; // 'paym'
 
 /** Session-scoped advisory lock held while migrations run (several instances may start at once). */
 export const MIGRATION_LOCK = 0x6d696772; // 'migr'
+/** Session advisory lock of the instance that relays the outbox to the broker (one at a time). */
+export const OUTBOX_LOCK = 0x6f757462; // 'outb'
 
 // bigint (int8) columns as numbers: money is validated below 2^53, sequences stay far below.
 const parsers = {

@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands/payment.writer';
 import { Payment } from '../payments/payment';
 import { InsertResult } from '../payments/store/payment.store';
+import { OutboundMessage, outboundMessage, OutboundType } from '../messaging/cloud-events';
 import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
 import { CHANGES_CHANNEL, checkout, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
 import { StoreSync } from './store-sync';
@@ -175,6 +176,9 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
     const created = new Set<string>();
     const changed = new Set<string>();
+    /** What the batch commits, change by change, in order: the outbox's events (with messaging on). */
+    const committed: OutboundMessage[] = [];
+    const source = this.config.brokerUrl === undefined ? undefined : this.config.brokerSource;
     const events: { organizationId: string; paymentId: string; eventId: string; type: string }[] = [];
     // The store mirrors the database: its capacity is the one to keep (each create admitted
     // counts for the next; the store records them when it applies the commit, and never refuses).
@@ -188,6 +192,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
           admit(op.payment);
           state.set(key, op.payment);
           created.add(key);
+          if (source !== undefined) committed.push(outboundMessage('PaymentCreated', op.payment, source));
           return { ok: true, value: { payment: op.payment, created: true } };
         }
         const { eventId, eventType, next } = op.change;
@@ -201,6 +206,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
         const updated = next(current);
         state.set(key, updated);
         if (!created.has(key)) changed.add(key);
+        if (source !== undefined) committed.push(outboundMessage(eventType as OutboundType, updated, source));
         if (eventId !== undefined) {
           seen.add(eventKey(organizationId, paymentId, eventId));
           events.push({ organizationId, paymentId, eventId, type: eventType });
@@ -231,6 +237,14 @@ export class PostgresPaymentWriter extends PaymentWriter {
         `INSERT INTO payment_events (organization_id, payment_id, event_id, type)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
         [events.map((e) => e.organizationId), events.map((e) => e.paymentId), events.map((e) => e.eventId), events.map((e) => e.type)],
+      );
+    }
+    if (committed.length > 0) {
+      // the transactional outbox: these rows exist if and only if the changes commit
+      await client.query(
+        `INSERT INTO outbox (event_id, type, organization_id, payment_id, body)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+        [committed.map((m) => m.id), committed.map((m) => m.type), committed.map((m) => m.organizationId), committed.map((m) => m.paymentId), committed.map((m) => m.body)],
       );
     }
     await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
