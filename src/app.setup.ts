@@ -17,6 +17,7 @@ import { ProblemValidationPipe } from './validation.pipe';
 import { REQUEST_ID, RequestIds } from './http/request-id';
 import { answerClientError } from './http/client-error';
 import { declareProblems } from './openapi';
+import { ASYNCAPI_PATH, asyncApiDocument } from './messaging/asyncapi';
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -184,4 +185,7 @@ export async function setupApp(
     if (name.endsWith('Dto') && 'type' in schema) schema.additionalProperties = false;
   }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
+  // The messaging (AsyncAPI 3.0) beside it, built from this document's schemas: public, as /docs/json is.
+  const asyncapi = JSON.stringify(asyncApiDocument(document, config));
+  fastify.get(ASYNCAPI_PATH, (_request, reply) => reply.type('application/json; charset=utf-8').send(asyncapi));
 }
