@@ -18,13 +18,12 @@ export class MessagingModule {
     if (config.brokerUrl === undefined) {
       return { module: MessagingModule, global: true, providers: [{ provide: BrokerHealth, useValue: undefined }], exports: [BrokerHealth] };
     }
-    const outbox: Provider[] = config.databaseUrl
-      ? [PostgresOutbox, { provide: Outbox, useExisting: PostgresOutbox }]
-      : [MemoryOutbox, { provide: Outbox, useExisting: MemoryOutbox }];
+    // one provider only: the CQRS explorer would register an events handler provided twice twice
+    const outbox: Provider = { provide: Outbox, useClass: config.databaseUrl ? PostgresOutbox : MemoryOutbox };
     return {
       module: MessagingModule,
       global: true,
-      providers: [MessagingMetrics, BrokerConnection, ...outbox, OutboxRelay, InboundConsumer, BrokerHealth],
+      providers: [MessagingMetrics, BrokerConnection, outbox, OutboxRelay, InboundConsumer, BrokerHealth],
       exports: [BrokerHealth, BrokerConnection],
     };
   }

@@ -47,7 +47,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.#abort.abort();
     this.kick();
     // a batch the broker has not confirmed stays in the outbox (PostgreSQL) and goes out later
-    await Promise.race([this.#running, sleep(SHUTDOWN_WAIT_MS)]);
+    await Promise.race([this.#running, sleep(SHUTDOWN_WAIT_MS, undefined, { ref: false })]);
   }
 
   kick(): void {
