@@ -45,6 +45,14 @@ describe('loadConfig', () => {
       groupCommitMaxBatch: 100,
       syncPollMs: 1000,
       databaseTimeoutMs: 5000,
+      brokerUrl: undefined,
+      brokerPrefix: 'payments',
+      brokerSource: '/payments-service',
+      brokerPrefetch: 100,
+      brokerRetryMaxMs: 5000,
+      brokerDeliveryLimit: 20,
+      outboxBatch: 500,
+      outboxMemoryMax: 100_000,
     });
   });
 
@@ -82,6 +90,14 @@ describe('loadConfig', () => {
       GROUP_COMMIT_MAX_BATCH: '50',
       SYNC_POLL_MS: '500',
       DATABASE_TIMEOUT_MS: '2000',
+      BROKER_URL: 'amqps://u:p@mq.example.com/payments',
+      BROKER_PREFIX: 'acme',
+      BROKER_SOURCE: 'https://payments.example.com',
+      BROKER_PREFETCH: '20',
+      BROKER_RETRY_MAX_MS: '1000',
+      BROKER_DELIVERY_LIMIT: '5',
+      OUTBOX_BATCH: '100',
+      OUTBOX_MEMORY_MAX: '1000',
     });
     expect({ ...config }).toEqual({
       nodeEnv: 'test',
@@ -114,6 +130,14 @@ describe('loadConfig', () => {
       groupCommitMaxBatch: 50,
       syncPollMs: 500,
       databaseTimeoutMs: 2000,
+      brokerUrl: 'amqps://u:p@mq.example.com/payments',
+      brokerPrefix: 'acme',
+      brokerSource: 'https://payments.example.com',
+      brokerPrefetch: 20,
+      brokerRetryMaxMs: 1000,
+      brokerDeliveryLimit: 5,
+      outboxBatch: 100,
+      outboxMemoryMax: 1000,
     });
   });
 
@@ -178,10 +202,24 @@ describe('loadConfig', () => {
     ['DATABASE_POOL_SIZE', '1'],
     ['SYNC_POLL_MS', '10'],
     ['AUTH_JWT_SECRET', 'secret'],
+    ['BROKER_URL', 'http://rabbitmq:5672'],
+    ['BROKER_PREFIX', 'pay ments'],
+    ['BROKER_PREFETCH', '0'],
+    ['BROKER_RETRY_MAX_MS', '50'],
+    ['BROKER_DELIVERY_LIMIT', '0'],
+    ['OUTBOX_BATCH', '10001'],
+    ['OUTBOX_MEMORY_MAX', '0'],
   ])('stops with a ConfigError naming %s when it is %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it('turns messaging on with an amqp BROKER_URL, and reads its settings', () => {
+    const config = loadConfig({ BROKER_URL: ' amqp://u:p@rabbitmq:5672/vh ', BROKER_PREFIX: 'acme.payments', BROKER_PREFETCH: '10', OUTBOX_BATCH: '50' });
+    expect(config).toMatchObject({ brokerUrl: 'amqp://u:p@rabbitmq:5672/vh', brokerPrefix: 'acme.payments', brokerPrefetch: 10, outboxBatch: 50 });
+    expect(loadConfig({}).brokerUrl).toBeUndefined();
+    expect(loadConfig({}).brokerPrefix).toBe('payments');
   });
 
   it('takes a PostgreSQL DATABASE_URL and the durable-mode settings', () => {
