@@ -150,7 +150,7 @@ export function asyncApiDocument(openapi: OpenAPIObject, config: AppConfig): Jso
         title: 'Dead-letter queue',
         description: `Quorum queue (durable) bound to ${names.deadLetter}: the dead-lettered commands, for an operator to read, mend and publish again.`,
         messages: { DeadLetteredCommand: { $ref: '#/components/messages/deadLetter.Command' } },
-        bindings: { amqp: queue(names.deadLetterQueue, { 'x-queue-type': 'quorum' }) },
+        bindings: { amqp: queue(names.deadLetterQueue, { 'x-queue-type': 'classic' }) },
       },
     },
     operations: {

@@ -26,7 +26,8 @@ export function brokerNames(prefix: string): BrokerNames {
 
 /**
  * Declares the topology (idempotent: every instance does it on every connection).
- * - Durable exchanges; quorum queues (replicated, durable, with a delivery limit).
+ * - Durable exchanges; the command queue is a quorum queue (replicated, durable, with a delivery
+ *   limit), the dead-letter queue a durable classic one (kept until someone takes them).
  * - The command queue has a single active consumer: of several instances one consumes, in
  *   queue order, and another takes over when it goes (so a payment's events are applied in the
  *   order they were published; see README "Messaging").
@@ -37,7 +38,9 @@ export async function assertTopology(channel: Channel, names: BrokerNames, confi
   await channel.assertExchange(names.commands, 'topic', { durable: true });
   await channel.assertExchange(names.deadLetter, 'fanout', { durable: true });
   await channel.assertExchange(names.events, 'topic', { durable: true });
-  await channel.assertQueue(names.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  // classic, not quorum: a quorum queue has a delivery limit (20 by default from RabbitMQ 4.0),
+  // and a dead letter looked at and returned that often must not be dropped
+  await channel.assertQueue(names.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
   await channel.bindQueue(names.deadLetterQueue, names.deadLetter, '');
   await channel.assertQueue(names.commandsQueue, {
     durable: true,
