@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ApplyPaymentEventCommand } from '../payments/commands/apply-payment-event.command';
 import type { BrokerConnection } from './broker.connection';
 import { InboundConsumer } from './inbound.consumer';
+import type { PaymentStore } from '../payments/store/payment.store';
 import { MessagingMetrics } from './messaging.metrics';
 import { brokerNames } from './topology';
 
@@ -34,7 +35,8 @@ async function harness(execute: (command: unknown) => Promise<unknown>, publish:
     }),
   } as unknown as BrokerConnection;
   const metrics = new MessagingMetrics(new MetricsService());
-  const consumer = new InboundConsumer(broker, { execute } as unknown as CommandBus, new AppConfig({ brokerRetryMaxMs: 100 }), metrics);
+  const store = { loaded: true } as PaymentStore;
+  const consumer = new InboundConsumer(broker, { execute } as unknown as CommandBus, new AppConfig({ brokerRetryMaxMs: 100 }), metrics, store);
   consumer.onApplicationBootstrap();
   while (channel.consume.mock.calls.length === 0) await new Promise((r) => setImmediate(r)); // the channel's setup has run
   let tag = 0;

@@ -7,6 +7,7 @@ import { AppConfig } from '../config';
 import { AppError } from '../errors';
 import { ApplyPaymentEventCommand } from '../payments/commands/apply-payment-event.command';
 import { CreatePaymentCommand } from '../payments/commands/create-payment.command';
+import { PaymentStore } from '../payments/store/payment.store';
 import { toProblem } from '../problem.filter';
 import { BrokerConnection } from './broker.connection';
 import { InboundMessage, parseInbound } from './cloud-events';
@@ -15,6 +16,7 @@ import { MessagingMetrics } from './messaging.metrics';
 /** Problem codes whose outcome may change by itself: the message is tried again, never dead-lettered. */
 const TRANSIENT = new Set(['DATABASE_UNAVAILABLE', 'STORE_LOADING', 'OVERLOADED', 'SERVICE_UNAVAILABLE']);
 const FIRST_RETRY_MS = 100;
+const LOADED_POLL_MS = 100;
 
 /**
  * Consumes the command queue: each message goes through the same CommandBus commands as HTTP
@@ -45,10 +47,14 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
     private readonly commandBus: CommandBus,
     private readonly config: AppConfig,
     private readonly metrics: MessagingMetrics,
+    private readonly store: PaymentStore,
   ) {}
 
   onApplicationBootstrap(): void {
     this.#channel = this.broker.channel('consumer', async (channel) => {
+      // PostgreSQL mode: no message is taken before the store has loaded (HTTP answers 503 until then)
+      while (!this.store.loaded && !this.#stopping) await sleep(LOADED_POLL_MS, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+      if (this.#stopping) return;
       await channel.prefetch(this.config.brokerPrefetch);
       await channel.consume(this.broker.names.commandsQueue, (message) => message && this.#receive(channel, message), { noAck: false });
     });
