@@ -43,13 +43,17 @@ export class TestBroker {
   #channel!: ConfirmChannel;
   #reader!: Channel;
 
-  private constructor(readonly prefix: string) {
+  private constructor(
+    readonly prefix: string,
+    /** The broker (and vhost) this test talks to. */
+    readonly url: string,
+  ) {
     this.names = brokerNames(prefix);
     this.eventsQueue = `${prefix}.test-events`;
   }
 
-  static async open(prefix = uniquePrefix()): Promise<TestBroker> {
-    const broker = new TestBroker(prefix);
+  static async open(prefix = uniquePrefix(), url = TEST_BROKER_URL): Promise<TestBroker> {
+    const broker = new TestBroker(prefix, url);
     await broker.#connect();
     return broker;
   }
@@ -60,7 +64,7 @@ export class TestBroker {
   }
 
   async #connect(): Promise<void> {
-    this.#connection = await amqplib.connect(TEST_BROKER_URL, { clientProperties: { connection_name: this.connectionName } });
+    this.#connection = await amqplib.connect(this.url, { clientProperties: { connection_name: this.connectionName } });
     this.#connection.on('error', () => undefined);
     this.#channel = await this.#connection.createConfirmChannel();
     this.#channel.on('error', () => undefined);
@@ -189,26 +193,29 @@ export class TestBroker {
 const run = promisify(execFile);
 
 /**
- * Has the broker close (CONNECTION_FORCED, as a broker restart or an operator would) every
- * connection whose client-provided connection_name `matches`, through rabbitmqctl (local,
- * as root). Returns how many it closed. The service names its connection
- * `payments-service <pid>`, a TestBroker `test-broker <prefix>`.
+ * `rabbitmqctl close_all_connections` on one vhost: the broker drops every connection to it, as
+ * it does to all of them when it restarts (the other vhosts' users, other test runs on the same
+ * broker, keep theirs).
  */
-export async function closeBrokerConnections(matches: (connectionName: string) => boolean, reason = 'test'): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '--quiet', '--no-table-headers']);
-  const pids: string[] = [];
-  for (const line of stdout.split('\n')) {
-    const [pid, properties = ''] = line.split('\t');
-    const name = /\{"connection_name","([^"]*)"\}/.exec(properties)?.[1];
-    if (pid.startsWith('<') && name !== undefined && matches(name)) pids.push(pid);
-  }
-  await Promise.all(pids.map((pid) => run('rabbitmqctl', ['close_connection', pid, reason]).catch(() => undefined)));
-  return pids.length;
+export async function closeAllBrokerConnections(vhost: string, reason = 'test'): Promise<void> {
+  await run('rabbitmqctl', ['close_all_connections', '--vhost', vhost, '--limit', '100000', reason]);
 }
 
-/** `rabbitmqctl close_all_connections`: every connection to the broker, everybody's. */
-export async function closeAllBrokerConnections(reason = 'test'): Promise<void> {
-  await run('rabbitmqctl', ['close_all_connections', reason]);
+export interface TestVhost {
+  name: string;
+  /** TEST_BROKER_URL on this vhost. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A vhost of the test's own on the local broker (rabbitmqctl, as root), guest allowed everything on it. */
+export async function createVhost(name = uniquePrefix()): Promise<TestVhost> {
+  await run('rabbitmqctl', ['add_vhost', name]);
+  const user = decodeURIComponent(new URL(TEST_BROKER_URL).username || 'guest');
+  await run('rabbitmqctl', ['set_permissions', '--vhost', name, user, '.*', '.*', '.*']);
+  const url = new URL(TEST_BROKER_URL);
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return { name, url: url.toString(), drop: () => run('rabbitmqctl', ['delete_vhost', name]).then(() => undefined) };
 }
 
 /** A body as JSON, or {} when it is not (a dead-lettered message may be anything). */
