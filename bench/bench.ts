@@ -14,7 +14,9 @@
  * falls below half its value, unless BENCH_GATE=0: then every figure is reported and only a
  * wrong answer fails the run, as .ci/run does on its shared, loaded machine), BENCH_HTTP=0 (skip the HTTP cases), BENCH_INSERTS; BENCH_PG=0 (skip the
  * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay, several
- * instances on one database), BENCH_PG_URL.
+ * instances on one database), BENCH_PG_URL; BENCH_MESSAGING=0 (skip the messaging section,
+ * bench/bench-messaging.ts: RabbitMQ at BENCH_BROKER_URL against HTTP; off in a smoke run unless
+ * BENCH_MESSAGING=1, skipped when no broker answers).
  * Run through npm (node --expose-gc --max-old-space-size=8192).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,7 @@ import { LokiEngine } from './loki';
 import { atRealtimePriority, Budget, CpuProbe, describeIdle, gc, hasTaskset, machineInfo, noiseSample, pinSelf, realtimeTiming, Timing, timeIterations } from './measure';
 import { NaiveEngine } from './naive';
 import { postgresReport, postgresSection } from './postgres';
+import { messagingReport, messagingSection } from './bench-messaging';
 import { ProjectEngine } from './project';
 import {
   Engine,
@@ -513,6 +516,8 @@ async function main(): Promise<void> {
   gc();
   // PostgreSQL mode (bench/postgres.ts): skipped with BENCH_PG=0 or when the server is unreachable
   const pg = await postgresSection({ n: N, smoke: SMOKE, pinned, log });
+  // RabbitMQ (bench/bench-messaging.ts): skipped with BENCH_MESSAGING=0, in a smoke run, or without a broker
+  const messaging = await messagingSection({ smoke: SMOKE, pinned, log });
   const noiseAfter = noiseSample(5);
   const noiseAll = [...noiseBefore, ...noiseAfter];
   const noise = {
@@ -675,6 +680,8 @@ async function main(): Promise<void> {
     '',
     postgresReport(pg, goals),
     '',
+    messagingReport(messaging),
+    '',
     `GC in the bench process (this project's timed loops): p99 over the samples no GC pause overlapped, pauses, pause ms: ` +
       ip.latency
         .map((c) => `${c.id} ${ms(c.project.p99WithoutGc ?? NaN)} ms (${c.project.gcPauses} pauses, ${ms(c.project.gcMs ?? 0)} ms)`)
@@ -691,7 +698,7 @@ async function main(): Promise<void> {
   writeFileSync(
     out,
     JSON.stringify(
-      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, realtime: realtimeTiming(), noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, goals },
+      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, realtime: realtimeTiming(), noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, messaging, goals },
       null,
       2,
     ) + '\n',
