@@ -73,3 +73,27 @@ describe('HeavyLane', () => {
     }
   });
 });
+
+describe('HeavyLane when a turn is asked for while the iteration still gives turns', () => {
+  it('keeps giving turns afterwards (an iteration scheduled for a turn already given must not lose the next ones)', async () => {
+    let t = 1_000;
+    let eachLookCosts = 0; // 0 while the first iteration runs; then every look at the clock "takes" a budget
+    const now = () => (t += eachLookCosts);
+    const lane = new HeavyLane(5, now);
+    // the first turn's work asks for another turn: that schedules an iteration, but the running
+    // one (within its budget) gives that turn itself, so the scheduled iteration finds none
+    let nested: Promise<void> | undefined;
+    await lane.turn().then(() => {
+      nested = lane.turn();
+    });
+    await nested;
+    eachLookCosts = 5; // (so that a lane that went wrong loops over iterations, not in one: the spec sees it)
+    await new Promise((resolve) => setImmediate(resolve)); // the scheduled iteration, with nothing to give
+    expect(lane.waiting).toBe(0);
+    // then later turns are still given, in order
+    const given: number[] = [];
+    await Promise.all([0, 1, 2].map((i) => lane.turn().then(() => given.push(i))));
+    expect(given).toEqual([0, 1, 2]);
+    expect(lane.waiting).toBe(0);
+  });
+});

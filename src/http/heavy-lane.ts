@@ -47,6 +47,8 @@ export class HeavyLane {
   /** An iteration's first turn (check phase). */
   readonly #next = (): void => {
     this.#scheduled = false;
+    // the iteration before may have given every turn since this one was scheduled
+    if (this.waiting === 0) return;
     this.#turnStarted = this.now();
     this.#give();
   };

@@ -7,6 +7,7 @@ import { AppConfig } from '../config';
 import { AppError } from '../errors';
 import { ApplyPaymentEventCommand } from '../payments/commands/apply-payment-event.command';
 import { CreatePaymentCommand } from '../payments/commands/create-payment.command';
+import { heavyLane } from '../http/heavy-lane';
 import { PaymentStore } from '../payments/store/payment.store';
 import { toProblem } from '../problem.filter';
 import { BrokerConnection } from './broker.connection';
@@ -69,7 +70,17 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
     await this.#channel?.close().catch(() => undefined);
   }
 
+  /**
+   * A delivery waits for its turn in the heavy lane (the one search and stats take turns in):
+   * the consumer's work then yields to HTTP after about a millisecond per event-loop iteration,
+   * so a backlog drained at full speed never holds a GET for long. The lane is FIFO: deliveries
+   * keep their order.
+   */
   #receive(channel: ConfirmChannel, message: ConsumeMessage): void {
+    void heavyLane.turn().then(() => this.#dispatch(channel, message));
+  }
+
+  #dispatch(channel: ConfirmChannel, message: ConsumeMessage): void {
     const parsed = parseInbound(message.content, this.config.maxJsonDepth);
     const type = parsed.ok ? parsed.message.type : (parsed.type ?? 'unknown');
     this.metrics.consumed.inc({ type: label(type) });

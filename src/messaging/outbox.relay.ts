@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config';
+import { heavyLane } from '../http/heavy-lane';
 import { reasonOf } from '../persistence/postgres';
 import { BrokerConnection } from './broker.connection';
 import { CLOUDEVENTS_JSON } from './cloud-events';
@@ -79,7 +80,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (!(await this.outbox.claim())) return 0;
     const batch = await this.outbox.take(this.config.outboxBatch);
     if (batch.length === 0) return 0;
-    await Promise.all(batch.map((entry) => this.#publish(entry)));
+    // each publish (encoding, framing) takes its turn in the heavy lane, in order: a large
+    // batch never holds HTTP requests for long
+    await Promise.all(batch.map((entry) => heavyLane.turn().then(() => this.#publish(entry))));
     await this.outbox.sent(batch);
     return batch.length;
   }
