@@ -63,6 +63,7 @@ describe('PostgreSQL mode: what was answered is what a restarted service serves'
       expect(migrations.rows).toEqual([
         { version: 1, name: 'payments and applied events' },
         { version: 2, name: 'paymentIds unique per organization' },
+        { version: 3, name: 'transactional outbox' },
       ]);
       const key = await client.query<{ column: string }>(
         `SELECT a.attname AS column FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
