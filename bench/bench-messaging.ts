@@ -8,16 +8,21 @@
  *
  *   throughput:   M creates, then M PaymentProcessed events (one per created payment), through
  *                 the broker and over HTTP (autocannon, as many connections as the consumer's
- *                 prefetch: the same concurrency), mirrored (HTTP, broker, broker, HTTP) after a
- *                 warm-up of each. Broker: the messages are published as fast as the broker
- *                 confirms them while the service consumes; the rate is the drain's, from the
- *                 end of the publishing (the backlog then waiting) until /metrics counts every
- *                 message acknowledged; from the first publish is reported beside it.
+ *                 prefetch, BENCH_MSG_PREFETCH: the same concurrency), mirrored (HTTP, broker,
+ *                 broker, HTTP) after a warm-up of each. Broker: the messages are published as
+ *                 fast as the broker confirms them while the service consumes; the rate is the
+ *                 drain's, from the end of the publishing (the backlog then waiting) until
+ *                 /metrics counts every message acknowledged; from the first publish is reported
+ *                 beside it.
  *   end to end:   CreatePayment published at a steady rate (1,000/s) -> the payment in GET
  *                 /payments/search (an organization of its own, from = the publish time of the
  *                 oldest payment not seen yet, every page, polled back to back over one kept-alive
  *                 connection); latency = the answer that first held it minus the publish, split at
- *                 the payment's createdAt (stamped when the command ran).
+ *                 the payment's createdAt (stamped when the command ran). HTTP reference, the
+ *                 same run: POST /payments at the same steady rate for the same time (open loop,
+ *                 an organization of its own, polled the same way); latency = sending -> its 201
+ *                 (read-your-writes: the payment is readable then; PostgreSQL: after the commit),
+ *                 and sending -> seen by the poller. Reported: broker p99 / HTTP POST -> 201 p99.
  *   outbound:     POST /payments at a steady rate (1,000/s, autocannon overallRate); a subscriber
  *                 queue on <prefix>.events; latency = receipt minus the event's `time` (the
  *                 payment's updatedAt, stamped before the commit), beside the service's own
@@ -29,8 +34,9 @@
  *
  * Env: BENCH_MESSAGING=0 (skip; a smoke run skips it unless BENCH_MESSAGING=1), BENCH_BROKER_URL
  * (default amqp://guest:guest@127.0.0.1:5672; unreachable: the section is skipped, reported),
- * BENCH_MSG_N (M, default 20,000; smoke 2,000), BENCH_MSG_BACKLOG (B, default 50,000; smoke
- * 5,000), BENCH_MSG_PG=0 (memory mode only), BENCH_PG_URL (as the PostgreSQL section: the section
+ * BENCH_MSG_N (M, default 20,000; smoke 2,000), BENCH_MSG_PREFETCH (the service's BROKER_PREFETCH
+ * and the HTTP connections of the throughput case; default 100, the service's), BENCH_MSG_BACKLOG
+ * (B, default 50,000; smoke 5,000), BENCH_MSG_PG=0 (memory mode only), BENCH_PG_URL (as the PostgreSQL section: the section
  * makes payments_msgbench_<pid> and drops it), BENCH_SERVER_NODE_ARGS (extra node flags of the
  * service, e.g. --cpu-prof --cpu-prof-dir=.scratch/prof). Every queue and exchange of the
  * section's prefixes is deleted at the end. Alone, the results go to bench/results/messaging.json.
@@ -54,7 +60,7 @@ import { CpuProbe, hasTaskset, machineInfo, percentile, pinSelf, runQueueWaitMs 
 const ROOT = resolve(__dirname, '..');
 export const BROKER_DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-/** The service's default BROKER_PREFETCH: the HTTP side gets as many connections. */
+/** The service's default BROKER_PREFETCH (BENCH_MSG_PREFETCH overrides it): the HTTP side gets as many connections. */
 const PREFETCH = 100;
 
 const wallNow = () => performance.timeOrigin + performance.now();
@@ -63,6 +69,8 @@ const wallNow = () => performance.timeOrigin + performance.now();
 
 interface MsgSettings {
   m: number;
+  /** BROKER_PREFETCH of the service, and the HTTP connections of the throughput case */
+  prefetch: number;
   warmup: number;
   backlog: number;
   e2eRate: number;
@@ -75,8 +83,11 @@ interface MsgSettings {
 
 function settings(smoke: boolean): MsgSettings {
   const m = Number(process.env.BENCH_MSG_N ?? (smoke ? 2_000 : 20_000));
+  const prefetch = Number(process.env.BENCH_MSG_PREFETCH ?? PREFETCH);
+  if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 10_000) throw new Error(`BENCH_MSG_PREFETCH must be an integer in 1..10000, not ${process.env.BENCH_MSG_PREFETCH}`);
   return {
     m,
+    prefetch,
     warmup: Math.min(m, smoke ? 1_000 : 5_000),
     backlog: Number(process.env.BENCH_MSG_BACKLOG ?? (smoke ? 5_000 : 50_000)),
     e2eRate: 1_000,
@@ -138,6 +149,25 @@ export interface PathPair {
   ratio: number;
 }
 
+/** e2e's HTTP reference: POST /payments at the same steady rate (open loop), each timed to its 201 and to the poller. */
+export interface E2eHttp {
+  rate: number;
+  /** the sending rate achieved (the last request sent) */
+  achievedRate: number;
+  sent: number;
+  /** sending -> its 201 (read-your-writes: readable on this instance then; PostgreSQL: after the commit) */
+  postTo201: Dist;
+  /** sending -> the search answer that first listed it (the same poller as the broker's) */
+  postToSeen: Dist;
+  /** sending -> the payment's createdAt */
+  postToCommand: Dist;
+  /** the most requests in flight at once */
+  maxInFlight: number;
+  polls: number;
+  pollRttMs: number;
+  cpu: Cpu;
+}
+
 export interface ModeResults {
   mode: 'memory' | 'postgres';
   prefix: string;
@@ -157,6 +187,10 @@ export interface ModeResults {
     polls: number;
     pollRttMs: number;
     cpu: Cpu;
+    /** the HTTP reference of the same run: POST /payments at the same rate for the same time */
+    http: E2eHttp;
+    /** broker publish -> visible p99 / HTTP POST -> 201 p99 */
+    p99Ratio: number;
   };
   outbound: {
     rate: number;
@@ -211,10 +245,10 @@ function redact(url: string): string {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One HTTP request over the kept-alive agent: status and body. */
-function call(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+/** One HTTP request over the kept-alive agent (or `via`): status and body. */
+function call(url: string, method = 'GET', body?: string, via: Agent = agent): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
-    const req = httpRequest(url, { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+    const req = httpRequest(url, { method, agent: via, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
@@ -567,12 +601,12 @@ async function brokerRun(ctx: Ctx, type: string, messages: { type: string; conte
   };
 }
 
-/** The same commands over HTTP: autocannon, `connections` = the prefetch, exactly `amount` requests. */
+/** The same commands over HTTP: autocannon, `connections` = the prefetch (BENCH_MSG_PREFETCH), exactly `amount` requests. */
 async function httpRun(ctx: Ctx, label: string, amount: number, setupRequest: (req: autocannon.Request) => autocannon.Request): Promise<RateRun> {
   const m0 = await ctx.service.metrics();
   const stop = meter(ctx.service);
   const t0 = performance.now();
-  const r = await autocannon({ url: ctx.service.url, connections: PREFETCH, pipelining: 1, amount, timeout: 60, method: 'POST', requests: [{ method: 'POST', setupRequest }] });
+  const r = await autocannon({ url: ctx.service.url, connections: ctx.s.prefetch, pipelining: 1, amount, timeout: 60, method: 'POST', requests: [{ method: 'POST', setupRequest }] });
   // autocannon's own duration is whole seconds: the wall time of the run instead
   const durationS = (performance.now() - t0) / 1000;
   const m1 = await ctx.service.metrics();
@@ -695,15 +729,69 @@ async function publishAtRate(ctx: Ctx, rate: number, seconds: number, make: (i: 
   return count / ((performance.now() - t0) / 1000);
 }
 
-/** CreatePayment at a steady rate -> visible in GET /payments/search (polled back to back). */
+/** The HTTP reference's agent: enough sockets that the open loop never queues in the bench (the e2e poller keeps the other agent). */
+const writeAgent = new Agent({ keepAlive: true, maxSockets: 1024 });
+
+/**
+ * POST /payments of `prefix`/`organizationId` at `rate` per second for `seconds`, open loop (sent
+ * when due whatever is still in flight); `onSend(i, wall ms)` just before each, `onAnswer(i, wall
+ * ms)` when its 201 has been read. Every answer must be 201. Returns the sending rate achieved.
+ */
+async function postAtRate(
+  ctx: Ctx,
+  rate: number,
+  seconds: number,
+  prefix: string,
+  organizationId: string,
+  onSend: (i: number, at: number) => void,
+  onAnswer: (i: number, at: number) => void,
+): Promise<{ achievedRate: number; maxInFlight: number }> {
+  const count = Math.round(rate * seconds);
+  const inFlight = new Set<Promise<void>>();
+  let maxInFlight = 0;
+  let failure: string | undefined;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (sent < due) {
+      const i = sent++;
+      const body = JSON.stringify(createBody(prefix, i, organizationId));
+      onSend(i, wallNow());
+      const p = call(`${ctx.service.url}/payments`, 'POST', body, writeAgent).then(
+        (r) => {
+          if (r.status === 201) onAnswer(i, wallNow());
+          else failure ??= `${prefix}${i}: ${r.status} ${r.body.slice(0, 300)}`;
+        },
+        (e) => void (failure ??= `${prefix}${i}: ${String(e)}`),
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      maxInFlight = Math.max(maxInFlight, inFlight.size);
+    }
+    await sleep(1);
+  }
+  const achievedRate = count / ((performance.now() - t0) / 1000);
+  await Promise.all([...inFlight]);
+  if (failure !== undefined) throw new Error(`${ctx.mode} e2e HTTP reference: POST /payments did not answer 201 (${failure})`);
+  return { achievedRate, maxInFlight };
+}
+
+/**
+ * CreatePayment at a steady rate -> visible in GET /payments/search (polled back to back); and the
+ * HTTP reference of the same run: POST /payments at the same rate for the same time, timed to the
+ * 201 and to the same poller.
+ */
 async function e2eCase(ctx: Ctx): Promise<ModeResults['e2e']> {
-  const run = async (seconds: number) => {
-    const org = `org-msg-e2e-${runId()}`;
-    const prefix = `e2e-${runId()}-`;
+  const run = async (seconds: number, via: 'broker' | 'http') => {
+    const org = `org-msg-e2e-${via}-${runId()}`;
+    const prefix = `e2e-${via}-${runId()}-`;
     const publishedAt = new Map<string, number>();
     const seenAt = new Map<string, number>();
     /** when the command ran (the service stamps createdAt then): splits the latency in two */
     const createdAt = new Map<string, number>();
+    /** HTTP: sending -> its 201 */
+    const answered: number[] = [];
     let publishing = true;
     let polls = 0;
     let rtt = 0;
@@ -745,12 +833,19 @@ async function e2eCase(ctx: Ctx): Promise<ModeResults['e2e']> {
     })().catch((e) => void (pollError = e));
     await ctx.service.metrics(); // the service's event-loop lag restarts from here
     const stop = meter(ctx.service);
+    const onSend = (i: number, at: number) => {
+      publishedAt.set(`${prefix}${i}`, at);
+      order.push(`${prefix}${i}`);
+    };
     let achieved: number;
+    let maxInFlight = 0;
     try {
-      achieved = await publishAtRate(ctx, ctx.s.e2eRate, seconds, (i) => createMessage(prefix, i, org), (i, at) => {
-        publishedAt.set(`${prefix}${i}`, at);
-        order.push(`${prefix}${i}`);
-      });
+      if (via === 'broker') achieved = await publishAtRate(ctx, ctx.s.e2eRate, seconds, (i) => createMessage(prefix, i, org), onSend);
+      else {
+        const r = await postAtRate(ctx, ctx.s.e2eRate, seconds, prefix, org, onSend, (i, at) => answered.push(at - publishedAt.get(`${prefix}${i}`)!));
+        achieved = r.achievedRate;
+        maxInFlight = r.maxInFlight;
+      }
     } finally {
       publishing = false;
     }
@@ -766,30 +861,65 @@ async function e2eCase(ctx: Ctx): Promise<ModeResults['e2e']> {
       if (seen === undefined) {
         const one = await call(`${ctx.service.url}/payments/${id}`);
         const dl = total(await ctx.service.metrics(), 'payments_messages_dead_lettered_total');
-        throw new Error(`${ctx.mode} e2e: ${id} never showed in search within 30 s (${seenAt.size} of ${publishedAt.size} seen; GET: ${one.status} ${one.body}; dead-lettered ${dl})`);
+        throw new Error(`${ctx.mode} e2e (${via}): ${id} never showed in search within 30 s (${seenAt.size} of ${publishedAt.size} seen; GET: ${one.status} ${one.body}; dead-lettered ${dl})`);
       }
       latency.push(seen - at);
       toCommand.push(createdAt.get(id)! - at);
       toVisible.push(seen - createdAt.get(id)!);
     }
     return {
-      rate: ctx.s.e2eRate,
       achievedRate: achieved,
       published: publishedAt.size,
       latency: distribution(latency),
       publishToCommand: distribution(toCommand),
       commandToSeen: distribution(toVisible),
+      answered: distribution(answered),
+      maxInFlight,
       polls,
       pollRttMs: rtt / polls,
       cpu,
     };
   };
-  ctx.log(`${ctx.mode}: end to end, warm-up 1 s`);
-  await run(1);
-  ctx.log(`${ctx.mode}: end to end, ${int(ctx.s.e2eRate)} CreatePayment/s for ${ctx.s.e2eS} s -> GET /payments/search`);
-  const r = await run(ctx.s.e2eS);
-  ctx.log(`${ctx.mode}: end to end p50 ${ms(r.latency.p50)} / p99 ${ms(r.latency.p99)} ms`);
-  return r;
+  const rate = ctx.s.e2eRate;
+  ctx.log(`${ctx.mode}: end to end, warm-up 1 s, broker then HTTP`);
+  await run(1, 'broker');
+  await run(1, 'http');
+  ctx.log(`${ctx.mode}: end to end, ${int(rate)} CreatePayment/s for ${ctx.s.e2eS} s -> GET /payments/search`);
+  const b = await run(ctx.s.e2eS, 'broker');
+  ctx.log(`${ctx.mode}: end to end p50 ${ms(b.latency.p50)} / p99 ${ms(b.latency.p99)} ms`);
+  ctx.log(`${ctx.mode}: end to end, HTTP reference: ${int(rate)} POST /payments/s for ${ctx.s.e2eS} s -> 201, GET /payments/search`);
+  const h = await run(ctx.s.e2eS, 'http');
+  if (h.answered.n !== h.published) throw new Error(`${ctx.mode} e2e HTTP reference: ${h.answered.n} of ${h.published} answered`);
+  const http: E2eHttp = {
+    rate,
+    achievedRate: h.achievedRate,
+    sent: h.published,
+    postTo201: h.answered,
+    postToSeen: h.latency,
+    postToCommand: h.publishToCommand,
+    maxInFlight: h.maxInFlight,
+    polls: h.polls,
+    pollRttMs: h.pollRttMs,
+    cpu: h.cpu,
+  };
+  const p99Ratio = b.latency.p99 / http.postTo201.p99;
+  ctx.log(
+    `${ctx.mode}: HTTP POST -> 201 p50 ${ms(http.postTo201.p50)} / p99 ${ms(http.postTo201.p99)} ms, -> seen p99 ${ms(http.postToSeen.p99)} ms (${http.maxInFlight} in flight at most); ` +
+      `broker publish -> visible p99 ${ratio(p99Ratio)} HTTP's POST -> 201 p99`,
+  );
+  return {
+    rate,
+    achievedRate: b.achievedRate,
+    published: b.published,
+    latency: b.latency,
+    publishToCommand: b.publishToCommand,
+    commandToSeen: b.commandToSeen,
+    polls: b.polls,
+    pollRttMs: b.pollRttMs,
+    cpu: b.cpu,
+    http,
+    p99Ratio,
+  };
 }
 
 /** POST /payments at a steady rate; the subscriber times each PaymentCreated against its `time`. */
@@ -935,7 +1065,7 @@ async function runMode(o: { mode: 'memory' | 'postgres'; s: MsgSettings; brokerU
   let service: Service | undefined;
   try {
     const t0 = performance.now();
-    service = await Service.start({ BROKER_URL: o.brokerUrl, BROKER_PREFIX: prefix, ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}) }, o.core);
+    service = await Service.start({ BROKER_URL: o.brokerUrl, BROKER_PREFIX: prefix, BROKER_PREFETCH: String(o.s.prefetch), ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}) }, o.core);
     await broker.waitForConsumer();
     const bootMs = performance.now() - t0;
     o.log(`${o.mode}: service ready in ${(bootMs / 1000).toFixed(1)} s (BROKER_PREFIX ${prefix}${o.database ? `, database ${o.database}` : ''})`);
@@ -981,7 +1111,7 @@ export async function messagingSection(o: { smoke: boolean; pinned: boolean; log
   const started = performance.now();
   const s = settings(o.smoke);
   const core = o.pinned ? 0 : undefined;
-  o.log(`messaging section: broker ${shown}; M = ${int(s.m)}, backlog ${int(s.backlog)}`);
+  o.log(`messaging section: broker ${shown}; M = ${int(s.m)}, backlog ${int(s.backlog)}, BROKER_PREFETCH ${s.prefetch}`);
   const modes: ModeResults[] = [];
   modes.push(await runMode({ mode: 'memory', s, brokerUrl, core, log: o.log }));
 
@@ -1031,7 +1161,7 @@ export function messagingReport(r: MessagingResults): string {
       c === undefined ? '' : `; ${int(c.transactions)} transactions, mean batch ${c.meanBatch.toFixed(1)}, mean commit ${ms(c.meanCommitMs)} ms`;
     const rate = (label: string, p: PathPair, route: string) =>
       rows.push([
-        `${m.mode}: ${label}, prefetch ${PREFETCH} vs ${PREFETCH} conn`,
+        `${m.mode}: ${label}, prefetch ${s.prefetch} vs ${s.prefetch} conn`,
         `${int(p.broker.rate)}/s drained (${int(p.broker.overallRate!)}/s from the first publish; ${int(p.broker.backlogAtPublishEnd!)} of ${int(p.broker.messages)} waiting when publishing ended)${commits(p.broker.commits)}`,
         `${int(p.http.rate)} req/s ${route}, p50 ${ms(p.http.p50!)} / p99 ${ms(p.http.p99!)} ms${commits(p.http.commits)}`,
         `${ratio(p.ratio)} HTTP`,
@@ -1041,12 +1171,15 @@ export function messagingReport(r: MessagingResults): string {
     rate('creates', m.creates, 'POST /payments');
     rate('events (PaymentProcessed)', m.events, 'POST /payments/:id/events');
     const e = m.e2e;
+    const h = e.http;
     rows.push([
-      `${m.mode}: publish → visible in GET /payments/search, ${int(e.rate)} msg/s`,
-      `p50 ${ms(e.latency.p50)} / p99 ${ms(e.latency.p99)} ms (max ${ms(e.latency.max)})`,
-      `publish → createdAt (command ran) p50 ${ms(e.publishToCommand.p50)} / p99 ${ms(e.publishToCommand.p99)} ms, createdAt → seen p50 ${ms(e.commandToSeen.p50)} / p99 ${ms(e.commandToSeen.p99)} ms; ` +
+      `${m.mode}: publish → visible in GET /payments/search, ${int(e.rate)} msg/s, prefetch ${s.prefetch}`,
+      `p50 ${ms(e.latency.p50)} / p99 ${ms(e.latency.p99)} ms (max ${ms(e.latency.max)}); ` +
+        `publish → createdAt (command ran) p50 ${ms(e.publishToCommand.p50)} / p99 ${ms(e.publishToCommand.p99)} ms, createdAt → seen p50 ${ms(e.commandToSeen.p50)} / p99 ${ms(e.commandToSeen.p99)} ms; ` +
         `${int(e.published)} published at ${int(e.achievedRate)}/s; ${int(e.polls)} searches, ${ms(e.pollRttMs)} ms each`,
-      '-',
+      `HTTP POST /payments → 201, same run, ${int(h.achievedRate)}/s open loop for as long: p50 ${ms(h.postTo201.p50)} / p99 ${ms(h.postTo201.p99)} ms (max ${ms(h.postTo201.max)}, ${h.maxInFlight} in flight at most); ` +
+        `POST → seen by the same poller p50 ${ms(h.postToSeen.p50)} / p99 ${ms(h.postToSeen.p99)} ms (POST → createdAt p99 ${ms(h.postToCommand.p99)} ms); CPU ${cpuCell(h.cpu)}`,
+      `p99 ${ratio(e.p99Ratio)} HTTP POST → 201 p99`,
       goal(e.latency.p99 <= 50, 'p99 ≤50 ms'),
       cpuCell(e.cpu),
     ]);
@@ -1079,13 +1212,15 @@ export function messagingReport(r: MessagingResults): string {
     ]);
   }
   const notes = [
-    `Messaging section: broker ${r.brokerUrl}; the service is the build of src/main.ts (npm run start:prod's node flags, cache off, default BROKER_PREFETCH ${PREFETCH}), ` +
+    `Messaging section: broker ${r.brokerUrl}; the service is the build of src/main.ts (npm run start:prod's node flags, cache off, BROKER_PREFETCH ${s.prefetch}${s.prefetch === PREFETCH ? ", the service's default" : `, BENCH_MSG_PREFETCH; the service's default is ${PREFETCH}`}), ` +
       `one process per mode${r.pinned ? ' pinned to core 0, the bench (publisher, subscriber, autocannon, pollers) on core 1' : ', not pinned'}; RabbitMQ and PostgreSQL not pinned; ` +
       `${r.durationS!.toFixed(0)} s in all.${r.pgSkipped ? ` PostgreSQL mode skipped: ${r.pgSkipped}.` : ''}`,
-    `throughput: per path a warm-up of ${int(s.warmup)} creates + events, then ${int(s.m)} creates and ${int(s.m)} PaymentProcessed (one per payment) per run, mirrored HTTP, broker, broker, HTTP, pooled; ` +
+    `throughput: per path (broker at prefetch ${s.prefetch}, HTTP at ${s.prefetch} connections) a warm-up of ${int(s.warmup)} creates + events, then ${int(s.m)} creates and ${int(s.m)} PaymentProcessed (one per payment) per run, mirrored HTTP, broker, broker, HTTP, pooled; ` +
       `broker: published as fast as the broker confirms while the service consumes, the rate is the drain's (the messages waiting when publishing ended / time until /metrics, polled every 100 ms, counted them acked); ` +
       `HTTP: autocannon, exactly as many requests, every one 2xx; each run's last payment reads back completed.`,
     `end to end: one search in flight at a time (an organization of its own, from = the publish time of the oldest payment not yet seen, every page by cursor); "visible" = the answer that first listed the payment (an upper bound: the poll's round trip is in it). ` +
+      `Its HTTP reference, measured right after it in the same run: POST /payments at the same rate for as long, open loop (sent when due, up to 1,024 sockets), an organization of its own, polled the same way; ` +
+      `"→ 201" = sending to the 201 read (read-your-writes: the payment is readable on this instance then; in PostgreSQL mode after its commit): the floor of a write's path that the broker's end to end also takes. ` +
       `outbound: the subscriber's receipt minus the event's time (the payment's updatedAt, stamped before the commit: commit time included); the histogram is the service's payments_events_publish_latency_seconds over the run (bucket bounds). ` +
       `backpressure: open-loop GETs over 64 payments on one kept-alive agent, timed from the end of the publishing (the bench is busy publishing before) until the backlog is acked.`,
     `CPU in % of one core over each case: the service (waited: % of the time its main thread was runnable but had no CPU; lag: the largest nodejs_eventloop_lag_max_seconds of the /metrics scrapes during the case, ` +
