@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { outboxLockSql } from '../src/messaging/outbox';
 import { OUTBOX_LOCK } from '../src/persistence/postgres';
 import { closeAllBrokerConnections, createVhost, Received, TestBroker, TestVhost, uniquePrefix } from './broker-helpers';
 import { checkOutbound, compareWithModel, InboundModel, modelOf, OutboundCheck, paymentKey, planInbound, prng, StoredPayment } from './inbound-model';
@@ -254,7 +255,7 @@ describe('messaging faults (real process, broker and PostgreSQL)', () => {
     // writes and their outbox rows, and relays nothing until the test lets go of it.
     const lock = await connectSql(fx.db.url);
     cleanups.push(() => lock.end());
-    await lock.query('SELECT pg_advisory_lock($1)', [OUTBOX_LOCK]);
+    await lock.query(outboxLockSql('pg_advisory_lock'), [OUTBOX_LOCK]);
     let service = await boot(fx);
     const random = prng(SEED + 2);
     const ids = Array.from({ length: 1200 }, (_, i) => `out-${i}`);

@@ -31,6 +31,14 @@ export abstract class Outbox {
   onAdded: () => void = () => undefined;
 }
 
+/**
+ * The statement taking the relay's lock (with OUTBOX_LOCK as $1): per schema (its outbox), so
+ * that services on different schemas of one database each relay their own.
+ */
+export function outboxLockSql(take: 'pg_advisory_lock' | 'pg_try_advisory_lock'): string {
+  return `SELECT ${take}($1, hashtext(current_schema())) AS held`;
+}
+
 type DomainEvent = PaymentCreated | PaymentProcessed | PaymentFailed | PaymentRefunded;
 
 /**
@@ -91,7 +99,7 @@ export class MemoryOutbox extends Outbox implements IEventHandler<DomainEvent> {
  * PostgreSQL mode: the transactional outbox. The writer inserts an event row in the same
  * transaction as the change (so an event exists if and only if its change committed), with a
  * seq taken under the commit lock (commit order). One instance at a time relays: the one that
- * holds a session advisory lock on a connection of its own; when it dies its session ends and
+ * holds a session advisory lock (outboxLockSql) on a connection of its own; when it dies its session ends and
  * another instance takes over where it stopped.
  */
 @Injectable()
@@ -123,7 +131,7 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
         this.#lock = client;
         await client.connect();
       }
-      const { rows } = await this.#lock.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [OUTBOX_LOCK]);
+      const { rows } = await this.#lock.query<{ held: boolean }>(outboxLockSql('pg_try_advisory_lock'), [OUTBOX_LOCK]);
       if (rows[0].held && !this.#leader) this.#logger.log('this instance relays the outbox');
       this.#leader = rows[0].held;
     } catch (e) {
