@@ -41,6 +41,7 @@
  * service, e.g. --cpu-prof --cpu-prof-dir=.scratch/prof). Every queue and exchange of the
  * section's prefixes is deleted at the end. Alone, the results go to bench/results/messaging.json.
  */
+import { parseMetrics, Sample } from './postgres';
 import amqplib, { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -308,20 +309,7 @@ function meter(service: Service): () => Cpu {
 
 // ---------------------------------------------------------------------------- /metrics
 
-type Samples = { name: string; labels: Record<string, string>; value: number }[];
-
-function parseMetrics(text: string): Samples {
-  const out: Samples = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return out;
-}
+type Samples = Sample[];
 
 function total(samples: Samples, name: string, labels: Record<string, string> = {}): number {
   return samples

@@ -380,14 +380,14 @@ async function withClient<T>(url: string, f: (c: Client) => Promise<T>): Promise
   }
 }
 
-interface Sample {
+export interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
 }
 
 /** Prometheus text format, as GET /metrics answers it. */
-function parseMetrics(text: string): Sample[] {
+export function parseMetrics(text: string): Sample[] {
   const out: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
