@@ -41,7 +41,7 @@
  * service, e.g. --cpu-prof --cpu-prof-dir=.scratch/prof). Every queue and exchange of the
  * section's prefixes is deleted at the end. Alone, the results go to bench/results/messaging.json.
  */
-import { parseMetrics, Sample } from './postgres';
+import { Histogram, histogramDelta, histogramOf, metricValue, parseMetrics, Sample } from './postgres';
 import amqplib, { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -311,29 +311,8 @@ function meter(service: Service): () => Cpu {
 
 type Samples = Sample[];
 
-function total(samples: Samples, name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
-}
-
-interface Histogram {
-  buckets: [number, number][];
-  sum: number;
-  count: number;
-}
-
-function histogramOf(samples: Samples, name: string): Histogram {
-  const buckets = samples
-    .filter((s) => s.name === `${name}_bucket`)
-    .map((s): [number, number] => [s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value])
-    .sort((a, b) => a[0] - b[0]);
-  return { buckets, sum: total(samples, `${name}_sum`), count: total(samples, `${name}_count`) };
-}
-
-function histogramDelta(after: Histogram, before: Histogram): Histogram {
-  return { buckets: after.buckets.map(([le, c], i) => [le, c - (before.buckets[i]?.[1] ?? 0)]), sum: after.sum - before.sum, count: after.count - before.count };
-}
+/** The sum of a series over its label sets (a subset of labels given). */
+const total = metricValue;
 
 /** Upper bound of the bucket holding quantile q. */
 function bucketOf(h: Histogram, q: number): number {

@@ -400,19 +400,19 @@ export function parseMetrics(text: string): Sample[] {
   return out;
 }
 
-function metricValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function metricValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0);
 }
 
-interface Histogram {
+export interface Histogram {
   buckets: [number, number][];
   sum: number;
   count: number;
 }
 
-function histogramOf(samples: Sample[], name: string): Histogram {
+export function histogramOf(samples: Sample[], name: string): Histogram {
   const buckets = samples
     .filter((s) => s.name === `${name}_bucket`)
     .map((s): [number, number] => [s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value])
@@ -420,7 +420,7 @@ function histogramOf(samples: Sample[], name: string): Histogram {
   return { buckets, sum: metricValue(samples, `${name}_sum`), count: metricValue(samples, `${name}_count`) };
 }
 
-function histogramDelta(after: Histogram, before: Histogram): Histogram {
+export function histogramDelta(after: Histogram, before: Histogram): Histogram {
   return {
     buckets: after.buckets.map(([le, c], i) => [le, c - (before.buckets[i]?.[1] ?? 0)]),
     sum: after.sum - before.sum,

@@ -8,6 +8,22 @@ import { brokerNames, BrokerNames } from '../src/messaging/topology';
 /** The RabbitMQ the tests use: the local one (guest/guest), unless TEST_BROKER_URL names another. */
 export const TEST_BROKER_URL = process.env.TEST_BROKER_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
+/** Pause between two looks at an outcome the test waits for: pacing only, never a deadline. */
+const POLL_PAUSE_MS = 15;
+
+/**
+ * Waits for an outcome that happens asynchronously (a message consumed, an outbox drained):
+ * calls `probe` until it returns something other than undefined or false, and returns that.
+ * No deadline but jest's: a wait never depends on how fast the machine is.
+ */
+export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined && found !== false) return found;
+    await sleep(POLL_PAUSE_MS);
+  }
+}
+
 /** A BROKER_PREFIX of this test's own: its exchanges and queues collide with nobody's. */
 export function uniquePrefix(): string {
   return `test-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -78,14 +94,13 @@ export class TestBroker {
 
   /** Waits until the service has declared its topology and consumes the command queue. */
   async waitForConsumer(): Promise<void> {
-    for (;;) {
+    await until(async () => {
       const channel = await this.#connection.createChannel();
       channel.on('error', () => undefined);
       const found = await channel.checkQueue(this.names.commandsQueue).catch(() => undefined);
       await channel.close().catch(() => undefined);
-      if (found !== undefined && found.consumerCount > 0) return;
-      await sleep(20);
-    }
+      return found !== undefined && found.consumerCount > 0;
+    });
   }
 
   /** After the broker closed every connection: a new one. */
@@ -128,11 +143,10 @@ export class TestBroker {
   /** Reads `queue` until `done(all so far)` holds, polling (no deadline but jest's). */
   async takeUntil(queue: string, done: (all: Received[]) => boolean): Promise<Received[]> {
     const all: Received[] = [];
-    for (;;) {
+    return until(async () => {
       all.push(...(await this.take(queue)));
-      if (done(all)) return all;
-      await sleep(20);
-    }
+      return done(all) && all;
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { CloudEventInput, Received } from './broker-helpers';
+import { seededRandom } from './pg-helpers';
 
 /**
  * The fault tests' side of the messaging contract: a generator of inbound command sequences
@@ -7,18 +8,6 @@ import type { CloudEventInput, Received } from './broker-helpers';
  * messages that must be refused), a model that applies a sequence with the service's rules,
  * and a check of the events exchange against the committed state.
  */
-
-/** mulberry32: a small seeded generator (the same sequence for the same seed). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface InboundPlan {
   /** In publish order. */
@@ -39,7 +28,7 @@ const CURRENCIES = ['EUR', 'USD', 'GBP'];
  * in a random interleaving that keeps every payment's own order.
  */
 export function planInbound(ns: string, total: number, seed: number): InboundPlan {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const perPayment: CloudEventInput[][] = [];

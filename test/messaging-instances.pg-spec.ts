@@ -1,7 +1,6 @@
 import type { Client } from 'pg';
 import request from 'supertest';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TestBroker, TEST_BROKER_URL } from './broker-helpers';
+import { TestBroker, TEST_BROKER_URL, until } from './broker-helpers';
 import { Payment, paymentBody, uniqueId } from './e2e-helpers';
 import { connectSql } from './pg-helpers';
 import { createTestDatabase, startTestApp, TestApp, TestDatabase } from './test-app';
@@ -38,11 +37,10 @@ afterAll(async () => {
 });
 
 async function outboxEmpty(): Promise<void> {
-  for (;;) {
+  await until(async () => {
     const { rows } = await sql.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
-    if (Number(rows[0].n) === 0) return;
-    await sleep(20);
-  }
+    return Number(rows[0].n) === 0;
+  });
 }
 
 it('publishes every committed change of both instances exactly once, in commit order per payment', async () => {
@@ -81,13 +79,11 @@ it("applies each payment's messages in publish order with two instances consumin
   ];
   const first = Array.from({ length: 50 }, () => paymentBody({ organizationId: org, amount: 1000 }));
   await broker.publishAll(round(first));
-  const final = async (url: string, paymentId: string) => {
-    for (;;) {
+  const final = (url: string, paymentId: string) =>
+    until(async () => {
       const res = await request(url).get(`/payments/${paymentId}`).query({ organizationId: org });
-      if (res.status === 200 && res.body.version === 7) return res.body as Payment;
-      await sleep(10);
-    }
-  };
+      return res.status === 200 && res.body.version === 7 && (res.body as Payment);
+    });
   for (const p of first) expect(await final(b.url, p.paymentId as string)).toMatchObject({ status: 'refunded', refundedAmount: 1000 });
 
   // the active consumer may be either: stop A, and whatever remains is consumed by B

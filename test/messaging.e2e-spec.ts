@@ -1,10 +1,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import request from 'supertest';
-import { TestBroker, TEST_BROKER_URL, Received } from './broker-helpers';
+import { TestBroker, TEST_BROKER_URL, Received, until } from './broker-helpers';
 import { Payment, paymentBody, uniqueId } from './e2e-helpers';
 import { startTestApp, TestApp, TEST_MODE } from './test-app';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Messaging against the real RabbitMQ (memory and PostgreSQL modes): commands in through the
@@ -13,13 +12,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 /** Polls GET /payments/:id until `done` holds for the payment (404 counts as not yet). */
-async function paymentWhen(url: string, paymentId: string, organizationId: string, done: (p: Payment) => boolean): Promise<Payment> {
-  for (;;) {
+function paymentWhen(url: string, paymentId: string, organizationId: string, done: (p: Payment) => boolean): Promise<Payment> {
+  return until(async () => {
     const res = await request(url).get(`/payments/${encodeURIComponent(paymentId)}`).query({ organizationId });
-    if (res.status === 200 && done(res.body as Payment)) return res.body as Payment;
-    await sleep(10);
-  }
+    return res.status === 200 && done(res.body as Payment) && (res.body as Payment);
+  });
 }
+
+/** Polls /health/ready until its broker check satisfies `done`. */
+const brokerHealthWhen = (url: string, done: (broker: { connected: boolean; outboxBacklog: number | null }) => boolean) =>
+  until(async () => {
+    const res = await request(url).get('/health/ready');
+    return res.body.details?.broker !== undefined && done(res.body.details.broker);
+  });
 
 const eventsOf = (received: Received[], paymentId: string) => received.filter((r) => r.body.subject === paymentId);
 
@@ -261,11 +266,7 @@ describe(`messaging while the broker is unreachable (${TEST_MODE} mode)`, () => 
 
   it('goes on serving HTTP reads and writes, reports the backlog, and publishes it in order once the broker is back', async () => {
     await link.cut();
-    for (;;) {
-      const res = await request(app.url).get('/health/ready');
-      if (res.body.details?.broker?.connected === false) break;
-      await sleep(20);
-    }
+    await brokerHealthWhen(app.url, (b) => !b.connected);
     const org = uniqueId('org');
     const payments = Array.from({ length: 20 }, () => paymentBody({ organizationId: org, amount: 1000 }));
     for (const p of payments) {
@@ -284,10 +285,6 @@ describe(`messaging while the broker is unreachable (${TEST_MODE} mode)`, () => 
       const firstSeen = [...new Set(mine.map((e) => (e.body.data as Payment).version))];
       expect(firstSeen).toEqual([1, 2]);
     }
-    for (;;) {
-      const res = await request(app.url).get('/health/ready');
-      if (res.body.details.broker.outboxBacklog === 0) break;
-      await sleep(20);
-    }
+    await brokerHealthWhen(app.url, (b) => b.outboxBacklog === 0);
   });
 });

@@ -2,11 +2,10 @@ import amqplib, { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request, { Response } from 'supertest';
 import { cloudEvent, COMMAND_TYPES, ORGANIZATION_ATTRIBUTE as SCRIPT_ORGANIZATION_ATTRIBUTE, parseArgs } from '../scripts/publish';
 import { INBOUND_TYPES, ORGANIZATION_ATTRIBUTE, parseInbound } from '../src/messaging/cloud-events';
-import { TEST_BROKER_URL, TestBroker, uniquePrefix } from './broker-helpers';
+import { TEST_BROKER_URL, TestBroker, uniquePrefix, until } from './broker-helpers';
 import { Payment, paymentPath, uniqueId } from './e2e-helpers';
 import { startTestApp, TestApp } from './test-app';
 
@@ -46,13 +45,12 @@ function printedEvent(run: Run): Record<string, unknown> {
 }
 
 /** Reads GET /payments/:id until `done` holds (the message is consumed asynchronously; no deadline but jest's). */
-async function pollPayment(url: string, paymentId: string, organizationId: string, done: (payment: Payment) => boolean): Promise<Payment> {
-  for (;;) {
+function pollPayment(url: string, paymentId: string, organizationId: string, done: (payment: Payment) => boolean): Promise<Payment> {
+  return until(async () => {
     const res: Response = await request(url).get(paymentPath(paymentId)).query({ organizationId });
     if (res.status !== 200 && res.status !== 404) throw new Error(`GET ${paymentPath(paymentId)} answered ${res.status}: ${res.text}`);
-    if (res.status === 200 && done(res.body as Payment)) return res.body as Payment;
-    await sleep(20);
-  }
+    return res.status === 200 && done(res.body as Payment) && (res.body as Payment);
+  });
 }
 
 describe('scripts/publish.ts builds what the service reads', () => {
