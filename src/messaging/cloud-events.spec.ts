@@ -85,6 +85,18 @@ describe('parseInbound', () => {
     for (let i = 0; i < 40; i++) deep = { d: deep };
     expect(refusal(read(envelope({ type: 'CreatePayment', subject: 'pay_1', data: { ...body, metadata: deep } })))).toEqual({ code: 'VALIDATION_FAILED', fields: ['data'] });
   });
+
+  it('reads the distributed-tracing extension (traceparent, tracestate) of a create and of an event', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const create = read(envelope({ type: 'CreatePayment', subject: 'pay_1', traceparent, tracestate: 'vendor=1', data: body }));
+    expect(create).toMatchObject({ ok: true, message: { trace: { traceparent, tracestate: 'vendor=1' } } });
+    const event = read(envelope({ type: 'PaymentProcessed', subject: 'pay_1', traceparent, data: {} }));
+    expect(event).toMatchObject({ ok: true, message: { kind: 'event', trace: { traceparent } } });
+    expect(event.ok && event.message.trace).toEqual({ traceparent });
+    // absent, or not a string: no trace (the message is still handled)
+    expect(read(envelope({ type: 'PaymentProcessed', subject: 'pay_1', data: {} }))).toMatchObject({ ok: true, message: { trace: undefined } });
+    expect(read(envelope({ type: 'PaymentProcessed', subject: 'pay_1', traceparent: 7, data: {} }))).toMatchObject({ ok: true, message: { trace: undefined } });
+  });
 });
 
 describe('outboundMessage', () => {
@@ -105,6 +117,14 @@ describe('outboundMessage', () => {
       organizationid: 'org/a b',
       data: payment,
     });
+  });
+
+  it('carries the trace of the change in the distributed-tracing extension, and nothing without one', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = JSON.parse(outboundMessage('PaymentCreated', payment, '/s', { traceparent, tracestate: 'vendor=1' }).body);
+    expect(traced).toMatchObject({ traceparent, tracestate: 'vendor=1', data: payment });
+    expect(JSON.parse(outboundMessage('PaymentCreated', payment, '/s', { traceparent }).body)).not.toHaveProperty('tracestate');
+    expect(JSON.parse(outboundMessage('PaymentCreated', payment, '/s').body)).not.toHaveProperty('traceparent');
   });
 
   it('gives two organizations with the same paymentId different ids', () => {

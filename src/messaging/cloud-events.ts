@@ -17,7 +17,16 @@ export const ORGANIZATION_ATTRIBUTE = 'organizationid';
 /** Structured content mode of the CloudEvents AMQP binding: the whole event is the JSON body. */
 export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
 
-export type InboundMessage =
+/**
+ * The CloudEvents distributed-tracing extension: W3C `traceparent` and `tracestate` as event
+ * attributes, so a trace follows the event whatever carries it.
+ */
+export interface TraceAttributes {
+  traceparent: string;
+  tracestate?: string;
+}
+
+export type InboundMessage = (
   | { kind: 'create'; id: string; type: 'CreatePayment'; paymentId: string; input: NewPayment }
   | {
       kind: 'event';
@@ -29,7 +38,11 @@ export type InboundMessage =
       /** The data's eventId, else the CloudEvent id: a redelivered message is always a no-op. */
       eventId: string;
       event: PaymentEvent;
-    };
+    }
+) & {
+  /** The publisher's trace (distributed-tracing extension), when it sent one: the handling joins it. */
+  trace?: Partial<TraceAttributes>;
+};
 
 /** A message that can never succeed, with the problem it is dead-lettered with. */
 export type Parsed = { ok: true; message: InboundMessage } | { ok: false; error: AppError; type?: string };
@@ -94,7 +107,7 @@ export function parseInbound(content: Buffer, maxDepth = 32): Parsed {
     if (organizationId !== undefined && organizationId !== valid.value.organizationId) {
       return { ok: false, error: RequestValidationError.field(ORGANIZATION_ATTRIBUTE, `${ORGANIZATION_ATTRIBUTE} and data.organizationId differ`), type };
     }
-    return { ok: true, message: { kind: 'create', id: event.id, type: 'CreatePayment', paymentId: valid.value.paymentId!, input: valid.value } };
+    return { ok: true, message: { kind: 'create', id: event.id, type: 'CreatePayment', paymentId: valid.value.paymentId!, input: valid.value, trace: traceOf(envelope) } };
   }
   if (typeof paymentId !== 'string' || paymentId.length === 0 || paymentId.length > 64) {
     return { ok: false, error: RequestValidationError.field('paymentId', 'paymentId must be a string of 1 to 64 characters'), type };
@@ -117,8 +130,16 @@ export function parseInbound(content: Buffer, maxDepth = 32): Parsed {
       organizationId,
       eventId: dto.eventId ?? event.id,
       event: { type: dto.type, occurredAt: dto.occurredAt ?? event.time ?? new Date().toISOString(), error: dto.data?.error, refundAmount: dto.data?.refundAmount },
+      trace: traceOf(envelope),
     },
   };
+}
+
+/** The tracing extension's attributes when present as strings (the W3C propagator ignores a malformed one). */
+function traceOf(envelope: Record<string, unknown>): Partial<TraceAttributes> | undefined {
+  const { traceparent, tracestate } = envelope;
+  if (typeof traceparent !== 'string') return undefined;
+  return typeof tracestate === 'string' ? { traceparent, tracestate } : { traceparent };
 }
 
 /** The CloudEvents attributes this service requires, as field errors (the package fills some in when missing). */
@@ -167,8 +188,12 @@ export interface OutboundMessage {
   body: string;
 }
 
-/** The CloudEvent published when `payment` (after the change) has been committed. */
-export function outboundMessage(type: OutboundType, payment: Payment, source: string): OutboundMessage {
+/**
+ * The CloudEvent published when `payment` (after the change) has been committed. With tracing
+ * on, `trace` is the context of the change (its command's span), carried by the
+ * distributed-tracing extension.
+ */
+export function outboundMessage(type: OutboundType, payment: Payment, source: string, trace?: TraceAttributes): OutboundMessage {
   const id = outboundEventId(payment);
   const event = new CloudEvent<Payment>(
     {
@@ -180,6 +205,7 @@ export function outboundMessage(type: OutboundType, payment: Payment, source: st
       time: payment.updatedAt,
       datacontenttype: 'application/json',
       [ORGANIZATION_ATTRIBUTE]: payment.organizationId,
+      ...trace,
       data: payment,
     },
     false,
