@@ -1,0 +1,106 @@
+import {
+  Context,
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  isSpanContextValid,
+  TextMapPropagator,
+  trace,
+} from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+/**
+ * OpenTelemetry tracing: off by default, on with the standard OTEL_* variables. The SDK and the
+ * instrumentations (./sdk) are required only when tracing starts, so with tracing off the
+ * service loads none of them and its code paths (bus wrappers, per-write contexts) stay out.
+ */
+
+export const SERVICE_NAME = 'payments-service';
+
+/** This service's own spans (commands, queries, group commits, the change feed). */
+export const tracer = trace.getTracer(SERVICE_NAME);
+
+/** W3C trace context headers, as in the CloudEvents distributed-tracing extension. */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string;
+}
+
+export interface TracingOptions {
+  /** Tests: span processors (e.g. an in-memory exporter) instead of the exporter of OTEL_*. */
+  spanProcessors?: SpanProcessor[];
+}
+
+export interface TracingHandle {
+  /** Ends tracing: flushes the spans not yet exported. */
+  shutdown(): Promise<void>;
+}
+
+type Env = Record<string, string | undefined>;
+
+let w3c: TextMapPropagator | undefined;
+
+/**
+ * Whether the environment asks for traces: an OTLP endpoint, or an exporter other than `none`
+ * (as the SDK reads OTEL_TRACES_EXPORTER: a first `none` means none); OTEL_SDK_DISABLED wins.
+ */
+export function tracingConfigured(env: Env): boolean {
+  if (sdkDisabled(env)) return false;
+  if (present(env.OTEL_EXPORTER_OTLP_ENDPOINT) || present(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) return true;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'null');
+  return exporters.length > 0 && exporters[0] !== 'none';
+}
+
+/**
+ * Starts the SDK when the environment asks for traces (or a test passes span processors). Call it
+ * before anything requires http, fastify, pg, pino, amqplib or NestJS: instrumentations patch
+ * modules as they are required. Undefined when tracing stays off.
+ */
+export function startTracing(env: Env, options: TracingOptions = {}): TracingHandle | undefined {
+  if (w3c !== undefined) throw new Error('Tracing is already started');
+  if (options.spanProcessors === undefined ? !tracingConfigured(env) : sdkDisabled(env)) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: nothing of the SDK loads with tracing off
+  const { startSdk } = require('./sdk') as typeof import('./sdk');
+  const started = startSdk(SERVICE_NAME, options.spanProcessors);
+  w3c = started.w3c;
+  return { shutdown: () => started.sdk.shutdown() };
+}
+
+/** True once tracing has started: the one check that keeps tracing's code paths out when off. */
+export function tracingOn(): boolean {
+  return w3c !== undefined;
+}
+
+/** The W3C headers of `ctx`'s span; undefined with tracing off or no valid span context. */
+export function traceHeaders(ctx: Context = context.active()): TraceHeaders | undefined {
+  const spanContext = trace.getSpanContext(ctx);
+  if (w3c === undefined || spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
+  const carrier: Record<string, string> = {};
+  w3c.inject(ctx, carrier, defaultTextMapSetter);
+  if (carrier.traceparent === undefined) return undefined;
+  return carrier.tracestate === undefined
+    ? { traceparent: carrier.traceparent }
+    : { traceparent: carrier.traceparent, tracestate: carrier.tracestate };
+}
+
+/**
+ * `base` with the remote span context of W3C headers (from a message, say), to parent the spans
+ * that handle it. Values that are not valid W3C headers are ignored: `base` comes back.
+ */
+export function contextFromTraceHeaders(h: { traceparent?: unknown; tracestate?: unknown }, base: Context = context.active()): Context {
+  if (w3c === undefined || typeof h.traceparent !== 'string') return base;
+  const carrier: Record<string, string> =
+    typeof h.tracestate === 'string' ? { traceparent: h.traceparent, tracestate: h.tracestate } : { traceparent: h.traceparent };
+  return w3c.extract(base, carrier, defaultTextMapGetter);
+}
+
+function sdkDisabled(env: Env): boolean {
+  return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+}
+
+function present(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== '';
+}
