@@ -135,6 +135,16 @@ export function parseInbound(content: Buffer, maxDepth = 32): Parsed {
   };
 }
 
+/** The trace an outbound CloudEvent (as stored, JSON) carries, if any. */
+export function traceOfBody(body: string): TraceAttributes | undefined {
+  try {
+    const trace = traceOf(JSON.parse(body) as Record<string, unknown>);
+    return trace?.traceparent === undefined ? undefined : (trace as TraceAttributes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The tracing extension's attributes when present as strings (the W3C propagator ignores a malformed one). */
 function traceOf(envelope: Record<string, unknown>): Partial<TraceAttributes> | undefined {
   const { traceparent, tracestate } = envelope;

@@ -11,7 +11,9 @@ import { heavyLane } from '../http/heavy-lane';
 import { PaymentStore } from '../payments/store/payment.store';
 import { toProblem } from '../problem.filter';
 import { BrokerConnection } from './broker.connection';
-import { InboundMessage, parseInbound } from './cloud-events';
+import { context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { contextFromTraceHeaders, tracer, tracingOn } from '../tracing/tracing';
+import { InboundMessage, Parsed, parseInbound } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 
 /** Problem codes whose outcome may change by itself: the message is tried again, never dead-lettered. */
@@ -40,6 +42,8 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
   #channel: ChannelWrapper | undefined;
   readonly #chains = new Map<string, Promise<void>>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** With tracing on: the consumer span of each delivery being handled. */
+  readonly #spans = new WeakMap<ConsumeMessage, Span>();
   #stopping = false;
   readonly #abort = new AbortController();
 
@@ -87,13 +91,47 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
     // messages of one payment in order; one that cannot be read has no payment to wait for
     const key = parsed.ok ? parsed.message.paymentId : `\u0000${message.fields.deliveryTag}`;
     const previous = this.#chains.get(key) ?? Promise.resolve();
-    const run = previous.then(() => (parsed.ok ? this.#handle(channel, message, parsed.message) : this.#deadLetter(channel, message, parsed.error, type)));
+    const work = () => (parsed.ok ? this.#handle(channel, message, parsed.message) : this.#deadLetter(channel, message, parsed.error, type));
+    const run = previous.then(tracingOn() ? this.#traced(message, parsed, work) : work);
     this.#chains.set(key, run);
     this.#inFlight.add(run);
     void run.finally(() => {
       this.#inFlight.delete(run);
       if (this.#chains.get(key) === run) this.#chains.delete(key);
     });
+  }
+
+  /**
+   * With tracing on: `work` inside a consumer span (`process <queue>`) that joins the publisher's
+   * trace from the CloudEvent's traceparent (else the delivery's context), and ends when the
+   * message's outcome is final. Its commands' spans are its children.
+   */
+  #traced(message: ConsumeMessage, parsed: Parsed, work: () => Promise<void>): () => Promise<void> {
+    const queue = this.broker.names.commandsQueue;
+    const parent = contextFromTraceHeaders(parsed.ok ? (parsed.message.trace ?? {}) : {});
+    const span = tracer.startSpan(
+      `process ${queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.destination.name': queue,
+          'messaging.rabbitmq.destination.routing_key': message.fields.routingKey,
+          ...(parsed.ok
+            ? { 'messaging.message.id': parsed.message.id, 'cloudevents.event_id': parsed.message.id, 'cloudevents.event_type': parsed.message.type, 'cloudevents.event_subject': parsed.message.paymentId }
+            : {}),
+        },
+      },
+      parent,
+    );
+    this.#spans.set(message, span);
+    return () =>
+      context.with(trace.setSpan(parent, span), work).finally(() => {
+        this.#spans.delete(message);
+        span.end();
+      });
   }
 
   async #handle(channel: ConfirmChannel, message: ConsumeMessage, inbound: InboundMessage): Promise<void> {
@@ -136,6 +174,9 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
     const { headers: _headers, ...problem } = toProblem(error);
     void _headers;
     this.metrics.deadLettered.inc({ code: problem.code });
+    const span = this.#spans.get(message);
+    span?.setAttribute('payments.problem_code', problem.code);
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${problem.code}` });
     this.#logger.warn(`dead-lettered a ${label(type)} message: ${problem.code} (${problem.detail})`);
     try {
       await this.broker.publish(this.broker.names.deadLetter, message.fields.routingKey, message.content, {

@@ -4,7 +4,9 @@ import { AppConfig } from '../config';
 import { heavyLane } from '../http/heavy-lane';
 import { reasonOf } from '../persistence/postgres';
 import { BrokerConnection } from './broker.connection';
-import { CLOUDEVENTS_JSON } from './cloud-events';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { contextFromTraceHeaders, tracer, tracingOn } from '../tracing/tracing';
+import { CLOUDEVENTS_JSON, TraceAttributes } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 import { Outbox, OutboxEntry } from './outbox';
 
@@ -88,14 +90,50 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async #publish(entry: OutboxEntry): Promise<void> {
-    await this.broker.publish(this.broker.names.events, entry.type, Buffer.from(entry.body), {
-      messageId: entry.id,
-      type: entry.type,
-      contentType: CLOUDEVENTS_JSON,
-      timestamp: Math.floor(entry.committedAt / 1000),
-    });
+    const send = () =>
+      this.broker.publish(this.broker.names.events, entry.type, Buffer.from(entry.body), {
+        messageId: entry.id,
+        type: entry.type,
+        contentType: CLOUDEVENTS_JSON,
+        timestamp: Math.floor(entry.committedAt / 1000),
+      });
+    await (tracingOn() && entry.trace !== undefined ? this.#traced(entry, entry.trace, send) : send());
     this.metrics.published.inc({ type: entry.type });
     this.metrics.publishLatency.observe(Math.max(0, Date.now() - entry.committedAt) / 1000);
+  }
+
+  /**
+   * With tracing on: the publish inside a producer span (`send <exchange>`) in the trace of the
+   * change that made the event (its CloudEvent's traceparent), ended when the broker confirms.
+   */
+  async #traced(entry: OutboxEntry, origin: TraceAttributes, send: () => Promise<void>): Promise<void> {
+    const exchange = this.broker.names.events;
+    const parent = contextFromTraceHeaders(origin, ROOT_CONTEXT);
+    const span = tracer.startSpan(
+      `send ${exchange}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': 'send',
+          'messaging.destination.name': exchange,
+          'messaging.rabbitmq.destination.routing_key': entry.type,
+          'messaging.message.id': entry.id,
+          'cloudevents.event_id': entry.id,
+          'cloudevents.event_type': entry.type,
+        },
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), send);
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reasonOf(e) });
+      throw e;
+    } finally {
+      span.end();
+    }
   }
 
   async #idle(): Promise<void> {

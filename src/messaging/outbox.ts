@@ -5,7 +5,8 @@ import { AppConfig } from '../config';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payments/payment.events';
 import { createClient, OUTBOX_LOCK, reasonOf } from '../persistence/postgres';
 import { StoreSync } from '../persistence/store-sync';
-import { outboundMessage, OutboundType } from './cloud-events';
+import { traceHeaders, tracingOn } from '../tracing/tracing';
+import { outboundMessage, OutboundType, TraceAttributes, traceOfBody } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 
 /** One event waiting to be published: `seq` orders it, `committedAt` (epoch ms) is when its change committed. */
@@ -15,6 +16,8 @@ export interface OutboxEntry {
   type: string;
   body: string;
   committedAt: number;
+  /** With tracing on: the trace of the change (the CloudEvent's traceparent), which the relay's publish joins. */
+  trace?: TraceAttributes;
 }
 
 /**
@@ -62,8 +65,10 @@ export class MemoryOutbox extends Outbox implements IEventHandler<DomainEvent> {
 
   handle(event: DomainEvent): void {
     const type = (event instanceof PaymentCreated ? 'PaymentCreated' : event.constructor.name) as OutboundType;
-    const message = outboundMessage(type, event.payment, this.config.brokerSource);
-    this.#entries.push({ seq: ++this.#seq, id: message.id, type, body: message.body, committedAt: Date.now() });
+    // handled as the change is published, inside its command: the active trace is the change's
+    const trace = tracingOn() ? traceHeaders() : undefined;
+    const message = outboundMessage(type, event.payment, this.config.brokerSource, trace);
+    this.#entries.push({ seq: ++this.#seq, id: message.id, type, body: message.body, committedAt: Date.now(), trace });
     if (this.#entries.length - this.#head > this.config.outboxMemoryMax) {
       this.#head++;
       this.metrics.dropped.inc();
@@ -153,7 +158,9 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
       'SELECT seq, event_id, type, body, (extract(epoch FROM created_at) * 1000)::float8 AS committed_at FROM outbox ORDER BY seq LIMIT $1',
       [limit],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), id: r.event_id, type: r.type, body: r.body, committedAt: r.committed_at }));
+    // with tracing on, the change's trace is read back from the CloudEvent the writer stored
+    const traced = tracingOn();
+    return rows.map((r) => ({ seq: Number(r.seq), id: r.event_id, type: r.type, body: r.body, committedAt: r.committed_at, trace: traced ? traceOfBody(r.body) : undefined }));
   }
 
   async sent(entries: OutboxEntry[]): Promise<void> {
