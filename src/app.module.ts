@@ -13,6 +13,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ClassEventIds } from './payments/event-ids';
 import { PaymentsModule } from './payments/payments.module';
+import { BusTracing } from './tracing/bus-tracing';
 
 @Global()
 @Module({})
@@ -55,7 +56,7 @@ export class AppModule {
       ],
       // Scopes and tenancy need a verified token: in open mode (no AUTH_JWT_SECRET) every route
       // is public, and no guard runs on every request for nothing.
-      providers: config.authJwtSecret === undefined ? [] : [{ provide: APP_GUARD, useClass: ScopesGuard }],
+      providers: [BusTracing, ...(config.authJwtSecret === undefined ? [] : [{ provide: APP_GUARD, useClass: ScopesGuard }])],
     };
   }
 }

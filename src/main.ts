@@ -1,3 +1,5 @@
+// First: the instrumentations patch http, fastify, pg, pino, amqplib and NestJS as they are required.
+import { tracing } from './tracing/register';
 import 'reflect-metadata';
 import { createApp } from './app.setup';
 import { ConfigError, loadConfig } from './config';
@@ -23,13 +25,17 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.get(LoggerToken).log(`${signal} received: draining and shutting down`);
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    // Spans last: those of the drain are flushed too.
+    app
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          process.stderr.write(`shutdown failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

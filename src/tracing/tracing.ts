@@ -4,10 +4,14 @@ import {
   defaultTextMapGetter,
   defaultTextMapSetter,
   isSpanContextValid,
+  Span,
+  SpanOptions,
+  SpanStatusCode,
   TextMapPropagator,
   trace,
 } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AppError } from '../errors';
 
 /**
  * OpenTelemetry tracing: off by default, on with the standard OTEL_* variables. The SDK and the
@@ -95,6 +99,33 @@ export function contextFromTraceHeaders(h: { traceparent?: unknown; tracestate?:
   const carrier: Record<string, string> =
     typeof h.tracestate === 'string' ? { traceparent: h.traceparent, tracestate: h.tracestate } : { traceparent: h.traceparent };
   return w3c.extract(base, carrier, defaultTextMapGetter);
+}
+
+/**
+ * Runs `work` in a new span, child of `parent` and active while it runs (so the spans of the
+ * instrumentations, pg's queries say, are its children); the span ends when `work` settles.
+ */
+export function inSpan<T>(name: string, options: SpanOptions, parent: Context, work: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, options, parent, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Records `error` on `span`. A 4xx AppError is the caller's error, not the span's: its exception
+ * is recorded but the status stays unset, so error-rate views count only the service's failures.
+ */
+export function recordFailure(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error));
+  if (error instanceof AppError && error.status < 500) return;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
 
 function sdkDisabled(env: Env): boolean {
