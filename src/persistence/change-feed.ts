@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { context, ROOT_CONTEXT, Span, trace } from '@opentelemetry/api';
 import type { Client, Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config';
@@ -7,6 +8,7 @@ import { Payment } from '../payments/payment';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
 import { CHANGES_CHANNEL, createClient, reasonOf } from './postgres';
 import { timeMs } from '../iso-time';
+import { recordFailure, tracer, tracingOn } from '../tracing/tracing';
 
 const CATCH_UP_BATCH = 2000;
 
@@ -90,24 +92,52 @@ export class ChangeFeed {
     await this.#running;
   }
 
+  /**
+   * With tracing on, a catch-up that changes the store is a `payments.change_feed.catch_up` span
+   * (a trace of its own), from its start. One that changes nothing (every poll of an idle
+   * service, the echo of this instance's own commits) makes no trace: the span begins once a
+   * row applies, so the queries before that have no pg span.
+   */
   async #catchUp(): Promise<void> {
+    const from = this.#position;
+    const startTime = tracingOn() ? performance.timeOrigin + performance.now() : undefined;
+    let span: Span | undefined;
+    let read = 0;
+    let applied = 0;
+    const query = () =>
+      this.pool.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE seq > $1 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`, [
+        this.#position,
+      ]);
     try {
       for (;;) {
-        const { rows } = await this.pool.query<PaymentRow>(
-          `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE seq > $1 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
-          [this.#position],
-        );
+        const { rows } = await (span === undefined ? query() : context.with(trace.setSpan(ROOT_CONTEXT, span), query));
         const now = Date.now();
         for (const row of rows) {
           const payment = paymentFromRow(row);
-          if (this.apply(payment)) this.metrics.syncDelay.observe(Math.max(0, now - timeMs(payment.updatedAt)) / 1000);
+          if (this.apply(payment)) {
+            applied++;
+            this.metrics.syncDelay.observe(Math.max(0, now - timeMs(payment.updatedAt)) / 1000);
+          }
           this.#position = row.seq;
+        }
+        read += rows.length;
+        if (startTime !== undefined && span === undefined && applied > 0) {
+          span = tracer.startSpan('payments.change_feed.catch_up', { startTime, root: true });
         }
         if (rows.length < CATCH_UP_BATCH) return;
       }
     } catch (e) {
+      if (span !== undefined) recordFailure(span, e);
       // Unreachable database: the next poke (timer or reconnect) tries again from the same position.
       this.#logger.warn(`catch-up from seq ${this.#position} failed: ${reasonOf(e)}`);
+    } finally {
+      span?.setAttributes({
+        'payments.change_feed.rows_read': read,
+        'payments.change_feed.rows_applied': applied,
+        'payments.change_feed.position_from': from,
+        'payments.change_feed.position_to': this.#position,
+      });
+      span?.end();
     }
   }
 

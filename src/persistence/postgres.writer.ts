@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Context, context, Link, trace } from '@opentelemetry/api';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError } from '../errors';
@@ -10,10 +11,13 @@ import { OutboundMessage, outboundMessage, OutboundType } from '../messaging/clo
 import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
 import { CHANGES_CHANNEL, checkout, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
 import { StoreSync } from './store-sync';
+import { inSpan, traceHeaders, tracingOn } from '../tracing/tracing';
 
-type Pending =
+/** `origin`: with tracing on, the context of the write's caller (its command's span). */
+type Pending = { origin?: Context } & (
   | { kind: 'create'; payment: Payment; resolve: (r: InsertResult) => void; reject: (e: unknown) => void }
-  | { kind: 'change'; change: PaymentChange; resolve: (r: ChangeResult) => void; reject: (e: unknown) => void };
+  | { kind: 'change'; change: PaymentChange; resolve: (r: ChangeResult) => void; reject: (e: unknown) => void }
+);
 
 type Outcome = { ok: true; value: InsertResult | ChangeResult } | { ok: false; error: unknown };
 
@@ -58,6 +62,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
   }
 
   #enqueue(op: Pending): void {
+    if (tracingOn()) op.origin = context.active();
     this.#queue.push(op);
     if (this.#draining) return;
     this.#draining = true;
@@ -105,7 +110,22 @@ export class PostgresPaymentWriter extends PaymentWriter {
     });
   }
 
-  async #commit(batch: Pending[]): Promise<Outcome[]> {
+  /**
+   * With tracing on, a transaction is a `payments.group_commit` span: a child of its first
+   * write's span (its pg queries are then in that write's trace) and linked to every write's.
+   */
+  #commit(batch: Pending[]): Promise<Outcome[]> {
+    if (!tracingOn()) return this.#transact(batch);
+    const links: Link[] = [];
+    for (const op of batch) {
+      const spanContext = op.origin && trace.getSpanContext(op.origin);
+      if (spanContext !== undefined) links.push({ context: spanContext });
+    }
+    const options = { attributes: { 'payments.batch_size': batch.length }, links };
+    return inSpan('payments.group_commit', options, batch[0].origin ?? context.active(), () => this.#transact(batch));
+  }
+
+  async #transact(batch: Pending[]): Promise<Outcome[]> {
     const started = performance.now();
     const { client, release } = await checkout(this.sync.pool);
     let state: Map<string, Payment>;
@@ -192,7 +212,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
           admit(op.payment);
           state.set(key, op.payment);
           created.add(key);
-          if (source !== undefined) committed.push(outboundMessage('PaymentCreated', op.payment, source));
+          if (source !== undefined) committed.push(outboundMessage('PaymentCreated', op.payment, source, traceOf(op)));
           return { ok: true, value: { payment: op.payment, created: true } };
         }
         const { eventId, eventType, next } = op.change;
@@ -206,7 +226,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
         const updated = next(current);
         state.set(key, updated);
         if (!created.has(key)) changed.add(key);
-        if (source !== undefined) committed.push(outboundMessage(eventType as OutboundType, updated, source));
+        if (source !== undefined) committed.push(outboundMessage(eventType as OutboundType, updated, source, traceOf(op)));
         if (eventId !== undefined) {
           seen.add(eventKey(organizationId, paymentId, eventId));
           events.push({ organizationId, paymentId, eventId, type: eventType });
@@ -251,6 +271,9 @@ export class PostgresPaymentWriter extends PaymentWriter {
     return { state, outcomes };
   }
 }
+
+/** The trace an outbox event carries: its write's (undefined with tracing off). */
+const traceOf = (op: Pending) => (op.origin === undefined ? undefined : traceHeaders(op.origin));
 
 const storable = (text: string): boolean => !text.includes('\u0000');
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ROOT_CONTEXT, Span } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config';
@@ -13,6 +14,7 @@ import { migrate } from './migrations';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
 import { checkout, createPool, isUnavailable, reasonOf } from './postgres';
 import { DatabaseUnavailableError } from '../errors';
+import { inSpan, tracingOn } from '../tracing/tracing';
 
 /** Rows per FETCH when loading: the whole table never sits in one result set. */
 export const LOAD_BATCH = 10_000;
@@ -101,12 +103,9 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     let backoffMs = 250;
     while (!this.#stopping) {
       try {
-        const applied = await migrate(this.pool);
-        if (applied.length > 0) this.#logger.log(`applied migrations ${applied.join(', ')}`);
-        // Nothing is served before the load ends: the sorted indexes are built once at the end.
-        this.store.beginBulkLoad();
-        const load = await this.load(this.store);
-        this.store.endBulkLoad();
+        const load = await (tracingOn()
+          ? inSpan('payments.initial_load', { root: true }, ROOT_CONTEXT, (span) => this.#initialLoad(span))
+          : this.#initialLoad());
         this.#lastLoad = load;
         this.store.markLoaded();
         this.#logger.log(`loaded ${load.rows} payments from PostgreSQL in ${load.ms.toFixed(0)} ms (seq ${load.position})`);
@@ -118,6 +117,18 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
     }
+  }
+
+  /** With tracing on, an attempt is a `payments.initial_load` span (a trace of its own). */
+  async #initialLoad(span?: Span): Promise<LoadResult> {
+    const applied = await migrate(this.pool);
+    if (applied.length > 0) this.#logger.log(`applied migrations ${applied.join(', ')}`);
+    // Nothing is served before the load ends: the sorted indexes are built once at the end.
+    this.store.beginBulkLoad();
+    const load = await this.load(this.store);
+    this.store.endBulkLoad();
+    span?.setAttributes({ 'payments.load.rows': load.rows, 'payments.load.position': load.position });
+    return load;
   }
 
   /**
