@@ -9,7 +9,7 @@ import { AppConfig } from './config';
 import { createRootLogger } from './logger';
 import { MetricsService } from './metrics/metrics.service';
 import { API_SECURITY_HEADERS, isApiPath, registerProtection, staticHelmetHeaders } from './auth/protection';
-import { AppError, StoreLoadingError } from './errors';
+import { AppError, ErrorCode, StoreLoadingError } from './errors';
 import { PaymentStore } from './payments/store/payment.store';
 import { parseJsonBody } from './json-body';
 import { ProblemFilter, sendProblem, toProblem } from './problem.filter';
@@ -118,6 +118,8 @@ export async function setupApp(
   }
 
   const metrics = app.get(MetricsService);
+  // sendProblem reports every problem answer here (payments_http_problems_total by code)
+  fastify.decorate('countProblem', (code: ErrorCode) => metrics.recordProblem(code));
   // Shutdown drain: requests in flight when close() begins are answered, but their keep-alive
   // connections then sit idle and Node's server.close() would wait for the clients to hang up
   // (Fastify closes idle connections only once, when close() starts). So while closing, idle

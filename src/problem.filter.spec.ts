@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { AppError } from './errors';
-import { toProblem } from './problem.filter';
+import { sendProblem, toProblem } from './problem.filter';
 
 /** An error as Fastify's plugins raise them: a plain Error with a statusCode (http-errors' shape too). */
 function pluginError(message: string, statusCode: number): Error {
@@ -45,5 +45,29 @@ describe('toProblem', () => {
 
   it('maps Nest\'s HttpExceptions by status', () => {
     expect(toProblem(new BadRequestException('bad'))).toMatchObject({ status: 400, code: 'BAD_REQUEST', detail: 'bad' });
+  });
+});
+
+describe('sendProblem', () => {
+  it('counts the answer by its code on the reply\'s server, and sends it as problem+json with its headers', () => {
+    const counted: string[] = [];
+    const sent: Record<string, unknown> = { headers: {} };
+    const reply = {
+      server: { countProblem: (code: string) => counted.push(code) },
+      headers: (h: Record<string, string>) => Object.assign(sent.headers as object, h) && reply,
+      header: (name: string, value: string) => Object.assign(sent.headers as object, { [name]: value }) && reply,
+      status: (status: number) => (sent.status = status) && reply,
+      send: (body: unknown) => (sent.body = body) && reply,
+    };
+
+    sendProblem(reply as never, toProblem(new AppError('OVERLOADED', 'busy', undefined, { 'Retry-After': '5' })));
+
+    expect(counted).toEqual(['OVERLOADED']);
+    expect(sent).toEqual({
+      status: 503,
+      headers: { 'Retry-After': '5', 'content-type': 'application/problem+json; charset=utf-8' },
+      body: expect.objectContaining({ code: 'OVERLOADED', status: 503, detail: 'busy' }),
+    });
+    expect(sent.body).not.toHaveProperty('headers');
   });
 });

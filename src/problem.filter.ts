@@ -75,7 +75,20 @@ const DETAILS: Partial<Record<ErrorCode, string>> = {
   PAYLOAD_TOO_LARGE: 'The request body is larger than the configured limit (BODY_LIMIT_BYTES)',
 };
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Counts one problem answer by its code (payments_http_problems_total; set by setupApp). */
+    countProblem?: (code: ErrorCode) => void;
+  }
+}
+
+/**
+ * Every problem+json answer that has a reply goes out here: the filter's, the hooks', the
+ * router's (frameworkErrors, which Fastify answers without running the response hooks). So it
+ * is counted here, on the error path only.
+ */
 export function sendProblem(reply: FastifyReply, { headers, ...problem }: Problem): void {
+  reply.server.countProblem?.(problem.code);
   if (headers) void reply.headers(headers);
   void reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(problem);
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_CATALOGUE, ErrorCode } from '../errors';
 
 /** prom-client's per-series state (v15), reached only by recordRequest below. */
 type CounterEntry = { value: number; labels: Record<string, string> };
@@ -14,6 +15,19 @@ interface RequestSeries {
   histogram: HistogramEntry;
   bounds: number[];
 }
+
+/**
+ * prom-client's default gauges that break the naming convention (a `_total` suffix on a gauge,
+ * which `promtool check metrics` reports). Each is the sum of the gauge of the same name without
+ * `_total`, labelled by type (`nodejs_active_handles{type="Socket"}`), which stays:
+ * `sum without (type) (nodejs_active_handles)` is the total.
+ */
+export const NON_CONVENTIONAL_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** The labels of each code's series in payments_http_problems_total (its status is the catalogue's). */
+const PROBLEM_LABELS = Object.fromEntries(
+  Object.entries(ERROR_CATALOGUE).map(([code, { status }]) => [code, { code, status: String(status) }]),
+) as Record<ErrorCode, { code: ErrorCode; status: string }>;
 
 const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
   a.method === b.method && a.route === b.route && a.status === b.status;
@@ -103,8 +117,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Every problem+json answer by its catalogue code. Each code's series exists from the start
+   * at 0, so a rate over it (an alert's signal) has data before the first error.
+   */
+  readonly httpProblems = new Counter({
+    name: 'payments_http_problems_total',
+    help: 'HTTP answers that were application/problem+json, by error code (see the error catalogue) and status',
+    labelNames: ['code', 'status'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    for (const name of NON_CONVENTIONAL_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    for (const labels of Object.values(PROBLEM_LABELS)) this.httpProblems.inc(labels, 0);
   }
 
   readonly #requestSeries = new Map<string, RequestSeries>();
@@ -143,6 +170,27 @@ export class MetricsService {
     const found = findSeries(this.httpRequests, this.httpDuration, labels);
     if (found) this.#requestSeries.set(key, found);
     else this.#requestSeries.delete(key);
+  }
+
+  /** Counts one problem+json answer (the error path only: the success path never gets here). */
+  recordProblem(code: ErrorCode): void {
+    this.httpProblems.inc(PROBLEM_LABELS[code]);
+  }
+
+  /**
+   * A 1/0 gauge read when Prometheus scrapes: 1 when `check` resolves true, 0 when it resolves
+   * false or fails. Never the last value: a check that cannot answer is a 0, not a stale 1.
+   * `check` must bound its own wait (the scrape waits for it).
+   */
+  upGauge(name: string, help: string, check: () => Promise<boolean>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await check().then((up) => (up ? 1 : 0), () => 0));
+      },
+    });
   }
 
   /** A gauge read when Prometheus scrapes, from a source that answers later (a database); a failed read keeps the last value. */
