@@ -15,7 +15,21 @@ import type { IncomingMessage } from 'node:http';
  * The OpenTelemetry SDK and the instrumentations of this stack. Only tracing.ts requires this
  * file, and only when tracing is on: with tracing off, none of these packages is loaded.
  */
-export function startSdk(serviceName: string, spanProcessors?: SpanProcessor[]): { sdk: NodeSDK; w3c: TextMapPropagator } {
+export function startSdk(serviceName: string, spanProcessors?: SpanProcessor[]): { shutdown(): Promise<void>; w3c: TextMapPropagator } {
+  const instrumentations = [
+    // Accepts W3C traceparent on incoming requests. Scrapes and probes run with tracing
+    // suppressed, so they make no trace at all (not even the Fastify and Nest spans).
+    new HttpInstrumentation({ ignoreIncomingRequestHook: isScrapeOrProbe }),
+    // Hook spans would cost a span per hook per request for little insight: the request and
+    // its handler are enough.
+    new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false }),
+    new NestInstrumentation(),
+    // Only queries inside a traced operation: the change feed's polls would each be a trace.
+    new PgInstrumentation({ requireParentSpan: true }),
+    new AmqplibInstrumentation(),
+    // Log correlation (trace_id, span_id in each line) only: the logs stay on stdout.
+    new PinoInstrumentation({ disableLogSending: true }),
+  ];
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) still win over this default.
     resource: defaultResource().merge(resourceFromAttributes({ 'service.name': serviceName })),
@@ -25,23 +39,17 @@ export function startSdk(serviceName: string, spanProcessors?: SpanProcessor[]):
     // Traces only: metrics are Prometheus' (/metrics) and logs are pino's JSON on stdout.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      // Accepts W3C traceparent on incoming requests. Scrapes and probes run with tracing
-      // suppressed, so they make no trace at all (not even the Fastify and Nest spans).
-      new HttpInstrumentation({ ignoreIncomingRequestHook: isScrapeOrProbe }),
-      // Hook spans would cost a span per hook per request for little insight: the request and
-      // its handler are enough.
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false }),
-      new NestInstrumentation(),
-      // Only queries inside a traced operation: the change feed's polls would each be a trace.
-      new PgInstrumentation({ requireParentSpan: true }),
-      new AmqplibInstrumentation(),
-      // Log correlation (trace_id, span_id in each line) only: the logs stay on stdout.
-      new PinoInstrumentation({ disableLogSending: true }),
-    ],
+    instrumentations,
   });
   sdk.start();
-  return { sdk, w3c: new W3CTraceContextPropagator() };
+  return {
+    w3c: new W3CTraceContextPropagator(),
+    // the SDK flushes and stops; the modules are unpatched (the SDK leaves them patched)
+    shutdown: async () => {
+      await sdk.shutdown();
+      for (const instrumentation of instrumentations) instrumentation.disable();
+    },
+  };
 }
 
 function isScrapeOrProbe(request: IncomingMessage): boolean {

@@ -36,7 +36,7 @@ export interface TracingOptions {
 }
 
 export interface TracingHandle {
-  /** Ends tracing: flushes the spans not yet exported. */
+  /** Ends tracing: flushes the spans not yet exported; tracingOn() is false from then on. */
   shutdown(): Promise<void>;
 }
 
@@ -45,17 +45,18 @@ type Env = Record<string, string | undefined>;
 let w3c: TextMapPropagator | undefined;
 
 /**
- * Whether the environment asks for traces: an OTLP endpoint, or an exporter other than `none`
- * (as the SDK reads OTEL_TRACES_EXPORTER: a first `none` means none); OTEL_SDK_DISABLED wins.
+ * Whether the environment asks for traces: a traces exporter other than `none` (read as the SDK
+ * reads OTEL_TRACES_EXPORTER: a first `none` means none, even with an endpoint), or an OTLP
+ * endpoint (the SDK's default exporter is OTLP). OTEL_SDK_DISABLED=true wins over both.
  */
 export function tracingConfigured(env: Env): boolean {
   if (sdkDisabled(env)) return false;
-  if (present(env.OTEL_EXPORTER_OTLP_ENDPOINT) || present(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) return true;
   const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '' && name !== 'null');
-  return exporters.length > 0 && exporters[0] !== 'none';
+  if (exporters.length > 0) return exporters[0] !== 'none';
+  return present(env.OTEL_EXPORTER_OTLP_ENDPOINT) || present(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
 /**
@@ -68,12 +69,17 @@ export function startTracing(env: Env, options: TracingOptions = {}): TracingHan
   if (options.spanProcessors === undefined ? !tracingConfigured(env) : sdkDisabled(env)) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: nothing of the SDK loads with tracing off
   const { startSdk } = require('./sdk') as typeof import('./sdk');
-  const started = startSdk(SERVICE_NAME, options.spanProcessors);
-  w3c = started.w3c;
-  return { shutdown: () => started.sdk.shutdown() };
+  const sdk = startSdk(SERVICE_NAME, options.spanProcessors);
+  w3c = sdk.w3c;
+  return {
+    shutdown: () => {
+      w3c = undefined;
+      return sdk.shutdown();
+    },
+  };
 }
 
-/** True once tracing has started: the one check that keeps tracing's code paths out when off. */
+/** True once tracing has started (until its shutdown): the one check that keeps tracing's code paths out when off. */
 export function tracingOn(): boolean {
   return w3c !== undefined;
 }
