@@ -22,7 +22,7 @@ interface RequestSeries {
  * `_total`, labelled by type (`nodejs_active_handles{type="Socket"}`), which stays:
  * `sum without (type) (nodejs_active_handles)` is the total.
  */
-export const NON_CONVENTIONAL_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const NON_CONVENTIONAL_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** The labels of each code's series in payments_http_problems_total (its status is the catalogue's). */
 const PROBLEM_LABELS = Object.fromEntries(
