@@ -180,7 +180,6 @@ interface Target {
 }
 interface Rule {
   name: string;
-  type: string;
   health: string;
   lastError?: string;
 }
