@@ -16,7 +16,9 @@
  * PostgreSQL section, bench/postgres.ts: load at start, group commit, replication delay, several
  * instances on one database), BENCH_PG_URL; BENCH_MESSAGING=0 (skip the messaging section,
  * bench/bench-messaging.ts: RabbitMQ at BENCH_BROKER_URL against HTTP; off in a smoke run unless
- * BENCH_MESSAGING=1, skipped when no broker answers).
+ * BENCH_MESSAGING=1, skipped when no broker answers); BENCH_TRACING=0 (skip the tracing section,
+ * bench/bench-tracing.ts: the HTTP path with OpenTelemetry off, at 100% and at 1% sampling; off in a
+ * smoke run unless BENCH_TRACING=1).
  * Run through npm (node --expose-gc --max-old-space-size=8192).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -46,6 +48,7 @@ import { atRealtimePriority, Budget, CpuProbe, describeIdle, gc, hasTaskset, mac
 import { NaiveEngine } from './naive';
 import { postgresReport, postgresSection } from './postgres';
 import { messagingReport, messagingSection } from './bench-messaging';
+import { tracingReport, tracingSection } from './bench-tracing';
 import { ProjectEngine } from './project';
 import {
   Engine,
@@ -514,6 +517,9 @@ async function main(): Promise<void> {
   gc();
   const http = WITH_HTTP ? await httpPhase(ip.expectations, ip.getPaths, pinned ? 0 : undefined) : undefined;
   gc();
+  // OpenTelemetry's cost on the HTTP path (bench/bench-tracing.ts): skipped with BENCH_HTTP=0 or BENCH_TRACING=0, and in a smoke run
+  const tracing = WITH_HTTP ? await tracingSection({ smoke: SMOKE, pinned, log }) : undefined;
+  gc();
   // PostgreSQL mode (bench/postgres.ts): skipped with BENCH_PG=0 or when the server is unreachable
   const pg = await postgresSection({ n: N, smoke: SMOKE, pinned, log });
   // RabbitMQ (bench/bench-messaging.ts): skipped with BENCH_MESSAGING=0, in a smoke run, or without a broker
@@ -678,6 +684,8 @@ async function main(): Promise<void> {
     '',
     table(rows),
     '',
+    tracingReport(tracing),
+    '',
     postgresReport(pg, goals),
     '',
     messagingReport(messaging),
@@ -698,7 +706,7 @@ async function main(): Promise<void> {
   writeFileSync(
     out,
     JSON.stringify(
-      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, realtime: realtimeTiming(), noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, postgres: pg, messaging, goals },
+      { n: N, smoke: SMOKE, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, pinned, realtime: realtimeTiming(), noise, settings: S, inProcess: { ...ip, expectations: undefined, getPaths: undefined }, http, tracing, postgres: pg, messaging, goals },
       null,
       2,
     ) + '\n',

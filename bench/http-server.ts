@@ -8,6 +8,8 @@
  *            POST /payments through Nest's ValidationPipe and the CommandBus (nest-reference.ts).
  * Prints one line `READY <port> <json>` on stdout once it listens.
  */
+// first, as in src/main.ts: with OTEL_* set (the tracing section), instrumentations patch what loads after
+import '../src/tracing/register';
 import { randomUUID } from 'node:crypto';
 import { createPayment, NewPayment, Payment } from '../src/payments/payment';
 import { generatePayments, loadStore } from './dataset';

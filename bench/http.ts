@@ -26,7 +26,8 @@ export class ServerProcess {
     return this.child.pid!;
   }
 
-  static start(kind: ServerKind, n: number, core: number | undefined): Promise<ServerProcess> {
+  /** `env`: variables added to the server's environment (the tracing section's OTEL_* settings). */
+  static start(kind: ServerKind, n: number, core: number | undefined, env: Record<string, string> = {}): Promise<ServerProcess> {
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
     // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -36,7 +37,7 @@ export class ServerProcess {
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {
       cwd: ROOT,
-      env: { ...process.env, BENCH_N: String(n) },
+      env: { ...process.env, ...env, BENCH_N: String(n) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     return new Promise((resolvePromise, reject) => {

@@ -18,6 +18,7 @@ import { REQUEST_ID, RequestIds } from './http/request-id';
 import { answerClientError } from './http/client-error';
 import { declareProblems } from './openapi';
 import { ASYNCAPI_PATH, asyncApiDocument } from './messaging/asyncapi';
+import { suppressTracingOfProbes, tracingOn } from './tracing/tracing';
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -81,6 +82,7 @@ export async function setupApp(
 ): Promise<void> {
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  if (tracingOn()) suppressTracingOfProbes(fastify);
 
   // JSON is the only body this API accepts: anything else is a 415 before it reaches a route.
   fastify.removeAllContentTypeParsers();

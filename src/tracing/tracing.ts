@@ -69,7 +69,7 @@ export function startTracing(env: Env, options: TracingOptions = {}): TracingHan
   if (options.spanProcessors === undefined ? !tracingConfigured(env) : sdkDisabled(env)) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: nothing of the SDK loads with tracing off
   const { startSdk } = require('./sdk') as typeof import('./sdk');
-  const sdk = startSdk(SERVICE_NAME, options.spanProcessors);
+  const sdk = startSdk(SERVICE_NAME, env, options.spanProcessors);
   w3c = sdk.w3c;
   return {
     shutdown: () => {
@@ -132,6 +132,27 @@ export function recordFailure(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : String(error));
   if (error instanceof AppError && error.status < 500) return;
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** Prometheus' scrapes and the orchestrator's probes: never traced. */
+export function isScrapeOrProbe(rawUrl: string | undefined): boolean {
+  const url = rawUrl ?? '';
+  const end = url.indexOf('?');
+  const path = end === -1 ? url : url.slice(0, end);
+  return path === '/metrics' || path.startsWith('/health/');
+}
+
+/**
+ * With tracing on: the first hook of every request. Scrapes and probes run with tracing suppressed,
+ * so neither they nor what they call (Nest's handler spans, health's SQL) make a trace.
+ */
+export function suppressTracingOfProbes(fastify: { addHook(name: 'onRequest', hook: (request: { url: string }, reply: unknown, done: () => void) => void): unknown }): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- with tracing on only: the SDK's core is loaded by then
+  const { suppressTracing } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (isScrapeOrProbe(request.url)) context.with(suppressTracing(context.active()), done);
+    else done();
+  });
 }
 
 function sdkDisabled(env: Env): boolean {
