@@ -135,7 +135,7 @@ export function parseInbound(content: Buffer, maxDepth = 32): Parsed {
   };
 }
 
-/** The trace an outbound CloudEvent (as stored, JSON) carries, if any. */
+/** The trace a CloudEvent in JSON carries, if any (an outbound one as stored, an inbound one the parse refused). */
 export function traceOfBody(body: string): TraceAttributes | undefined {
   try {
     const trace = traceOf(JSON.parse(body) as Record<string, unknown>);

@@ -13,7 +13,7 @@ import { toProblem } from '../problem.filter';
 import { BrokerConnection } from './broker.connection';
 import { context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { contextFromTraceHeaders, tracer, tracingOn } from '../tracing/tracing';
-import { InboundMessage, Parsed, parseInbound } from './cloud-events';
+import { InboundMessage, Parsed, parseInbound, traceOfBody } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 
 /** Problem codes whose outcome may change by itself: the message is tried again, never dead-lettered. */
@@ -108,7 +108,8 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
    */
   #traced(message: ConsumeMessage, parsed: Parsed, work: () => Promise<void>): () => Promise<void> {
     const queue = this.broker.names.commandsQueue;
-    const parent = contextFromTraceHeaders(parsed.ok ? (parsed.message.trace ?? {}) : {});
+    // a refused message's trace too, when its envelope can be read (a rare, second parse)
+    const parent = contextFromTraceHeaders((parsed.ok ? parsed.message.trace : traceOfBody(message.content.toString('utf8'))) ?? {});
     const span = tracer.startSpan(
       `process ${queue}`,
       {

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { Attributes, context } from '@opentelemetry/api';
+import { Attributes, context, trace, TraceFlags } from '@opentelemetry/api';
 import { inSpan, tracingOn } from './tracing';
 
 type Execute = (message: object, ...rest: unknown[]) => Promise<unknown>;
@@ -26,8 +26,14 @@ export class BusTracing implements OnModuleInit {
 
 function traceExecute(bus: { execute: Execute }): void {
   const execute = bus.execute.bind(bus);
-  bus.execute = (message, ...rest) =>
-    inSpan(message.constructor.name, { attributes: attributesOf(message) }, context.active(), () => execute(message, ...rest));
+  bus.execute = (message, ...rest) => {
+    const parent = context.active();
+    // A request that is not sampled: its children would not be either (the sampler decides per
+    // trace), so no span is made at all: no ids drawn, no context switched.
+    const flags = trace.getSpanContext(parent)?.traceFlags;
+    if (flags !== undefined && (flags & TraceFlags.SAMPLED) === 0) return execute(message, ...rest);
+    return inSpan(message.constructor.name, { attributes: attributesOf(message) }, parent, () => execute(message, ...rest));
+  };
 }
 
 /** Where the messages keep them: the organization and payment a command or query is about, when it names them. */

@@ -89,6 +89,22 @@ describe('bus tracing', () => {
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('makes no span under a caller that is not sampled (its children would not be), and still runs the handler', async () => {
+    let ran = 0;
+    const active: (string | undefined)[] = [];
+    const { commands, queries } = tracedBuses(async () => {
+      active.push(trace.getActiveSpan()?.spanContext().spanId);
+      return ++ran;
+    });
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.NONE });
+    await context.with(unsampled, () => commands.execute(new CreatePaymentCommand({ organizationId: 'o', userId: 'u', amount: 1, currency: 'EUR' })));
+    await context.with(unsampled, () => queries.execute(new GetPaymentQuery('p-0')));
+    expect(ran).toBe(2);
+    // the handler ran in the caller's context itself: no span of its own was started
+    expect(active).toEqual([SPAN_ID, SPAN_ID]);
+    expect(await finished()).toEqual([]);
+  });
+
   it('names query spans after the query, with what the query addresses', async () => {
     const { queries } = tracedBuses(async () => undefined);
     await queries.execute(new GetPaymentQuery('p-2', 'org-2'));
