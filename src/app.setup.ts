@@ -31,6 +31,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const requestIds = new RequestIds();
   const logger = createRootLogger(config);
+  const problems = { count: (_code: ErrorCode): void => undefined };
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     // long ids reach the URL-length check and the handlers, which answer problem+json
@@ -42,7 +43,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     requestTimeout: REQUEST_TIMEOUT_MS,
     // errors of Node's HTTP parser, before there is a request (oversized headers, a malformed
     // request line or header, Content-Length with Transfer-Encoding): problem+json too
-    clientErrorHandler: answerClientError(logger, REQUEST_TIMEOUT_MS, API_SECURITY_HEADERS),
+    // (counted in payments_http_problems_total once the app, and its metrics, exist: see below)
+    clientErrorHandler: answerClientError(logger, REQUEST_TIMEOUT_MS, API_SECURITY_HEADERS, (code) => problems.count(code)),
     // No Nest middleware in this app (the request log is a Fastify hook below): without
     // @fastify/middie, no middleware runner on every request.
     skipMiddie: true,
@@ -61,6 +63,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyParser: false, // setupApp installs the one JSON parser
   });
   await setupApp(app, config, logger, requestIds);
+  const metrics = app.get(MetricsService);
+  problems.count = (code) => metrics.recordProblem(code);
   await app.init();
   if (config.authJwtSecret === undefined) {
     app

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import request from 'supertest';
+import { rawGet } from './raw-http';
 import { AppConfig } from '../src/config';
 import { ERROR_CATALOGUE, ErrorCode } from '../src/errors';
 import { TestBroker, TEST_BROKER_URL, until } from './broker-helpers';
@@ -91,10 +92,22 @@ describe(`metrics for the operator (${TEST_MODE} mode, messaging on)`, () => {
 
       expect({ code, after }).toEqual({ code, after: { ...before, [code]: (before[code] ?? NaN) + 1 } });
     }
+    // Node's HTTP parser, before there is a request (the clientErrorHandler writes to the socket)
+    const before = problemCounts(await metricsText(app.url));
+    const answer = await rawGet(app.url, '/payments', { 'x-big': 'x'.repeat(20_000) });
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
+    const after = problemCounts(await metricsText(app.url));
+    expect(after).toEqual({ ...before, HEADERS_TOO_LARGE: (before.HEADERS_TOO_LARGE ?? NaN) + 1 });
   });
 
   it('has OVERLOADED at 0 before any overload, so that its rate exists', async () => {
     expect(metricValue(await metricsText(app.url), problemSeries('OVERLOADED'))).toBe(0);
+  });
+
+  it('has every dead-letter code at 0 before its first dead letter, so that the first one is an increase', async () => {
+    const text = await metricsText(app.url);
+    expect(metricValue(text, 'payments_messages_dead_lettered_total{code="VALIDATION_FAILED"}')).toBe(0);
+    expect(metricValue(text, 'payments_messages_dead_lettered_total{code="UNKNOWN_MESSAGE_TYPE"}')).toBe(0);
   });
 
   it('shows the store against MAX_PAYMENTS and its byte budget', async () => {

@@ -55,12 +55,18 @@ export function answerClientError(
   logger: Logger,
   requestTimeoutMs: number,
   headers: Readonly<Record<string, string>>,
+  /** Counts the answer's problem code (payments_http_problems_total), as sendProblem does for the others. */
+  countProblem: (code: ErrorCode) => void = () => undefined,
 ): (error: Error & { code?: string }, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     logger.debug({ err: { code: error.code, message: error.message } }, 'client error');
     const answer = () => {
-      if (socket.writable) socket.write(clientErrorResponse(clientErrorProblem(error, requestTimeoutMs), headers));
+      if (socket.writable) {
+        const problem = clientErrorProblem(error, requestTimeoutMs);
+        countProblem(problem.code);
+        socket.write(clientErrorResponse(problem, headers));
+      }
       socket.destroy();
     };
     // Node's own field for the response being written on this socket (its default handler reads it too)

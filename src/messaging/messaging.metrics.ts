@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
+import { ERROR_CATALOGUE } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 
 /** The messaging series of /metrics (registered only when BROKER_URL is set). */
@@ -24,6 +25,9 @@ export class MessagingMetrics {
       registers,
     });
     this.deadLettered = new Counter({ name: 'payments_messages_dead_lettered_total', help: 'Inbound messages sent to the dead-letter queue, by problem code', labelNames: ['code'], registers });
+    // every code at 0 from the start: the first dead letter of a code is then an increase that
+    // rate() and the PaymentsDeadLetters alert see (a series born at 1 shows no increase)
+    for (const code of Object.keys(ERROR_CATALOGUE)) this.deadLettered.inc({ code }, 0);
     this.published = new Counter({ name: 'payments_events_published_total', help: 'Domain events published and confirmed by the broker, by type', labelNames: ['type'], registers });
     this.dropped = new Counter({ name: 'payments_outbox_dropped_total', help: 'Memory mode: events dropped because the in-memory outbox was full (OUTBOX_MEMORY_MAX)', registers });
     this.publishLatency = new Histogram({
