@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
@@ -45,4 +45,25 @@ export function serviceNodeFlags(): string[] {
   const m = /^node((?: --?[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
   if (!m) throw new Error(`package.json start:prod is not "node [flags] dist/main.js": ${script}`);
   return m[1].split(' ').filter(Boolean);
+}
+
+/**
+ * The path of `entry` in a plain-JavaScript build of another commit (git archive of it, compiled
+ * as compiled() compiles this tree, with this tree's node_modules): a baseline measured in the
+ * same run. Removed when the bench exits.
+ */
+export function compiledAt(commit: string, entry: string): string {
+  const dir = join(ROOT, '.bench-build', `${process.pid}-${commit}`);
+  const source = join(dir, 'source');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(source, { recursive: true });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const archive = execFileSync('git', ['archive', '--format=tar', commit], { cwd: ROOT, maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', source], { input: archive });
+  symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'));
+  const out = join(dir, 'build');
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', out, '--rootDir', source, '--noCheck', '--sourceMap', 'false'], { cwd: source, stdio: 'inherit' });
+  symlinkSync(join(source, 'public'), join(out, 'public'));
+  return join(out, entry.replace(/\.ts$/, '.js'));
 }

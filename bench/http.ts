@@ -27,12 +27,19 @@ export class ServerProcess {
   }
 
   /** `env`: variables added to the server's environment (the tracing section's OTEL_* settings). */
-  static start(kind: ServerKind, n: number, core: number | undefined, env: Record<string, string> = {}): Promise<ServerProcess> {
+  static start(
+    kind: ServerKind,
+    n: number,
+    core: number | undefined,
+    env: Record<string, string> = {},
+    /** The server script: this build's, or another commit's (the tracing section's baseline). */
+    script = compiled('bench/http-server.ts'),
+  ): Promise<ServerProcess> {
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
     // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const production = kind === 'service' ? serviceNodeFlags() : [];
-    const nodeArgs = [...production, ...extra, '--expose-gc', '--max-old-space-size=8192', compiled('bench/http-server.ts'), kind];
+    const nodeArgs = [...production, ...extra, '--expose-gc', '--max-old-space-size=8192', script, kind];
     const [cmd, args] =
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {
