@@ -36,6 +36,11 @@ afterAll(async () => {
 
 const traceparentOf = (s: SpanRecord) => `00-${s.traceId}-${s.spanId}-01`;
 
+/** A CreatePayment command as a processor publishes it, with its trace attributes when given. */
+function publishCreate(paymentId: string, amount: number, trace: Record<string, string> = {}): Promise<void> {
+  return broker.publish({ type: 'CreatePayment', subject: paymentId, ...trace, data: { organizationId: 'org-trace-msg', userId: 'u1', amount, currency: 'EUR' } });
+}
+
 /** The events published for `paymentId` so far, once `count` of them have arrived. */
 async function eventsOf(paymentId: string, count: number) {
   const seen: Awaited<ReturnType<TestBroker['take']>> = [];
@@ -49,13 +54,7 @@ describe(`tracing through the broker (${TEST_MODE} mode)`, () => {
   it("joins a command message's trace: a consumer span under the publisher's, the command's span beneath it, and the event it causes in the same trace", async () => {
     const publisher = caller();
     const paymentId = randomUUID();
-    await broker.publish({
-      type: 'CreatePayment',
-      subject: paymentId,
-      traceparent: publisher.traceparent,
-      tracestate: 'vendor=x',
-      data: { organizationId: 'org-trace-msg', userId: 'u1', amount: 990, currency: 'EUR' },
-    });
+    await publishCreate(paymentId, 990, { traceparent: publisher.traceparent, tracestate: 'vendor=x' });
 
     const command = await until(async () =>
       (await service.spans()).find((s) => s.name === 'CreatePaymentCommand' && s.attributes['payments.payment_id'] === paymentId),
@@ -119,18 +118,13 @@ describe(`tracing through the broker (${TEST_MODE} mode)`, () => {
   it('marks the consumer span of a refused message ERROR with its problem code; a message without traceparent starts a trace of its own', async () => {
     const publisher = caller();
     const paymentId = randomUUID();
-    await broker.publish({
-      type: 'CreatePayment',
-      subject: paymentId,
-      traceparent: publisher.traceparent,
-      data: { organizationId: 'org-trace-msg', userId: 'u1', amount: -1, currency: 'EUR' },
-    });
+    await publishCreate(paymentId, -1, { traceparent: publisher.traceparent });
     const refused = await until(async () => (await service.spans()).find((s) => s.kind === SpanKind.CONSUMER && s.traceId === publisher.traceId));
     expect(refused).toMatchObject({ status: { code: SpanStatusCode.ERROR }, attributes: { 'payments.problem_code': 'VALIDATION_FAILED' } });
     expect((await broker.takeUntil(broker.names.deadLetterQueue, (all) => all.length >= 1))[0].body).toMatchObject({ subject: paymentId });
 
     const untraced = randomUUID();
-    await broker.publish({ type: 'CreatePayment', subject: untraced, data: { organizationId: 'org-trace-msg', userId: 'u1', amount: 5, currency: 'EUR' } });
+    await publishCreate(untraced, 5);
     const consumer = await until(async () => (await service.spans()).find((s) => s.kind === SpanKind.CONSUMER && s.attributes['cloudevents.event_subject'] === untraced));
     const spans = await service.spans();
     // no publisher's span: the consumer span is a root, or the child of amqplib's own delivery span

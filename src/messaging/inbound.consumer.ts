@@ -11,8 +11,9 @@ import { heavyLane } from '../http/heavy-lane';
 import { PaymentStore } from '../payments/store/payment.store';
 import { toProblem } from '../problem.filter';
 import { BrokerConnection } from './broker.connection';
-import { context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { contextFromTraceHeaders, tracer, tracingOn } from '../tracing/tracing';
+import { context, Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { contextFromTraceHeaders, tracingOn } from '../tracing/tracing';
+import { startMessageSpan } from './message-spans';
 import { InboundMessage, Parsed, parseInbound, traceOfBody } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 
@@ -110,22 +111,12 @@ export class InboundConsumer implements OnApplicationBootstrap, BeforeApplicatio
     const queue = this.broker.names.commandsQueue;
     // a refused message's trace too, when its envelope can be read (a rare, second parse)
     const parent = contextFromTraceHeaders((parsed.ok ? parsed.message.trace : traceOfBody(message.content.toString('utf8'))) ?? {});
-    const span = tracer.startSpan(
-      `process ${queue}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'rabbitmq',
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.destination.name': queue,
-          'messaging.rabbitmq.destination.routing_key': message.fields.routingKey,
-          ...(parsed.ok
-            ? { 'messaging.message.id': parsed.message.id, 'cloudevents.event_id': parsed.message.id, 'cloudevents.event_type': parsed.message.type, 'cloudevents.event_subject': parsed.message.paymentId }
-            : {}),
-        },
-      },
+    const span = startMessageSpan(
+      'process',
+      queue,
+      message.fields.routingKey,
       parent,
+      parsed.ok ? { id: parsed.message.id, type: parsed.message.type, subject: parsed.message.paymentId } : undefined,
     );
     this.#spans.set(message, span);
     return () =>

@@ -4,8 +4,9 @@ import { AppConfig } from '../config';
 import { heavyLane } from '../http/heavy-lane';
 import { reasonOf } from '../persistence/postgres';
 import { BrokerConnection } from './broker.connection';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { contextFromTraceHeaders, tracer, tracingOn } from '../tracing/tracing';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
+import { contextFromTraceHeaders, tracingOn } from '../tracing/tracing';
+import { startMessageSpan } from './message-spans';
 import { CLOUDEVENTS_JSON, TraceAttributes } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
 import { Outbox, OutboxEntry } from './outbox';
@@ -109,23 +110,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async #traced(entry: OutboxEntry, origin: TraceAttributes, send: () => Promise<void>): Promise<void> {
     const exchange = this.broker.names.events;
     const parent = contextFromTraceHeaders(origin, ROOT_CONTEXT);
-    const span = tracer.startSpan(
-      `send ${exchange}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'rabbitmq',
-          'messaging.operation.type': 'send',
-          'messaging.operation.name': 'send',
-          'messaging.destination.name': exchange,
-          'messaging.rabbitmq.destination.routing_key': entry.type,
-          'messaging.message.id': entry.id,
-          'cloudevents.event_id': entry.id,
-          'cloudevents.event_type': entry.type,
-        },
-      },
-      parent,
-    );
+    const span = startMessageSpan('send', exchange, entry.type, parent, { id: entry.id, type: entry.type });
     try {
       await context.with(trace.setSpan(parent, span), send);
     } catch (e) {
