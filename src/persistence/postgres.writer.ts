@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Context, context, Link, trace } from '@opentelemetry/api';
+import { Context, context, Link, trace, TraceFlags } from '@opentelemetry/api';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError } from '../errors';
@@ -112,7 +112,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
   /**
    * With tracing on, a transaction is a `payments.group_commit` span: a child of its first
-   * write's span (its pg queries are then in that write's trace) and linked to every write's.
+   * sampled write's span (its pg queries are then in that write's trace) and linked to every write's.
    */
   #commit(batch: Pending[]): Promise<Outcome[]> {
     if (!tracingOn()) return this.#transact(batch);
@@ -122,7 +122,9 @@ export class PostgresPaymentWriter extends PaymentWriter {
       if (spanContext !== undefined) links.push({ context: spanContext });
     }
     const options = { attributes: { 'payments.batch_size': batch.length }, links };
-    return inSpan('payments.group_commit', options, batch[0].origin ?? context.active(), () => this.#transact(batch));
+    // the first write whose trace is sampled, so that a sampled write keeps its transaction's spans
+    const sampled = batch.find((op) => ((op.origin && trace.getSpanContext(op.origin)?.traceFlags) ?? 0) & TraceFlags.SAMPLED);
+    return inSpan('payments.group_commit', options, (sampled ?? batch[0]).origin ?? context.active(), () => this.#transact(batch));
   }
 
   async #transact(batch: Pending[]): Promise<Outcome[]> {
