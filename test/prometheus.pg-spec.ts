@@ -226,12 +226,28 @@ withPrometheus('against a real Prometheus scraping two instances', () => {
 
   const targets = async () => (await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active')).data.activeTargets;
 
-  /** Waits for a scrape of both instances that started after `since` (ms since the epoch). */
-  async function scrapedAfter(since: number): Promise<Target[]> {
-    return until(async () => {
+  /** Both instances up (each scraped once at least), and what Prometheus says of them. */
+  const bothUp = () =>
+    until(async () => {
       const active = await targets();
-      return active.length === 2 && active.every((t) => t.health === 'up' && Date.parse(t.lastScrape) > since) && active;
+      return active.length === 2 && active.every((t) => t.health === 'up') && active;
     });
+
+  /**
+   * Waits until each instance has been scraped twice more, counting from now: the first of those
+   * scrapes may have been under way already, the second began after it ended, so after this call.
+   * Read off Prometheus' own bookkeeping (a target's lastScrape changing), not the test's clock.
+   */
+  async function scrapedTwiceMore(): Promise<void> {
+    let last = new Map((await targets()).map((t) => [t.scrapeUrl, t.lastScrape]));
+    for (let round = 0; round < 2; round++) {
+      const previous = last;
+      const active = await until(async () => {
+        const now = await bothUp();
+        return now.every((t) => t.lastScrape !== previous.get(t.scrapeUrl)) && now;
+      });
+      last = new Map(active.map((t) => [t.scrapeUrl, t.lastScrape]));
+    }
   }
 
   /**
@@ -279,7 +295,7 @@ withPrometheus('against a real Prometheus scraping two instances', () => {
       const samples = res.data.resultType === 'vector' ? res.data.result : [];
       if (samples.some((s) => Number.isFinite(Number(s.value[1])))) return samples;
       await trafficRound();
-      await scrapedAfter(Date.now());
+      await scrapedTwiceMore();
     }
   }
 
@@ -335,7 +351,7 @@ withPrometheus('against a real Prometheus scraping two instances', () => {
   });
 
   it('scrapes both instances of the service', async () => {
-    const active = await scrapedAfter(0);
+    const active = await bothUp();
     expect(active.map((t) => t.scrapeUrl).sort()).toEqual([a.url, b.url].map((u) => `${u}/metrics`).sort());
     for (const t of active) expect(t).toMatchObject({ health: 'up', lastError: '' });
   });
