@@ -183,14 +183,8 @@ export class MetricsService {
    * `check` must bound its own wait (the scrape waits for it).
    */
   upGauge(name: string, help: string, check: () => Promise<boolean>): void {
-    new Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      async collect() {
-        this.set(await check().then((up) => (up ? 1 : 0), () => 0));
-      },
-    });
+    // a read that never fails: asyncGauge's keep-the-last-value never applies
+    this.asyncGauge(name, help, () => check().then((up) => (up ? 1 : 0), () => 0));
   }
 
   /** A gauge read when Prometheus scrapes, from a source that answers later (a database); a failed read keeps the last value. */
