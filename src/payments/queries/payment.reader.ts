@@ -5,7 +5,7 @@ import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
-import { compareTies, PaymentStore, tieOf } from '../store/payment.store';
+import { PaymentStore, tieOf } from '../store/payment.store';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
@@ -98,8 +98,8 @@ export class PaymentReader {
         return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
       }
     }
-    const idOf = (row: number) => tieOf(this.store.row(row));
-    const tie = (a: number, b: number) => compareTies(this.store.row(a), this.store.row(b));
+    const idOf = (row: number) => this.store.tieOfRow(row);
+    const tie = (a: number, b: number) => this.store.compareRowTies(a, b);
     const after = position && { key: cursorKey(position), id: position.tie };
     // after a cursor, one row more than the page tells whether another page follows
     const top = new TopK(position ? req.size + 1 : start + req.size, descending, tie);

@@ -199,6 +199,16 @@ export class PaymentStore {
     return this.#rows[rowId];
   }
 
+  /** tieOf() of a stored row (a cursor's position), without building its payment. */
+  tieOfRow(row: number): string {
+    return tieOf(this.#rows[row]);
+  }
+
+  /** compareTies() of two stored rows, without building their payments. */
+  compareRowTies(a: number, b: number): number {
+    return compareTies(this.#rows[a], this.#rows[b]);
+  }
+
   /** Read-only views of the indexes, for the query side (planner and reader). */
   indexes: PaymentIndexes;
 
