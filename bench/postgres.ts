@@ -3,7 +3,8 @@
  * with `npm run bench:pg` (bench/bench-pg.ts). Every service instance is a child process
  * (bench/pg-server.ts: createApp with a databaseUrl), pinned to a core when taskset exists.
  *
- *   load:        N payments of the data set written to the table (untimed), then a fresh
+ *   load:        N payments of the data set written to the table (untimed: the rows by
+ *                INSERT ... SELECT FROM unnest, then the keys and indexes), then a fresh
  *                instance timed from createApp() until StoreSync has loaded them; its store
  *                must hold the data set field for field and answer as the in-memory engine.
  *                Where the time goes is measured apart (executor, FETCH, row conversion, store).
@@ -557,10 +558,49 @@ async function createSchema(ctx: Ctx, schema: string): Promise<string> {
   return urlOf(ctx.base, ctx.db, schema);
 }
 
+/** The fill's INSERT: the service's own, less ON CONFLICT (no unique index to check while it runs). */
+const FILL_INSERT = INSERT_PAYMENTS.replace(/\s*ON CONFLICT \(organization_id, payment_id\) DO NOTHING\s*$/, '');
+if (FILL_INSERT === INSERT_PAYMENTS) throw new Error('bench/postgres.ts: INSERT_PAYMENTS no longer ends in its ON CONFLICT clause; update FILL_INSERT');
+
+/**
+ * Drops the keys and indexes of the migrated `payments` table and returns what makes them again,
+ * under the same names and definitions. paymentIds are random, so each row's index entries land
+ * on random pages: once the indexes outgrow shared_buffers (a few million rows), every batch
+ * writes pages all over them, and a full-page image of each to the WAL, and the fill slows down
+ * as it grows. Built after the rows, each index is one sort. The primary key, built last, also
+ * checks that no paymentId was written twice in an organization.
+ */
+async function dropKeysAndIndexes(pool: Pool): Promise<() => Promise<void>> {
+  const { rows: constraints } = await pool.query<{ tbl: string; name: string; def: string; type: string }>(
+    `SELECT conrelid::regclass::text AS tbl, conname AS name, pg_get_constraintdef(oid) AS def, contype AS type FROM pg_constraint
+      WHERE (conrelid = 'payments'::regclass AND contype = 'p') OR (confrelid = 'payments'::regclass AND contype = 'f')`,
+  );
+  const { rows: indexes } = await pool.query<{ name: string; def: string }>(
+    `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'payments'
+        AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'payments'::regclass)`,
+  );
+  const keys = constraints.filter((c) => c.type === 'p');
+  const foreign = constraints.filter((c) => c.type === 'f');
+  for (const c of [...foreign, ...keys]) await pool.query(`ALTER TABLE ${c.tbl} DROP CONSTRAINT ${c.name}`);
+  for (const i of indexes) await pool.query(`DROP INDEX ${i.name}`);
+  return async () => {
+    const client = await pool.connect();
+    try {
+      // the sorts of the index builds in memory rather than in temporary files
+      await client.query(`SET maintenance_work_mem = '1GB'`);
+      for (const i of indexes) await client.query(i.def);
+      for (const c of [...keys, ...foreign]) await client.query(`ALTER TABLE ${c.tbl} ADD CONSTRAINT ${c.name} ${c.def}`);
+    } finally {
+      client.release();
+    }
+  };
+}
+
 async function fill(ctx: Ctx, url: string, payments: readonly Payment[]): Promise<void> {
   const pool = new Pool({ connectionString: url, max: ctx.s.fillConnections });
   try {
     await migrate(pool);
+    const rebuild = await dropKeysAndIndexes(pool);
     let next = 0;
     await Promise.all(
       Array.from({ length: ctx.s.fillConnections }, async () => {
@@ -571,13 +611,14 @@ async function fill(ctx: Ctx, url: string, payments: readonly Payment[]): Promis
           while (next < payments.length) {
             const from = next;
             next += ctx.s.fillBatch;
-            await client.query(INSERT_PAYMENTS, insertParams(payments.slice(from, Math.min(payments.length, from + ctx.s.fillBatch))));
+            await client.query(FILL_INSERT, insertParams(payments.slice(from, Math.min(payments.length, from + ctx.s.fillBatch))));
           }
         } finally {
           client.release();
         }
       }),
     );
+    await rebuild();
     // as a table long in service is: visibility hints set, statistics known
     await pool.query('VACUUM (ANALYZE) payments');
   } finally {
