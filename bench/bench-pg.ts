@@ -1,7 +1,9 @@
 /**
  * npm run bench:pg: the PostgreSQL section of the bench alone (bench/postgres.ts), on the same
  * data set. Env: BENCH_N (default 1,000,000), BENCH_SMOKE=1 (shorter runs), BENCH_PG_URL,
- * BENCH_PG=0. Results go to bench/results/postgres.json. Run through npm (node --expose-gc).
+ * BENCH_PG=0; PostgreSQL queried directly: BENCH_PG_DIRECT=0 (skip it), BENCH_PG_DIRECT_ONLY=1
+ * (the fill and that case alone), BENCH_PG_DIRECT_SAMPLES (see bench/postgres.ts). Results go to
+ * bench/results/postgres.json. Run through npm (node --expose-gc).
  */
 import { compiled } from './build';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -8,6 +8,10 @@
  *                instance timed from createApp() until StoreSync has loaded them; its store
  *                must hold the data set field for field and answer as the in-memory engine.
  *                Where the time goes is measured apart (executor, FETCH, row conversion, store).
+ *   direct:      PostgreSQL queried directly (bench/pg-direct.ts), on the load's table: three
+ *                composite indexes added, then bench.ts' search (page + total) and stats shapes
+ *                as SQL on one connection, beside the in-memory engine over the same payments
+ *                (mirrored blocks, same run); every SQL answer must equal the engine's.
  *   commit:      POST /payments over HTTP (autocannon) with group commit (groupCommitMaxBatch
  *                100) and with one transaction per write (1), each on a fresh schema; the
  *                table must then hold exactly the payments answered 201.
@@ -19,7 +23,11 @@
  *                and how long after the last answer every store holds the table's rows.
  *
  * Env: BENCH_PG=0 (skip), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test: a
- * database to connect to for CREATE/DROP DATABASE). The section makes its own database,
+ * database to connect to for CREATE/DROP DATABASE), BENCH_PG_DIRECT=0 (skip the direct case),
+ * BENCH_PG_DIRECT_ONLY=1 (the fill and the direct case alone: `BENCH_PG_DIRECT_ONLY=1 npm run
+ * bench:pg`, a few minutes at 1M), BENCH_PG_DIRECT_SAMPLES (timed calls per shape and engine;
+ * default 200, 40 in a smoke run; the largest organization's search at 10M costs about ten
+ * times its 1M figure per call, so 200 calls stay within minutes). The section makes its own database,
  * payments_bench_<pid>, and drops it at the end (WITH (FORCE)). An unreachable server skips
  * the section (reported), it does not fail the bench; a wrong answer does.
  */
@@ -35,11 +43,12 @@ import type { Payment } from '../src/payments/payment';
 import { INSERT_PAYMENTS, insertParams } from '../src/persistence/payment-rows';
 import { migrate } from '../src/persistence/migrations';
 import { generatePayments } from './dataset';
-import { goalCell, int, ms, ratio, rps, table } from './format';
+import { goalCell, int, lat, ms, ratio, rps, table } from './format';
 import type { GoalResult } from './goals';
 import { LoadResult, postRequests, toLoadResult } from './http';
 import { CpuProbe, gc, percentile, processCpuMs, runQueueWaitMs } from './measure';
 import { checkAnswers, paymentsDigest } from './pg-checks';
+import { PgDirectCase, pgDirectCase, pgDirectSettings } from './pg-direct';
 import { ProjectEngine } from './project';
 
 const ROOT = resolve(__dirname, '..');
@@ -97,12 +106,18 @@ export function pgSettings(smoke: boolean): PgSettings {
 
 // ---------------------------------------------------------------------------- results
 
-export interface PgLoadCase {
+/** The data set written to the table (untimed for the figures that follow). */
+export interface PgFill {
   n: number;
   generateMs: number;
   fillMs: number;
+  /** table with its indexes, after the fill */
   tableMB: number;
+  /** the in-memory engine over the same payments: the reference answers */
   referenceMs: number;
+}
+
+export interface PgLoadCase extends PgFill {
   /** the figure: createApp() until StoreSync.whenLoaded(), in a fresh process */
   startMs: number;
   seconds: number;
@@ -247,7 +262,11 @@ export interface PgResults {
   settings?: PgSettings;
   pinned?: boolean;
   durationS?: number;
+  /** BENCH_PG_DIRECT_ONLY=1: the fill and the direct case alone */
+  directOnly?: boolean;
+  fill?: PgFill;
   load?: PgLoadCase;
+  direct?: PgDirectCase;
   commit?: PgCommitCase;
   replication?: PgReplicationCase;
   multi?: PgMultiCase;
@@ -542,6 +561,7 @@ async function settled(read: () => Promise<number>): Promise<number> {
 
 interface Ctx {
   n: number;
+  smoke: boolean;
   s: PgSettings;
   base: string;
   db: string;
@@ -626,7 +646,16 @@ async function fill(ctx: Ctx, url: string, payments: readonly Payment[]): Promis
   }
 }
 
-async function loadCase(ctx: Ctx): Promise<PgLoadCase> {
+/** The data set written to the table of schema `load`, and the in-memory engine over the same payments. */
+interface Filled {
+  url: string;
+  fill: PgFill;
+  reference: ProjectEngine;
+  expectedAnswers: { query: string; checksum: string }[];
+  expectedDigest: string;
+}
+
+async function fillCase(ctx: Ctx): Promise<Filled> {
   const { n, log } = ctx;
   log(`PostgreSQL load: generating ${int(n)} payments`);
   let t = performance.now();
@@ -652,9 +681,14 @@ async function loadCase(ctx: Ctx): Promise<PgLoadCase> {
   const expectedDigest = paymentsDigest(payments);
   payments = undefined;
   gc();
+  return { url, fill: { n, generateMs, fillMs, tableMB, referenceMs }, reference, expectedAnswers, expectedDigest };
+}
 
+async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
+  const { n, log } = ctx;
+  const { expectedAnswers, expectedDigest } = filled;
   log('PostgreSQL load: a fresh instance, createApp() until loaded');
-  const instance = await Instance.start(ctx, 'load instance', { BENCH_PG_APP_URL: url }, ctx.core(0));
+  const instance = await Instance.start(ctx, 'load instance', { BENCH_PG_APP_URL: filled.url }, ctx.core(0));
   try {
     const r = instance.ready;
     // the backends this instance opened (its pool keeps them 30 s): their CPU since they started
@@ -675,11 +709,7 @@ async function loadCase(ctx: Ctx): Promise<PgLoadCase> {
     log('PostgreSQL load: where the time goes (executor, FETCH, rows -> payments, store inserts), measured apart');
     const breakdown = await instance.request<PgLoadCase['breakdown'] & { rows: number }>('breakdown');
     return {
-      n,
-      generateMs,
-      fillMs,
-      tableMB,
-      referenceMs,
+      ...filled.fill,
       startMs: r.startMs,
       seconds: r.startMs / 1000,
       rowsPerS: r.rows / (r.startMs / 1000),
@@ -697,10 +727,17 @@ async function loadCase(ctx: Ctx): Promise<PgLoadCase> {
     };
   } finally {
     await instance.stop();
-    // the next cases do not need these rows; a smaller database is a quicker DROP
-    await withClient(ctx.dbUrl, (c) => c.query('DROP SCHEMA load CASCADE'));
   }
 }
+
+/** PostgreSQL queried directly (bench/pg-direct.ts) on the load's table, beside the in-memory engine. */
+async function directCase(ctx: Ctx, filled: Filled): Promise<PgDirectCase> {
+  const override = Number(process.env.BENCH_PG_DIRECT_SAMPLES ?? NaN);
+  const settings = pgDirectSettings(ctx.smoke, Number.isFinite(override) ? override : undefined);
+  ctx.log(`PostgreSQL direct: ${settings.samples} calls per shape and engine, one connection`);
+  return withClient(urlOf(ctx.base, ctx.db, 'load'), (sql) => pgDirectCase({ sql, memory: filled.reference, n: ctx.n, settings, log: ctx.log }));
+}
+
 
 async function commitRun(ctx: Ctx, label: string, group: number): Promise<PgCommitRun> {
   const schema = `commit_${group}`;
@@ -1213,12 +1250,15 @@ export async function postgresSection(o: { n: number; smoke: boolean; pinned: bo
   }
 
   const started = performance.now();
+  const directOnly = process.env.BENCH_PG_DIRECT_ONLY === '1';
+  const withDirect = directOnly || process.env.BENCH_PG_DIRECT !== '0';
   const db = `payments_bench_${process.pid}`;
   const s = pgSettings(o.smoke);
   const admin = new Client({ connectionString: base, connectionTimeoutMillis: 5000 });
   await admin.connect();
   const ctx: Ctx = {
     n: o.n,
+    smoke: o.smoke,
     s,
     base,
     db,
@@ -1237,11 +1277,24 @@ export async function postgresSection(o: { n: number; smoke: boolean; pinned: bo
     await drop();
     await admin.query(`CREATE DATABASE ${db}`);
     o.log(`PostgreSQL section: database ${db} on ${shown}`);
-    const load = await loadCase(ctx);
-    const commit = await commitCase(ctx);
-    const replication = await replicationCase(ctx);
-    const multi = await multiCase(ctx);
-    return { url: shown, database: db, settings: s, pinned: o.pinned, durationS: (performance.now() - started) / 1000, load, commit, replication, multi };
+    let filled: Filled | undefined = await fillCase(ctx);
+    const fill = filled.fill;
+    let load: PgLoadCase | undefined;
+    let direct: PgDirectCase | undefined;
+    try {
+      if (!directOnly) load = await loadCase(ctx, filled);
+      if (withDirect) direct = await directCase(ctx, filled);
+    } finally {
+      filled = undefined;
+      // the next cases do not need these rows; a smaller database is a quicker DROP
+      await withClient(ctx.dbUrl, (c) => c.query('DROP SCHEMA load CASCADE'));
+    }
+    gc(); // the in-memory engine of the reference answers: collected before the next cases
+    const commit = directOnly ? undefined : await commitCase(ctx);
+    const replication = directOnly ? undefined : await replicationCase(ctx);
+    const multi = directOnly ? undefined : await multiCase(ctx);
+    const durationS = (performance.now() - started) / 1000;
+    return { url: shown, database: db, settings: s, pinned: o.pinned, durationS, directOnly, fill, load, direct, commit, replication, multi };
   } finally {
     for (const i of [...Instance.live]) await i.stop();
     await drop().catch((e) => o.log(`could not drop ${db}: ${String(e)}`));
@@ -1259,36 +1312,44 @@ const pct = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(0));
 /** The section's table (the bench's style) and notes; `goals` holds pg.load.s. */
 export function postgresReport(r: PgResults, goals: GoalResult[]): string {
   if (r.skipped) return `PostgreSQL section: skipped (${r.skipped})`;
-  const { load: l, commit: c, replication: p, settings, durationS } = r as Required<PgResults>;
-  const b = l.breakdown;
+  // BENCH_PG_DIRECT_ONLY=1 runs the fill and the direct case alone: any other case may be absent
+  const { load: l, commit: c, replication: p, direct: d } = r;
+  const settings = r.settings!;
+  const durationS = r.durationS!;
   const cpu = (c: Cpu, instance = pct(c.instancePct)) => `${instance} (waited ${pct(c.instanceWaitPct)}) / ${pct(c.postgresPct)} / ${pct(c.restPct)}`;
   const rows: string[][] = [['PostgreSQL mode', 'figure', 'detail', 'ratio', 'goal', 'CPU %: instance (waited) / PostgreSQL / rest']];
-  rows.push([
-    `load at start: ${int(l.n)} payments, createApp() until loaded`,
-    `${sec(l.startMs)} s, ${int(l.rowsPerS)} rows/s`,
-    `StoreSync.load ${sec(l.storeSyncLoadMs)} s; apart: FETCH ${sec(b.fetchMs)} s (pg parsing ${sec(b.fetchCpuMs)} s CPU; executor ${sec(b.executorMs)} s) + rows→payments ${sec(b.convertMs)} s + store inserts ${sec(b.storeMs)} s`,
-    '-',
-    goalCell(goals, ['pg.load.s']),
-    cpu(l.cpu),
-  ]);
-  for (const run of [c.group, c.single]) {
+  if (l) {
+    const b = l.breakdown;
+    rows.push([
+      `load at start: ${int(l.n)} payments, createApp() until loaded`,
+      `${sec(l.startMs)} s, ${int(l.rowsPerS)} rows/s`,
+      `StoreSync.load ${sec(l.storeSyncLoadMs)} s; apart: FETCH ${sec(b.fetchMs)} s (pg parsing ${sec(b.fetchCpuMs)} s CPU; executor ${sec(b.executorMs)} s) + rows→payments ${sec(b.convertMs)} s + store inserts ${sec(b.storeMs)} s`,
+      '-',
+      goalCell(goals, ['pg.load.s']),
+      cpu(l.cpu),
+    ]);
+  }
+  if (d) rows.push(...directRows(d));
+  for (const run of c ? [c.group, c.single] : []) {
     rows.push([
       `POST /payments, ${run.load.connections} conn, ${run.groupCommitMaxBatch === 1 ? 'one transaction per write (max batch 1)' : `group commit (max batch ${run.groupCommitMaxBatch})`}`,
       rps(run.load),
       `${int(run.transactionsPerS)} transactions/s, mean batch ${run.meanBatch.toFixed(1)}, mean commit ${ms(run.meanCommitMs)} ms; ${int(run.created)} 201s = ${int(run.rowsAdded)} rows`,
-      run === c.group ? `${ratio(c.ratio)} one per write` : '-',
+      run === c!.group ? `${ratio(c!.ratio)} one per write` : '-',
       '- (reported)',
       cpu(run.cpu),
     ]);
   }
-  rows.push([
-    `replication A → B, ${int(p.rate)} writes/s on A for ${p.durationS.toFixed(0)} s: commit on A → readable on B`,
-    `p50 ${ms(p.commitToB.p50)} / p99 ${ms(p.commitToB.p99)} ms (max ${ms(p.commitToB.max)})`,
-    `write on A (updatedAt) → B: p50 ${ms(p.writeToB.p50)} / p99 ${ms(p.writeToB.p99)} ms; B's payments_sync_delay_seconds: p50 ≤${ms(p.histogram.p50Le)} / p99 ≤${ms(p.histogram.p99Le)} ms (buckets)`,
-    '-',
-    '- (reported)',
-    cpu(p.cpu, `A ${pct(p.cpu.aPct)} + B ${pct(p.cpu.bPct)}`),
-  ]);
+  if (p) {
+    rows.push([
+      `replication A → B, ${int(p.rate)} writes/s on A for ${p.durationS.toFixed(0)} s: commit on A → readable on B`,
+      `p50 ${ms(p.commitToB.p50)} / p99 ${ms(p.commitToB.p99)} ms (max ${ms(p.commitToB.max)})`,
+      `write on A (updatedAt) → B: p50 ${ms(p.writeToB.p50)} / p99 ${ms(p.writeToB.p99)} ms; B's payments_sync_delay_seconds: p50 ≤${ms(p.histogram.p50Le)} / p99 ≤${ms(p.histogram.p99Le)} ms (buckets)`,
+      '-',
+      '- (reported)',
+      cpu(p.cpu, `A ${pct(p.cpu.aPct)} + B ${pct(p.cpu.bPct)}`),
+    ]);
+  }
   for (const run of r.multi?.runs ?? []) {
     const conn = run.pgConnections;
     const spread = (f: (i: PgMultiInstance) => number, fmt: (x: number) => string) => run.perInstance.map((i) => fmt(f(i))).join(' / ');
@@ -1308,20 +1369,40 @@ export function postgresReport(r: PgResults, goals: GoalResult[]): string {
       cpu(run.cpu, run.perInstance.map((i) => pct(i.cpuPct)).join(' + ')),
     ]);
   }
+  const f = r.fill;
   const notes = [
     `PostgreSQL section: database ${r.database} on ${r.url} (made and dropped by the bench); every instance is a child process ` +
       `(bench/pg-server.ts: createApp with a databaseUrl, cache off)${r.pinned ? ' pinned to core 0 (B of the replication case: core 1), load generator on core 1' : ', not pinned'}; ` +
       `PostgreSQL itself is not pinned; ${durationS.toFixed(0)} s in all. CPU in % of one core: the instance(s) (waited: % of the time their main thread was runnable ` +
-      `but had no CPU), the PostgreSQL backends of the bench's database, and the rest of the machine (other sessions, PostgreSQL's WAL writer and checkpointer, the kernel)`,
-    `load: data set generated in ${sec(l.generateMs)} s, written in ${sec(l.fillMs)} s (${l.tableMB.toFixed(0)} MB with indexes, then VACUUM ANALYZE; untimed); ` +
-      `the instance's store holds ${int(l.checks.size)} payments, field for field the data set (digest ${l.checks.digest}), and ${l.checks.answers} search/stats answers ` +
-      `match the in-memory engine's on the same data (built in ${sec(l.referenceMs)} s); heap ${int(l.heapMB)} MB once loaded`,
-    `commit: each configuration on a fresh schema: ${int(settings.commitWarmup)} requests of warm-up, ${settings.commitCalibrationS} s to measure the rate, then the measured run, ` +
-      `a fixed number of requests (~${settings.commitS} s at that rate, so that none is cut off in flight); unique paymentIds; after each run the table gained exactly ` +
-      `the payments answered 201 (client's count = the server's 201 counter = rows added)`,
-    `replication: ${p.layout}; ${int(p.writes)} writes at ${int(p.achievedRate)}/s achieved, every one reached B; ` +
-      `"readable" = in the instance's store (GET /payments/:id answers it); clock offset B - A ${ms(p.clockOffsetMs)} ms (not corrected)`,
+      `but had no CPU), the PostgreSQL backends of the bench's database, and the rest of the machine (other sessions, PostgreSQL's WAL writer and checkpointer, the kernel)` +
+      (r.directOnly ? '; BENCH_PG_DIRECT_ONLY=1: the fill and PostgreSQL queried directly alone' : ''),
   ];
+  if (f) {
+    notes.push(
+      `fill: data set generated in ${sec(f.generateMs)} s, written in ${sec(f.fillMs)} s (${f.tableMB.toFixed(0)} MB with indexes, then VACUUM ANALYZE; untimed for the figures); ` +
+        `the in-memory engine over the same payments built in ${sec(f.referenceMs)} s (the reference answers)`,
+    );
+  }
+  if (l) {
+    notes.push(
+      `load: the instance's store holds ${int(l.checks.size)} payments, field for field the data set (digest ${l.checks.digest}), and ${l.checks.answers} search/stats answers ` +
+        `match the in-memory engine's on the same data; heap ${int(l.heapMB)} MB once loaded`,
+    );
+  }
+  if (d) notes.push(...directNotes(d, r.pinned === true));
+  if (c) {
+    notes.push(
+      `commit: each configuration on a fresh schema: ${int(settings.commitWarmup)} requests of warm-up, ${settings.commitCalibrationS} s to measure the rate, then the measured run, ` +
+        `a fixed number of requests (~${settings.commitS} s at that rate, so that none is cut off in flight); unique paymentIds; after each run the table gained exactly ` +
+        `the payments answered 201 (client's count = the server's 201 counter = rows added)`,
+    );
+  }
+  if (p) {
+    notes.push(
+      `replication: ${p.layout}; ${int(p.writes)} writes at ${int(p.achievedRate)}/s achieved, every one reached B; ` +
+        `"readable" = in the instance's store (GET /payments/:id answers it); clock offset B - A ${ms(p.clockOffsetMs)} ms (not corrected)`,
+    );
+  }
   const m = r.multi;
   if (m) {
     notes.push(
@@ -1337,4 +1418,44 @@ export function postgresReport(r: PgResults, goals: GoalResult[]): string {
     );
   }
   return [table(rows), '', ...notes].join('\n');
+}
+
+/** The direct case's rows of the section's table: per shape SQL beside the in-memory engine of the same run. */
+function directRows(d: PgDirectCase): string[][] {
+  return d.shapes.map((x) => {
+    const split = x.page && x.total ? `; page ${ms(x.page.p50)} + total ${ms(x.total.p50)} ms (p50 of each)` : '';
+    const backendPct = x.backendCpuMsPerCall === undefined ? undefined : (x.backendCpuMsPerCall / x.pg.mean) * 100;
+    return [
+      `PostgreSQL queried directly: ${x.label}${x.page ? ' (page + total)' : ''}, ms p50 / p99`,
+      lat(x.pg),
+      `in-memory engine, same run and answers: ${lat(x.memory)}${split}; backend CPU ${x.backendCpuMsPerCall === undefined ? '?' : ms(x.backendCpuMsPerCall)} ms per call; ` +
+        x.plans.map((p) => `${p.statement}: ${p.plan.scans}`).join(', '),
+      `engine ${ratio(x.ratioP50)} faster at p50, ${ratio(x.ratioP99)} at p99`,
+      '- (baseline)',
+      `- / ${pct(backendPct)} / ${pct(x.otherCpuPct.pg)}`,
+    ];
+  });
+}
+
+function directNotes(d: PgDirectCase, pinned: boolean): string[] {
+  const plans = d.shapes.flatMap((x) => x.plans.map((p) => ({ shape: x.id, ...p })));
+  const heapFetches = plans.reduce((a, p) => a + p.plan.heapFetches, 0);
+  const jit = plans.filter((p) => p.plan.jit).map((p) => `${p.shape} ${p.statement}`);
+  return [
+    `PostgreSQL queried directly (bench/pg-direct.ts): the load's table (${int(d.n)} rows, heap ${int(d.tableMB)} MB) with three composite indexes added ` +
+      `(${d.indexes.filter((i) => i.name.startsWith('payments_direct_')).map((i) => `${i.name} ${int(i.mb)} MB`).join(', ')}; built in ${d.indexBuildS.toFixed(1)} s, ` +
+      `VACUUM (ANALYZE) ${d.analyzeS.toFixed(1)} s, ${(d.allVisible * 100).toFixed(1)}% of the heap's pages all-visible): (organization_id, created_at DESC, payment_id) INCLUDE (status, currency, amount, refunded_amount), ` +
+      `(organization_id, status, created_at DESC, payment_id) INCLUDE (currency, amount), (organization_id, amount, payment_id) INCLUDE (status, currency, created_at), ` +
+      `payment_id COLLATE "C"; server as configured (${Object.entries(d.server).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    `  each shape: bench.ts' query variants (bench/queries.ts) as SQL (ORDER BY created_at DESC, payment_id COLLATE "C" LIMIT 20, then count(*); stats: one GROUPING SETS scan, ` +
+      `numeric sums per currency); node-postgres, one connection, unnamed parameterised statements (planned per call), sequential calls` +
+      `${pinned ? ', this process on core 1 (PostgreSQL not pinned)' : ''}; a warm pass first (every variant once through SQL, ${d.warmPassS.toFixed(1)} s), ` +
+      `then ${d.settings.samples} timed calls per shape and engine in mirrored blocks (engine, SQL, SQL, engine; ${d.settings.samples / 2} each, ${d.settings.warmup} untimed before each); ` +
+      `every SQL answer equals the in-memory engine's for the same variant (checksums of ids + total, of the stats); the engine's figures are the ` +
+      `in-process reader (no HTTP), SQL's include a loopback round trip per statement; ratio = SQL / engine; CPU column: - / the backend's CPU over ` +
+      `its calls' time / the rest of the machine`,
+    `  plans of variant 0, once warm (EXPLAIN ANALYZE): ` +
+      plans.map((p) => `${p.shape} ${p.statement} ${ms(p.plan.executionMs)} ms (+ planning ${ms(p.plan.planningMs)})`).join('; ') +
+      `; heap fetches ${int(heapFetches)}; JIT ${jit.length === 0 ? 'in no plan' : `in ${jit.join(', ')}`}`,
+  ];
 }
