@@ -1,7 +1,7 @@
 /**
  * paymentId -> row id, in one open-addressing Int32Array (about 8.4 bytes per entry at 1M
  * entries, 4.2-10.7 in general, where a Map<string, number> costs about 29). The table holds
- * no strings: the id of a row is read back through `idOf(row)` (the store keeps the payments by
+ * no strings: the id of a row is read back through `RowIds` (the store keeps the paymentIds by
  * row), so a slot only has to say which row to compare with.
  *
  * A slot is 0 when empty; else `(hash & ~mask) | (row + 1)`: the low bits (as many as the
@@ -14,7 +14,7 @@
  * Linear probing, power-of-two capacity, load factor at most 0.75. Growth doubles the
  * capacity and moves the entries incrementally: the previous table stays readable (a lookup
  * that misses the new table probes it too) while every set() moves the next MIGRATE_STEP of
- * its slots, re-hashing idOf(row) (a parallel array of hashes would avoid that but double the
+ * its slots, re-hashing the row's id (a parallel array of hashes would avoid that but double the
  * bytes). So no insert pays for a whole rehash (at 1M entries that was a 110-140 ms pause),
  * and the move ends long before the new table can fill. Entries are never removed.
  */
@@ -29,10 +29,11 @@ export class IdTable {
   /** Next slot of #old to move. */
   #moved = 0;
 
-  constructor(
-    private readonly idOf: (row: number) => string,
-    initialCapacity = 1024,
-  ) {
+  readonly #ids: RowIds;
+
+  /** `ids`: where the table reads the id of a row back, as a string or (RowIds) from its bytes. */
+  constructor(ids: RowIds | ((row: number) => string), initialCapacity = 1024) {
+    this.#ids = typeof ids === 'function' ? stringIds(ids) : ids;
     let capacity = 16;
     while (capacity < initialCapacity) capacity *= 2;
     this.#slots = new Int32Array(capacity);
@@ -68,7 +69,7 @@ export class IdTable {
       if (s === 0) return undefined;
       if ((s & ~mask) === tag) {
         const row = (s & mask) - 1;
-        if (this.idOf(row) === id) return row;
+        if (this.#ids.idEquals(row, id)) return row;
       }
     }
   }
@@ -116,7 +117,7 @@ export class IdTable {
       const s = old[i];
       if (s !== 0) {
         const row = (s & oldMask) - 1;
-        this.#place(hashString(this.idOf(row)), row);
+        this.#place(this.#ids.hashOf(row), row);
       }
     }
     this.#moved = end;
@@ -135,6 +136,18 @@ function maxEntries(capacity: number): number {
   return capacity - (capacity >>> 2); // load factor 0.75
 }
 
+/** How a table reads ids back by row without building strings (PaymentColumns does it from bytes). */
+export interface RowIds {
+  /** Whether the id of `row` is `id`. */
+  idEquals(row: number, id: string): boolean;
+  /** hashString() of the id of `row`. */
+  hashOf(row: number): number;
+}
+
+function stringIds(idOf: (row: number) => string): RowIds {
+  return { idEquals: (row, id) => idOf(row) === id, hashOf: (row) => hashString(idOf(row)) };
+}
+
 /**
  * FNV-1a over pairs of UTF-16 code units (one multiply per two characters; each step is a
  * bijection of the block, so equal-length ids differing anywhere never collide before the
@@ -148,6 +161,21 @@ export function hashString(s: string): number {
   let i = 0;
   for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
   if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** hashString() of the Latin-1 text bytes[start, end), read from the bytes (one code unit per byte). */
+export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  let h = 0x811c9dc5 | 0;
+  let i = start;
+  for (; i + 1 < end; i += 2) h = Math.imul(h ^ (bytes[i] | (bytes[i + 1] << 16)), 0x01000193);
+  if (i < end) h = Math.imul(h ^ bytes[i], 0x01000193);
   h ^= n;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -13,6 +13,11 @@ export interface SortKeys {
    * its organizationId. A position's `id` (a cursor) is then `tieOf`'s `${id}\u0000${org}`.
    */
   org?(row: number): string;
+  /**
+   * The order of two rows' tie-breakers (id, then org) as the strings above would compare,
+   * read without building them; the index uses it whenever it is given.
+   */
+  compare?(a: number, b: number): number;
 }
 
 /** Read-only view of a sorted (numeric key, paymentId) -> row id index. */
@@ -116,9 +121,8 @@ export class SortedIndex implements SortedIndexView {
       this.#distinct = 1;
       return;
     }
-    let id: string | undefined;
     const tailKey = lastKeys[last];
-    if (tailKey < k || (tailKey === k && this.#tiedBefore(chunks[last][lens[last] - 1], row, (id = keys.id(row))))) {
+    if (tailKey < k || (tailKey === k && this.#tiedBefore(chunks[last][lens[last] - 1], row))) {
       // Append: no search, no copy.
       const len = lens[last];
       if (len < this.#capacity) {
@@ -140,7 +144,7 @@ export class SortedIndex implements SortedIndexView {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const mk = lastKeys[mid];
-      if (mk < k || (mk === k && this.#tiedBefore(chunks[mid][lens[mid] - 1], row, (id ??= keys.id(row))))) lo = mid + 1;
+      if (mk < k || (mk === k && this.#tiedBefore(chunks[mid][lens[mid] - 1], row))) lo = mid + 1;
       else hi = mid;
     }
     const c = lo;
@@ -157,7 +161,7 @@ export class SortedIndex implements SortedIndexView {
       const mid = (lo + hi) >>> 1;
       const r = rows[mid];
       const mk = keys.key(r);
-      if (mk < k || (mk === k && this.#tiedBefore(r, row, (id ??= keys.id(row))))) {
+      if (mk < k || (mk === k && this.#tiedBefore(r, row))) {
         lo = mid + 1;
         predKey = mk;
       } else {
@@ -300,11 +304,14 @@ export class SortedIndex implements SortedIndexView {
   }
 
   /**
-   * Whether `a` sorts before `row` when their keys are equal: by id (`rowId`, read once by the
-   * caller), and on equal ids by organization. No string is built: this runs in every insert.
+   * Whether `a` sorts before `row` when their keys are equal: by id, and on equal ids by
+   * organization; through `compare` when the keys give one (no string read: this runs in
+   * inserts on equal keys).
    */
-  #tiedBefore(a: number, row: number, rowId: string): boolean {
+  #tiedBefore(a: number, row: number): boolean {
     const keys = this.#keys;
+    if (keys.compare !== undefined) return keys.compare(a, row) < 0;
+    const rowId = keys.id(row);
     const aId = keys.id(a);
     if (aId !== rowId) return aId < rowId;
     return keys.org !== undefined && keys.org(a) < keys.org(row);
@@ -338,7 +345,6 @@ export class SortedIndex implements SortedIndexView {
     const total = rowsInOrder.length;
     let prevKey = NaN;
     let prevRow = -1;
-    let prevId: string | undefined;
     let distinct = 0;
     for (let start = 0; start < total; start += per) {
       const end = Math.min(start + per, total);
@@ -348,15 +354,9 @@ export class SortedIndex implements SortedIndexView {
         const k = keys.key(row);
         if (i === 0 ? k === k : k > prevKey) {
           distinct++;
-          prevId = undefined;
-        } else {
-          const id = k === prevKey ? keys.id(row) : undefined;
-          const before = (prevId ??= keys.id(prevRow));
-          if (id === undefined || !(before < id || (before === id && keys.org !== undefined && keys.org(prevRow) < keys.org(row)))) {
-            this.clear();
-            throw new Error(`SortedIndex.load: entries out of order at position ${i} (row ${row})`);
-          }
-          prevId = id;
+        } else if (!(k === prevKey && this.#tiedBefore(prevRow, row))) {
+          this.clear();
+          throw new Error(`SortedIndex.load: entries out of order at position ${i} (row ${row})`);
         }
         chunk[i - start] = row;
         prevKey = k;
