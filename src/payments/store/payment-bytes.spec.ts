@@ -3,12 +3,14 @@ import {
   eventIdBytes,
   EVENT_ID_BYTES,
   grownBytes,
+  MAP_ENTRY_BYTES,
   METADATA_ENTRY_BYTES,
+  METADATA_OBJECT_BYTES,
   NEW_ORGANIZATION_BYTES,
   NEW_USER_BYTES,
   paymentBytes,
   stringBytes,
-  TIME_BYTES,
+  TIME_TEXT_BYTES,
 } from './payment-bytes';
 
 const NOW = '2026-03-01T12:00:00.000Z';
@@ -46,28 +48,30 @@ describe('paymentBytes', () => {
     const described = createPayment({ ...small, description: 'x'.repeat(100) }, 'p1', NOW);
     const withMetadata = createPayment({ ...small, metadata: { source: 'web', order: '€12' } }, 'p1', NOW);
 
-    expect(paymentBytes(described) - paymentBytes(empty)).toBe(stringBytes('x'.repeat(100)));
+    expect(paymentBytes(described) - paymentBytes(empty)).toBe(MAP_ENTRY_BYTES + stringBytes('x'.repeat(100)));
     expect(paymentBytes(withMetadata) - paymentBytes(empty)).toBe(
-      2 * METADATA_ENTRY_BYTES + stringBytes('source') + stringBytes('web') + stringBytes('order') + stringBytes('€12'),
+      MAP_ENTRY_BYTES + METADATA_OBJECT_BYTES + 2 * METADATA_ENTRY_BYTES + stringBytes('source') + stringBytes('web') + stringBytes('order') + stringBytes('€12'),
     );
   });
 
-  it('grows with its ids', () => {
+  it('grows with its paymentId, a byte per character, and not with the ids the dictionaries hold once', () => {
     const longIds = createPayment({ ...small, organizationId: 'o'.repeat(64), userId: 'u'.repeat(64) }, 'p'.repeat(64), NOW);
+    const wideId = createPayment(small, 'p€', NOW);
 
-    expect(paymentBytes(longIds) - paymentBytes(empty)).toBe(
-      3 * stringBytes('x'.repeat(64)) - stringBytes('p1') - stringBytes('org-a') - stringBytes('u1'),
-    );
+    expect(paymentBytes(longIds) - paymentBytes(empty)).toBe(64 - 'p1'.length);
+    expect(paymentBytes(wideId) - paymentBytes(empty)).toBe(MAP_ENTRY_BYTES + stringBytes('p€') - 'p1'.length);
   });
 
-  it('grows by a time per lifecycle step and by the error of a failure', () => {
+  it('counts canonical times in their columns, other time texts as kept, and the error of a failure', () => {
     const completed = transition(empty, { type: 'PaymentProcessed', occurredAt: NOW }, NOW);
-    const refunded = transition(completed, { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1 }, NOW);
+    const refunded = transition(completed, { type: 'PaymentRefunded', occurredAt: '2026-03-01T13:00:00+01:00' }, NOW);
     const failed = transition(empty, { type: 'PaymentFailed', occurredAt: NOW, error: 'card declined' }, NOW);
+    const writtenOtherwise = createPayment({ ...small, createdAt: '2026-03-01T12:00:00Z' }, 'p1', NOW);
 
-    expect(paymentBytes(completed) - paymentBytes(empty)).toBe(TIME_BYTES);
-    expect(paymentBytes(refunded) - paymentBytes(completed)).toBe(TIME_BYTES);
-    expect(paymentBytes(failed) - paymentBytes(empty)).toBe(TIME_BYTES + stringBytes('card declined'));
+    expect(paymentBytes(completed)).toBe(paymentBytes(empty));
+    expect(paymentBytes(refunded) - paymentBytes(completed)).toBe(TIME_TEXT_BYTES + stringBytes('2026-03-01T13:00:00+01:00'));
+    expect(paymentBytes(failed) - paymentBytes(empty)).toBe(MAP_ENTRY_BYTES + stringBytes('card declined'));
+    expect(paymentBytes(writtenOtherwise) - paymentBytes(empty)).toBe(TIME_TEXT_BYTES + stringBytes('2026-03-01T12:00:00Z'));
   });
 
   it('counts an event id kept beside its string', () => {
@@ -78,8 +82,8 @@ describe('paymentBytes', () => {
   // through parse, validation, create and insert, each with an organization and a user of its
   // own): the estimate must stay above it, or a byte budget would let the heap overflow.
   it.each([
-    ['Latin-1', 'a', 39_292],
-    ['two-byte', '€', 65_927],
+    ['Latin-1', 'a', 39_477],
+    ['two-byte', '€', 66_358],
   ])('estimates the largest %s payment above the heap it was measured to take', (_text, char, measured) => {
     const estimate = paymentBytes(largest(char)) + NEW_USER_BYTES + NEW_ORGANIZATION_BYTES;
 
@@ -87,12 +91,12 @@ describe('paymentBytes', () => {
     expect(estimate).toBeLessThan(measured * 1.3);
   });
 
-  it('estimates a small payment above the 349 B measured, and within twice that', () => {
+  it('estimates a small payment above the 129 B measured, and within twice that', () => {
     // 'smallest, one organization, 1,000 users' of bench/payment-bytes.ts: ids of a few characters
     const estimate = paymentBytes(createPayment(small, 'p123456', NOW));
 
-    expect(estimate).toBeGreaterThanOrEqual(349);
-    expect(estimate).toBeLessThan(2 * 349);
+    expect(estimate).toBeGreaterThanOrEqual(129);
+    expect(estimate).toBeLessThan(2 * 129);
   });
 });
 

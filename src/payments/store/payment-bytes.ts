@@ -1,3 +1,4 @@
+import { canonicalTimeMs } from '../../iso-time';
 import type { Payment } from '../payment';
 
 /**
@@ -7,21 +8,27 @@ import type { Payment } from '../payment';
  * validated, created, inserted) and compares the sum of these estimates with the heap and
  * ArrayBuffer bytes they really took after a full GC, from the smallest payment to the
  * largest (description 1,000, metadata 50 x 40-char keys x 500-char values, 64-char ids), in
- * one-byte and two-byte text. Measured on Node 20.20, estimate / heap: 1.08 for the largest
- * payment in two-byte text (70,892 B estimated, 65,927 measured), 1.15 in Latin-1, 1.24 for a
- * payment of a new organization, 1.34-1.43 for small and typical ones (455 B for the smallest,
- * 339-349 measured). O(length of the payment's text): one regular-expression test per string,
- * about 0.1 µs for a typical payment.
+ * one-byte and two-byte text. Measured on Node 20.20 with the payments in columns (see
+ * PaymentColumns), estimate / heap: 1.06 for the largest payment in two-byte text (70,646 B
+ * estimated, 66,358 measured), 1.14 in Latin-1, 1.22 for a payment of a new organization,
+ * 1.23-1.45 for small and typical ones (159 B for the smallest, 129 measured). O(length of
+ * the payment's text): one regular-expression test per string, about 0.1 µs for a typical payment.
  */
 
 /**
- * The payment object (16 fields), its metadata object and the row's share of every index,
- * column and aggregate, with the slack of arrays that grow by doubling (README, Performance:
- * 437 B per payment in all at 1M for the benchmark's payments, 85 B of it for the indexes).
+ * A payment's share of the store when it has no description, metadata or error and its ids
+ * are short: its row in the columns (paymentId offset, four times, version: 40 B) and its
+ * share of the cells, indexes and aggregates, with the slack of arrays that grow (README,
+ * Performance: about 155 B in all at 1M for the benchmark's payments, which have 36-character
+ * ids; 125 B measured by bench/payment-bytes.ts for ids of a few characters).
  */
-export const PAYMENT_BYTES = 300;
-/** An ISO-8601 time string (createdAt, updatedAt, and each of completedAt, failedAt, refundedAt once set). */
-export const TIME_BYTES = 40;
+export const PAYMENT_BYTES = 150;
+/** An entry of a sparse per-chunk Map (description, metadata, error, a time's text): its share of the hash table. */
+export const MAP_ENTRY_BYTES = 48;
+/** A non-empty metadata object beside its entries (header, properties backing store). */
+export const METADATA_OBJECT_BYTES = 64;
+/** A time kept as text (not canonical, see PaymentColumns): its share of the row's texts object and Map entry. */
+export const TIME_TEXT_BYTES = 80;
 /**
  * One metadata entry beside its two strings: its slot, and its share of the object's hidden
  * class (V8 builds one per distinct set of keys: a payment with keys of its own pays for it).
@@ -47,20 +54,33 @@ export function stringBytes(text: string): number {
   return 16 + ((text.length * width + 7) & ~7);
 }
 
-/** The estimated bytes of a stored payment itself (not the first-time costs of its user or organization). */
+/**
+ * The estimated bytes of a stored payment itself (not the first-time costs of its user or
+ * organization, whose ids the dictionaries hold once): its paymentId at a byte per character.
+ */
 export function paymentBytes(payment: Payment): number {
-  let bytes = PAYMENT_BYTES + stringBytes(payment.paymentId) + stringBytes(payment.organizationId) + stringBytes(payment.userId);
-  bytes += lifecycleBytes(payment);
-  if (payment.description !== null) bytes += stringBytes(payment.description);
+  const id = payment.paymentId;
+  let bytes = PAYMENT_BYTES + (TWO_BYTE.test(id) ? MAP_ENTRY_BYTES + stringBytes(id) : id.length);
+  bytes += timeTextBytes(payment.createdAt) + lifecycleBytes(payment);
+  if (payment.description !== null) bytes += MAP_ENTRY_BYTES + stringBytes(payment.description);
   const metadata = payment.metadata;
-  for (const key in metadata) bytes += METADATA_ENTRY_BYTES + stringBytes(key) + stringBytes(metadata[key]);
+  let entries = 0;
+  for (const key in metadata) {
+    entries += METADATA_ENTRY_BYTES + stringBytes(key) + stringBytes(metadata[key]);
+  }
+  if (entries > 0) bytes += MAP_ENTRY_BYTES + METADATA_OBJECT_BYTES + entries;
   return bytes;
 }
 
-/** The part of paymentBytes that lifecycle events change: the times they set, the failure's error. */
+/** The part of paymentBytes that lifecycle events change: times kept as text, the failure's error. */
 function lifecycleBytes(payment: Payment): number {
-  const times = 2 + +(payment.completedAt !== null) + +(payment.failedAt !== null) + +(payment.refundedAt !== null);
-  return TIME_BYTES * times + (payment.error === null ? 0 : stringBytes(payment.error));
+  const texts = timeTextBytes(payment.updatedAt) + timeTextBytes(payment.completedAt) + timeTextBytes(payment.failedAt) + timeTextBytes(payment.refundedAt);
+  return texts + (payment.error === null ? 0 : MAP_ENTRY_BYTES + stringBytes(payment.error));
+}
+
+/** A time costs nothing beyond its column unless its text is not canonical and is kept (see PaymentColumns). */
+function timeTextBytes(text: string | null): number {
+  return text === null || canonicalTimeMs(text) !== undefined ? 0 : TIME_TEXT_BYTES + stringBytes(text);
 }
 
 /**

@@ -57,7 +57,7 @@ function expectIndexesHold(store: PaymentStore, expected: Map<string, Payment>):
   for (const row of rows) {
     const p = store.row(row);
     expect(expected.get(p.paymentId)).toEqual(p);
-    expect(store.resolve(p.paymentId, undefined)).toBe(p);
+    expect(store.resolve(p.paymentId, undefined)).toStrictEqual(p);
     rowOf.set(p.paymentId, row);
   }
   expect(rowOf.size).toBe(n);
@@ -148,7 +148,7 @@ describe('PaymentStore', () => {
   it('makes a stored payment readable as soon as insertIfAbsent returns', () => {
     const p = payment('p1');
     expect(store.insertIfAbsent(p)).toEqual({ payment: p, created: true });
-    expect(store.resolve('p1', undefined)).toBe(p);
+    expect(store.resolve('p1', undefined)).toStrictEqual(p);
     expect(store.countOf('org-a')).toBe(1);
     expect(store.indexes.amount.countRange(1_000, 1_001)).toBe(1);
   });
@@ -212,8 +212,8 @@ describe('PaymentStore', () => {
       const result = store.insertIfAbsent(payment('p1', { userId: 'u9', amount: 7, currency: 'USD' }));
 
       expect(result.created).toBe(false);
-      expect(result.payment).toBe(first);
-      expect(store.resolve('p1', undefined)).toBe(first);
+      expect(result.payment).toStrictEqual(first);
+      expect(store.resolve('p1', undefined)).toStrictEqual(first);
       expect(store.version).toBe(version);
       expect(store.versionOf('org-a')).toBe(orgVersion);
       expectIndexesHold(store, new Map([['p1', first], ['p2', store.resolve('p2', undefined)!]]));
@@ -229,8 +229,8 @@ describe('PaymentStore', () => {
       expect(store.insertIfAbsent(theirs)).toEqual({ payment: theirs, created: true });
       expect(store.versionOf('org-a')).toBe(orgA); // org-b's write is not org-a's change
       expect(store.size).toBe(3);
-      expect(store.get('org-a', 'p1')).toBe(mine);
-      expect(store.get('org-b', 'p1')).toBe(theirs);
+      expect(store.get('org-a', 'p1')).toStrictEqual(mine);
+      expect(store.get('org-b', 'p1')).toStrictEqual(theirs);
       expect(store.get('org-c', 'p1')).toBeUndefined();
       expect(store.withId('p1')).toEqual([mine, theirs]);
       expect(store.resolve('p0', undefined)?.organizationId).toBe('org-b');
@@ -240,7 +240,7 @@ describe('PaymentStore', () => {
       // an event on one organization's payment leaves the other's alone
       const done = store.update('org-b', 'p1', 'e1', (p) => transition(p, processed, LATER))!.payment;
       expect(done.status).toBe('completed');
-      expect(store.get('org-a', 'p1')).toBe(mine);
+      expect(store.get('org-a', 'p1')).toStrictEqual(mine);
       expect(store.update('org-a', 'p1', 'e1', (p) => transition(p, failed, LATER))!.applied).toBe(true);
 
       // equal keys and equal paymentIds: the sorted indexes order them by organization, each once
@@ -254,7 +254,7 @@ describe('PaymentStore', () => {
     it('returns the current state of an updated payment, not the one first stored', () => {
       store.insertIfAbsent(payment('p1'));
       const updated = apply(store, 'p1', processed)!.payment;
-      expect(store.insertIfAbsent(payment('p1')).payment).toBe(updated);
+      expect(store.insertIfAbsent(payment('p1')).payment).toStrictEqual(updated);
     });
   });
 
@@ -264,7 +264,7 @@ describe('PaymentStore', () => {
       const result = apply(store, 'p1', processed);
       expect(result?.applied).toBe(true);
       expect(result?.payment.status).toBe('completed');
-      expect(store.resolve('p1', undefined)).toBe(result?.payment);
+      expect(store.resolve('p1', undefined)).toStrictEqual(result?.payment);
       expect(cellCount(store, { statuses: ['pending'] })).toBe(0);
       expect(cellCount(store, { statuses: ['completed'] })).toBe(1);
     });
@@ -289,7 +289,7 @@ describe('PaymentStore', () => {
       const again = store.update(ownerOf(store, 'p1'), 'p1', 'e1', next);
 
       expect(again).toEqual({ payment: first.payment, applied: false });
-      expect(again?.payment).toBe(store.resolve('p1', undefined));
+      expect(again?.payment).toStrictEqual(store.resolve('p1', undefined));
       expect(next).not.toHaveBeenCalled();
       expect(store.resolve('p1', undefined)?.refundedAmount).toBe(100);
       expect(store.version).toBe(version);
@@ -321,7 +321,7 @@ describe('PaymentStore', () => {
 
       expect(() => apply(store, 'p1', refundAll, 'e1')).toThrow(InvalidTransitionError);
 
-      expect(store.resolve('p1', undefined)).toBe(p);
+      expect(store.resolve('p1', undefined)).toStrictEqual(p);
       expect(store.version).toBe(version);
       expect(store.versionOf('org-a')).toBe(orgVersion);
       expectIndexesHold(store, new Map([['p1', p], ['p2', store.resolve('p2', undefined)!]]));
@@ -339,7 +339,7 @@ describe('PaymentStore', () => {
       store.insertIfAbsent(p);
       const version = store.version;
       expect(() => store.update(ownerOf(store, 'p1'), 'p1', 'e1', (current) => ({ ...change(current), status: 'completed', version: 2 }))).toThrow();
-      expect(store.resolve('p1', undefined)).toBe(p);
+      expect(store.resolve('p1', undefined)).toStrictEqual(p);
       expect(store.version).toBe(version);
       expectIndexesHold(store, new Map([['p1', p]]));
     });
@@ -452,7 +452,7 @@ describe('PaymentStore as the read model of a primary repository', () => {
     const changed = deliveries.filter((p) => store.applyCommitted(p)).length;
     const newest = new Map([...versions].map(([id, chain]) => [id, chain[chain.length - 1]]));
     expect(store.size).toBe(60);
-    for (const [id, p] of newest) expect(store.resolve(id, undefined)).toBe(p);
+    for (const [id, p] of newest) expect(store.resolve(id, undefined)).toStrictEqual(p);
     expectIndexesHold(store, newest);
     expect(changed).toBeLessThan(deliveries.length); // stale and repeated deliveries changed nothing
     expect(store.applyCommitted(newest.get('p1')!)).toBe(false);
@@ -471,7 +471,7 @@ describe('PaymentStore as the read model of a primary repository', () => {
     live.adopt(rebuilt);
 
     expect(live.resolve('old-a', undefined)).toBeUndefined();
-    expect(live.resolve('new-a', undefined)).toBe(fresh);
+    expect(live.resolve('new-a', undefined)).toStrictEqual(fresh);
     expect(live.size).toBe(2);
     expect(live.countOf('org-a')).toBe(1);
     expect(live.countOf('org-b')).toBe(0);

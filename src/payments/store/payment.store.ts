@@ -8,6 +8,7 @@ import { DailyAggregates } from './daily-aggregates';
 import { processHeapGauge } from './heap-gauge';
 import { IdTable } from './id-table';
 import { PaymentCells } from './payment-cells';
+import { PaymentColumns } from './payment-columns';
 import { PostingIndex } from './posting.index';
 import { eventIdBytes, grownBytes } from './payment-bytes';
 import { PaymentIndexes } from './query-planner';
@@ -32,14 +33,18 @@ export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
 @Injectable()
 export class PaymentStore {
   // Not readonly: adopt() swaps a rebuilt store's state in, in one synchronous step.
-  /** Row id -> payment. Payments are frozen; an update replaces the row's object. */
-  #rows: Payment[] = [];
+  /**
+   * Row id -> the payment's own fields (paymentId, lifecycle times, version, description,
+   * metadata, error) in columns; the cells hold the rest. No payment object is kept: row()
+   * builds one when it is read.
+   */
+  #columns = new PaymentColumns();
   /**
    * paymentId -> row id of the first payment stored under that paymentId: a hash table of row
-   * ids only (the ids are the payments' own). paymentIds are unique per organization, not
-   * globally, so the same paymentId in another organization is kept in #sameId.
+   * ids only (it reads the ids back from #columns' bytes). paymentIds are unique per
+   * organization, not globally, so the same paymentId in another organization is kept in #sameId.
    */
-  #rowOf = new IdTable((row) => this.#rows[row].paymentId);
+  #rowOf = new IdTable(this.#columns);
   /**
    * The row in #rowOf -> organizationId -> row, for the other organizations' payments under the
    * same paymentId. Empty unless two organizations chose the same id (each pays a Map entry
@@ -57,8 +62,9 @@ export class PaymentStore {
   /** Sorted (key, paymentId) -> row; keys are read from the cells, ids from the payments. */
   #amount = new SortedIndex({
     key: (row) => this.#cells.amount(row),
-    id: (row) => this.#rows[row].paymentId,
-    org: (row) => this.#rows[row].organizationId,
+    id: (row) => this.#columns.paymentId(row),
+    org: (row) => this.#organizationOf(row),
+    compare: (a, b) => this.compareRowTies(a, b),
   });
   #createdAt = new SortedIndex(this.#createdAtKeys());
   /**
@@ -98,8 +104,9 @@ export class PaymentStore {
   #createdAtKeys() {
     return {
       key: (row: number) => this.#cells.createdAt(row),
-      id: (row: number) => this.#rows[row].paymentId,
-      org: (row: number) => this.#rows[row].organizationId,
+      id: (row: number) => this.#columns.paymentId(row),
+      org: (row: number) => this.#organizationOf(row),
+      compare: (a: number, b: number) => this.compareRowTies(a, b),
     };
   }
 
@@ -125,7 +132,7 @@ export class PaymentStore {
   }
 
   get size(): number {
-    return this.#rows.length;
+    return this.#columns.size;
   }
 
   get version(): number {
@@ -139,7 +146,7 @@ export class PaymentStore {
   /** The payment `paymentId` of `organizationId` (paymentIds are unique per organization). O(1). */
   get(organizationId: string, paymentId: string): Payment | undefined {
     const row = this.#rowIn(organizationId, paymentId);
-    return row === undefined ? undefined : this.#rows[row];
+    return row === undefined ? undefined : this.row(row);
   }
 
   /**
@@ -150,8 +157,8 @@ export class PaymentStore {
     const row = this.#rowOf.get(paymentId);
     if (row === undefined) return [];
     const others = this.#sameId.get(row);
-    const found = [this.#rows[row]];
-    if (others !== undefined) for (const other of others.values()) found.push(this.#rows[other]);
+    const found = [this.row(row)];
+    if (others !== undefined) for (const other of others.values()) found.push(this.row(other));
     return found;
   }
 
@@ -166,12 +173,12 @@ export class PaymentStore {
     if (row === undefined) return undefined;
     const others = this.#sameId.get(row);
     if (others !== undefined) throw new PaymentIdAmbiguousError(paymentId, others.size + 1);
-    return this.#rows[row];
+    return this.row(row);
   }
 
   #rowIn(organizationId: string, paymentId: string): number | undefined {
     const row = this.#rowOf.get(paymentId);
-    if (row === undefined || this.#rows[row].organizationId === organizationId) return row;
+    if (row === undefined || this.#organizationOf(row) === organizationId) return row;
     return this.#sameId.get(row)?.get(organizationId);
   }
 
@@ -195,18 +202,35 @@ export class PaymentStore {
     return (payment) => batch.admit(payment, this.#dicts.user.find(payment.userId) >= 0);
   }
 
-  row(rowId: number): Payment {
-    return this.#rows[rowId];
+  /** The payment stored at `row`, built from the columns and cells (a new frozen object each time). */
+  row(row: number): Payment {
+    const cells = this.#cells;
+    const cell = cells.cellOf(row);
+    const slot = cells.slotOf(row);
+    const dicts = this.#dicts;
+    return this.#columns.payment(row, {
+      organizationId: dicts.organization.value(cell.org),
+      userId: dicts.user.value(cells.user(row)),
+      amount: cell.amount[slot],
+      currency: dicts.currency.value(cell.currency),
+      status: PAYMENT_STATUSES[cell.status],
+      refundedAmount: cell.refundedAt(slot),
+      createdAtMs: cell.createdAt[slot],
+    });
+  }
+
+  #organizationOf(row: number): string {
+    return this.#dicts.organization.value(this.#cells.cellOf(row).org);
   }
 
   /** tieOf() of a stored row (a cursor's position), without building its payment. */
   tieOfRow(row: number): string {
-    return tieOf(this.#rows[row]);
+    return `${this.#columns.paymentId(row)}\u0000${this.#organizationOf(row)}`;
   }
 
-  /** compareTies() of two stored rows, without building their payments. */
+  /** compareTies() of two stored rows, reading their paymentIds' bytes (no payment, no string built). */
   compareRowTies(a: number, b: number): number {
-    return compareTies(this.#rows[a], this.#rows[b]);
+    return this.#columns.compareIds(a, b) || compareIds(this.#organizationOf(a), this.#organizationOf(b));
   }
 
   /** Read-only views of the indexes, for the query side (planner and reader). */
@@ -238,8 +262,7 @@ export class PaymentStore {
     const createdAtMs = timeMs(payment.createdAt);
     // checked before any index changes: a write is all or nothing (the API validates it first)
     if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${payment.createdAt} is not a time`);
-    const row = this.#rows.length;
-    this.#rows.push(payment);
+    const row = this.#columns.append(payment);
     const first = this.#rowOf.get(payment.paymentId);
     if (first === undefined) this.#rowOf.set(payment.paymentId, row);
     else {
@@ -277,7 +300,7 @@ export class PaymentStore {
   update(organizationId: string, paymentId: string, eventId: string | undefined, next: (current: Payment) => Payment): UpdateResult {
     const row = this.#rowIn(organizationId, paymentId);
     if (row === undefined) return undefined;
-    const current = this.#rows[row];
+    const current = this.row(row);
     const seen = this.#eventIds.get(row);
     if (eventId !== undefined && (seen === eventId || (typeof seen === 'object' && seen.has(eventId)))) {
       return { payment: current, applied: false };
@@ -299,7 +322,7 @@ export class PaymentStore {
     const grown = grownBytes(current, updated);
     const kept = eventId === undefined ? 0 : eventIdBytes(eventId);
     if (grown + kept > 0) this.#capacity.admitGrowth(grown + kept);
-    this.#replace(row, updated, grown);
+    this.#replace(row, updated, current, grown);
     if (kept > 0) this.#capacity.add(updated.organizationId, 0, kept);
     if (eventId !== undefined) {
       if (seen === undefined) this.#eventIds.set(row, eventId);
@@ -310,10 +333,9 @@ export class PaymentStore {
   }
 
   /** Replaces the payment of `row` (same identity and indexed fields but status). */
-  #replace(row: number, updated: Payment, grown = grownBytes(this.#rows[row], updated)): void {
-    const current = this.#rows[row];
+  #replace(row: number, updated: Payment, current: Payment, grown = grownBytes(current, updated)): void {
     this.#aggregate(-1, row);
-    this.#rows[row] = updated;
+    this.#columns.update(row, updated);
     if (updated.status !== current.status) this.#cells.setStatus(row, PAYMENT_STATUSES.indexOf(updated.status));
     this.#cells.setRefunded(row, updated.refundedAmount);
     this.#aggregate(1, row);
@@ -334,8 +356,8 @@ export class PaymentStore {
       this.#insert(payment);
       return true;
     }
-    if (payment.version <= this.#rows[row].version) return false;
-    this.#replace(row, payment);
+    if (payment.version <= this.#columns.version(row)) return false;
+    this.#replace(row, payment, this.row(row));
     return true;
   }
 
@@ -346,7 +368,7 @@ export class PaymentStore {
    * and changes nothing, when the store already holds payments.
    */
   beginBulkLoad(): boolean {
-    if (this.#rows.length > 0 || this.#deferSorted) return false;
+    if (this.size > 0 || this.#deferSorted) return false;
     this.#deferSorted = true;
     return true;
   }
@@ -355,16 +377,16 @@ export class PaymentStore {
   endBulkLoad(): void {
     if (!this.#deferSorted) return;
     this.#deferSorted = false;
-    const rows = this.#rows;
+    const n = this.size;
     const cells = this.#cells;
     const sorted = (keyOf: (row: number) => number) => {
-      const key = new Float64Array(rows.length);
-      const order = new Uint32Array(rows.length);
-      for (let i = 0; i < order.length; i++) {
+      const key = new Float64Array(n);
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
         order[i] = i;
         key[i] = keyOf(i);
       }
-      return order.sort((a, b) => key[a] - key[b] || compareTies(rows[a], rows[b]));
+      return order.sort((a, b) => key[a] - key[b] || this.compareRowTies(a, b));
     };
     this.#amount.load(sorted((row) => cells.amount(row)));
     const byTime = sorted((row) => cells.createdAt(row));
@@ -384,7 +406,7 @@ export class PaymentStore {
     const versions = new Map<string, number>();
     for (const [org, v] of this.#orgVersions) versions.set(org, v + 1);
     for (const [org, v] of rebuilt.#orgVersions) versions.set(org, (versions.get(org) ?? 1) + v);
-    this.#rows = rebuilt.#rows;
+    this.#columns = rebuilt.#columns;
     this.#rowOf = rebuilt.#rowOf;
     this.#sameId = rebuilt.#sameId;
     this.#cells = rebuilt.#cells;
@@ -403,7 +425,7 @@ export class PaymentStore {
 
   /** Every stored payment, in row order (for rebuilding a store without one organization). */
   *payments(): IterableIterator<Payment> {
-    for (const p of this.#rows) yield p;
+    for (let row = 0; row < this.size; row++) yield this.row(row);
   }
 
   /**
