@@ -1,5 +1,6 @@
 import { createPayment, Payment, PaymentEvent, transition } from '../payment';
-import { bucketCount, bucketStarts, ExactSum, StatsAccumulator } from './stats';
+import { PAYMENT_STATUSES } from '../payment';
+import { bucketCount, bucketStarts, ExactSum, Interval, StatsAccumulator, StatsFold } from './stats';
 
 /** A small seeded generator, so a failure can be replayed. */
 function lcg(seed: number): () => number {
@@ -325,5 +326,70 @@ describe('StatsAccumulator: taking groups out again', () => {
       amountByCurrency: { EUR: 5 },
       refundedAmountByCurrency: { EUR: 0 },
     });
+  });
+});
+
+describe('StatsFold', () => {
+  const CODES = ['CHF', 'EUR', 'JPY', 'USD'];
+
+  /** Random payments as column values, folded one by one and in groups, against a StatsAccumulator fed payment by payment. */
+  function compare(seed: number, interval: Interval | undefined, amountOf: (rand: () => number) => number) {
+    const rand = lcg(seed);
+    const fromMs = Date.parse('2026-03-01T07:30:00.000Z');
+    const toMs = fromMs + 3 * DAY;
+    const series = interval && { fromMs, toMs, interval };
+    const reference = new StatsAccumulator(series);
+    const fold = new StatsFold(CODES.length, series);
+    for (let i = 0; i < 2000; i++) {
+      const status = Math.floor(rand() * 4);
+      const currency = Math.floor(rand() * CODES.length);
+      const amount = amountOf(rand);
+      const refunded = status === 3 ? Math.floor(rand() * amount) : 0;
+      // inside [from, to), but for a few outside it (counted, in no bucket: as the accumulator does)
+      const at = fromMs - HOUR + Math.floor(rand() * (3 * DAY + 2 * HOUR));
+      reference.addValues(PAYMENT_STATUSES[status], CODES[currency], amount, refunded, at);
+      fold.addOne(status, currency, amount, refunded, at);
+    }
+    return { reference, fold };
+  }
+
+  it.each([undefined, 'hour', 'day'] as const)('hands the accumulator what payment-by-payment adds give (series: %s)', (interval) => {
+    const { reference, fold } = compare(31, interval, (rand) => 1 + Math.floor(rand() * 1_000_000));
+    expect(fold.exact).toBe(true);
+    const acc = new StatsAccumulator(interval && { fromMs: Date.parse('2026-03-01T07:30:00.000Z'), toMs: Date.parse('2026-03-04T07:30:00.000Z'), interval });
+    fold.addTo(acc, (code) => CODES[code]);
+    expect(acc.result()).toEqual(reference.result());
+  });
+
+  it('adds groups summed elsewhere (a cell run) to the same totals as one payment at a time', () => {
+    const a = new StatsFold(2);
+    const b = new StatsFold(2);
+    a.add(1, 0, 3, 30, 0);
+    a.add(3, 1, 2, 500, 120);
+    for (const [s, c, amount, r] of [[1, 0, 10, 0], [1, 0, 15, 0], [1, 0, 5, 0], [3, 1, 200, 20], [3, 1, 300, 100]]) b.addOne(s, c, amount, r, 0);
+    const accA = new StatsAccumulator();
+    const accB = new StatsAccumulator();
+    a.addTo(accA, (code) => CODES[code]);
+    b.addTo(accB, (code) => CODES[code]);
+    expect(accA.result()).toEqual(accB.result());
+    expect(accA.result()).toMatchObject({ total: 5, byCurrency: { CHF: 3, EUR: 2 }, amountByCurrency: { CHF: 30, EUR: 500 }, refundedAmountByCurrency: { CHF: 0, EUR: 120 } });
+  });
+
+  it('says it is not exact once a sum of a status, a refund or a bucket passes Number.MAX_SAFE_INTEGER', () => {
+    const day = { fromMs: 0, toMs: DAY, interval: 'day' as const };
+    const atMax = new StatsFold(1, day);
+    atMax.add(0, 0, 1, MAX, 0);
+    expect(atMax.exact).toBe(true);
+    const status = new StatsFold(1);
+    for (let i = 0; i < 90_100; i++) status.addOne(1, 0, MAX_AMOUNT, 0, 0);
+    expect(status.exact).toBe(false);
+    // two statuses under the bound each, their bucket over it
+    const bucket = new StatsFold(1, day);
+    for (let i = 0; i < 90_100; i++) bucket.addOne(i % 2, 0, MAX_AMOUNT, 0, HOUR);
+    expect(bucket.amount.every((x) => x <= MAX)).toBe(true);
+    expect(bucket.exact).toBe(false);
+    const refunds = new StatsFold(1);
+    for (let i = 0; i < 90_100; i++) refunds.add(3, 0, 1, 1, MAX_AMOUNT);
+    expect(refunds.exact).toBe(false);
   });
 });

@@ -124,6 +124,31 @@ export class StatsAccumulator {
     return c;
   }
 
+  /**
+   * Groups summed elsewhere (a StatsFold): `count` payments of one status and currency into the
+   * totals only, their buckets apart with addToBucket().
+   */
+  addTotals(status: number, totals: CurrencyTotals, count: number, amount: number, refundedAmount: number): void {
+    this.#total += count;
+    this.#byStatus[status] += count;
+    totals.count += count;
+    totals.amount.add(amount);
+    totals.refunded.add(refundedAmount);
+  }
+
+  /** `count` payments of one currency, with their summed amount, into series bucket `index`. */
+  addToBucket(index: number, currency: string, count: number, amount: number): void {
+    const b = this.#series?.buckets[index];
+    if (b === undefined) return;
+    b.total += count;
+    let sum = b.amounts.get(currency);
+    if (sum === undefined) {
+      sum = new ExactSum();
+      b.amounts.set(currency, sum);
+    }
+    sum.add(amount);
+  }
+
   /** addGroup() with the status as its index in PAYMENT_STATUSES and the currency's totals. */
   addTo(status: number, totals: CurrencyTotals, count: number, amount: number, refundedAmount: number, atMs: number): void {
     this.#total += count;
@@ -171,5 +196,86 @@ export class StatsAccumulator {
       }));
     }
     return stats;
+  }
+}
+
+/**
+ * Counts and sums of many payments by currency code x status, and per series bucket by bucket x
+ * currency code, in Float64Arrays: a scan (PaymentCells.fold) adds to them without a call or
+ * an allocation per payment, and addTo() hands them to a StatsAccumulator once at the end.
+ *
+ * A float sum of integers is exact while it stays at or below Number.MAX_SAFE_INTEGER, and
+ * amounts and refunds are never negative, so no partial sum is larger than its total: the
+ * sums are exact when every total is (`exact`). Past that (a sum over 90,000 payments of the
+ * largest amount) the caller folds into exact sums instead.
+ */
+export class StatsFold {
+  /** By currency code x 4 + status index. */
+  readonly count: Float64Array;
+  readonly amount: Float64Array;
+  readonly refunded: Float64Array;
+  /** By bucket x currencies + currency code; undefined without a series. */
+  readonly bucketCount: Float64Array | undefined;
+  readonly bucketAmount: Float64Array | undefined;
+  readonly firstBucketMs: number;
+  readonly bucketMs: number;
+
+  /** `currencies`: one more than the largest currency code that can be added. */
+  constructor(
+    readonly currencies: number,
+    series?: { fromMs: number; toMs: number; interval: Interval },
+  ) {
+    this.count = new Float64Array(currencies * PAYMENT_STATUSES.length);
+    this.amount = new Float64Array(currencies * PAYMENT_STATUSES.length);
+    this.refunded = new Float64Array(currencies * PAYMENT_STATUSES.length);
+    this.bucketMs = series === undefined ? 1 : INTERVAL_MS[series.interval];
+    this.firstBucketMs = series === undefined ? 0 : Math.floor(series.fromMs / this.bucketMs) * this.bucketMs;
+    const buckets = series === undefined ? 0 : bucketCount(series.fromMs, series.toMs, series.interval);
+    this.bucketCount = series === undefined ? undefined : new Float64Array(buckets * currencies);
+    this.bucketAmount = series === undefined ? undefined : new Float64Array(buckets * currencies);
+  }
+
+  /** `count` payments of one status and currency (their buckets are added by the caller). */
+  add(status: number, currency: number, count: number, amount: number, refunded: number): void {
+    const k = currency * PAYMENT_STATUSES.length + status;
+    this.count[k] += count;
+    this.amount[k] += amount;
+    this.refunded[k] += refunded;
+  }
+
+  /** One payment, bucket included: for payments read one by one (through another index). */
+  addOne(status: number, currency: number, amount: number, refunded: number, createdAtMs: number): void {
+    this.add(status, currency, 1, amount, refunded);
+    if (this.bucketCount === undefined) return;
+    const b = Math.floor((createdAtMs - this.firstBucketMs) / this.bucketMs);
+    if (b >= 0 && b < this.bucketCount.length / this.currencies) {
+      this.bucketCount[b * this.currencies + currency]++;
+      this.bucketAmount![b * this.currencies + currency] += amount;
+    }
+  }
+
+  /** True while every sum is at or below Number.MAX_SAFE_INTEGER (each is then exact). */
+  get exact(): boolean {
+    const safe = (xs: Float64Array | undefined) => xs === undefined || xs.every((x) => x <= Number.MAX_SAFE_INTEGER);
+    return safe(this.amount) && safe(this.refunded) && safe(this.bucketAmount);
+  }
+
+  /** Adds everything folded to `acc`; `currencyOf` names a currency code. */
+  addTo(acc: StatsAccumulator, currencyOf: (code: number) => string): void {
+    const statuses = PAYMENT_STATUSES.length;
+    for (let currency = 0; currency < this.currencies; currency++) {
+      let totals: CurrencyTotals | undefined;
+      for (let s = 0; s < statuses; s++) {
+        const k = currency * statuses + s;
+        if (this.count[k] === 0) continue;
+        totals ??= acc.totalsOf(currencyOf(currency));
+        acc.addTotals(s, totals, this.count[k], this.amount[k], this.refunded[k]);
+      }
+    }
+    const counts = this.bucketCount;
+    if (counts === undefined) return;
+    for (let k = 0; k < counts.length; k++) {
+      if (counts[k] !== 0) acc.addToBucket(Math.floor(k / this.currencies), currencyOf(k % this.currencies), counts[k], this.bucketAmount![k]);
+    }
   }
 }
