@@ -9,6 +9,7 @@ import { PaymentStore } from '../store/payment.store';
 import { PaymentFilter } from '../store/payment-filter';
 import { Interval, PaymentStats } from '../store/stats';
 import { PaymentReader, SearchRequest, SearchResult } from './payment.reader';
+import { ReadPacer } from './read-pacer';
 
 /** A small seeded generator, so a failure can be replayed. */
 function lcg(seed: number): () => number {
@@ -380,9 +381,9 @@ describe('PaymentReader', () => {
           jest.spyOn(index, 'forEachInRange').mockImplementation((lo, hi, visit, descending) => rangeFn(lo, hi, (row) => (read++, visit(row)), descending));
         }
         const scanFn = store.cells.scanPage.bind(store.cells);
-        jest.spyOn(store.cells, 'scanPage').mockImplementation((cells, ...rest) => {
-          read += cells.reduce((n, c) => n + c.length, 0);
-          return scanFn(cells, ...rest);
+        jest.spyOn(store.cells, 'scanPage').mockImplementation((runs, ...rest) => {
+          read += runs.reduce((n, r) => n + r.end - r.start, 0);
+          return scanFn(runs, ...rest);
         });
         const expected = refSorted(world.all(), filter, sort);
         const perPage: number[] = [];
@@ -511,9 +512,9 @@ describe('PaymentReader', () => {
       const { store, reader } = setup();
       const world = new World(store, lcg(9));
       const p = world.create();
-      expect(reader.get(p.paymentId, undefined)).toBe(p);
+      expect(reader.get(p.paymentId, undefined)).toEqual(p);
       const done = world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
-      expect(reader.get(p.paymentId, undefined)).toBe(done);
+      expect(reader.get(p.paymentId, undefined)).toEqual(done);
       expect(reader.get('missing', undefined)).toBeUndefined();
     });
   });
@@ -714,6 +715,125 @@ describe('PaymentReader', () => {
           expectPage(await reader.search(req), world.all(), req);
         }
       }
+    });
+  });
+
+  describe('paced reads', () => {
+    /**
+     * A reader whose reads pause after every few entries or rows (a slice of 0 ms on a clock
+     * that never moves: always due), `onPause` running at each pause as other requests would.
+     */
+    function pacedSetup(onPause: () => void | Promise<void>, restarts = 2) {
+      const config = new AppConfig();
+      const store = new PaymentStore(config);
+      const cache = createCache({ stores: [createKeyv({ ttl: 300_000, lruSize: 10_000, useClone: false, checkInterval: 0 })] });
+      let pauses = 0;
+      const pacer = new ReadPacer({
+        sliceMs: 0,
+        restarts,
+        stepEntries: 5,
+        stepRows: 3,
+        now: () => 0,
+        pauseTurn: async () => {
+          pauses++;
+          await onPause();
+        },
+      });
+      const reader = new PaymentReader(store, cache, new MetricsService(), config, pacer);
+      return { store, reader, pacer, pauses: () => pauses };
+    }
+
+    it('answers as of one state of the store, never a mix, while writes land between the slices of its reads', async () => {
+      const rand = lcg(2024);
+      const { store, reader, pacer, pauses } = pacedSetup(() => {
+        // other requests' writes, in any organization, between two slices of a read
+        if (rand() < 0.3) world.write();
+      });
+      const world = new World(store, rand);
+      for (let i = 0; i < 400; i++) world.write();
+      for (let round = 0; round < 120; round++) {
+        const filter = randomFilter(rand);
+        if (round % 2 === 0) {
+          const interval: Interval | undefined = filter.from && filter.to && rand() < 0.6 ? (rand() < 0.5 ? 'hour' : 'day') : undefined;
+          const stats = await reader.stats({ filter, interval });
+          // no write lands after a read's last attempt began: the store now is the state it read
+          expect({ round, stats }).toEqual({ round, stats: refStats(world.all(), filter, interval) });
+        } else {
+          const req: SearchRequest = { filter, sort: SORTS[Math.floor(rand() * SORTS.length)], size: [1, 5, 20][round % 3], page: rand() < 0.3 ? 1 : 0 };
+          expectPage(await reader.search(req), world.all(), req);
+        }
+      }
+      // the reads did pause, and writes during pauses made some start over
+      expect(pauses()).toBeGreaterThan(500);
+      expect(pacer.restarted).toBeGreaterThan(20);
+    });
+
+    it('starts a read over at most `restarts` times, then answers it in one go', async () => {
+      const { store, reader, pacer } = pacedSetup(() => void world.create({ organizationId: 'org-a' }), 3);
+      const world = new World(store, lcg(5));
+      for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
+      const filter = { organizationId: 'org-a', minAmount: 250 };
+      const stats = await reader.stats({ filter });
+      expect(pacer.restarted).toBe(3);
+      expect(stats).toEqual(refStats(world.all(), filter));
+      expect(stats.total).toBeGreaterThan(0);
+    });
+
+    it('lets writes in another organization land without starting over a read of one organization', async () => {
+      const { store, reader, pacer, pauses } = pacedSetup(() => void world.create({ organizationId: 'org-b' }));
+      const world = new World(store, lcg(6));
+      for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
+      const filter = { organizationId: 'org-a', minAmount: 250 };
+      expect(await reader.stats({ filter })).toEqual(refStats(world.all(), filter));
+      expect(pauses()).toBeGreaterThan(10);
+      expect(pacer.restarted).toBe(0);
+    });
+
+    it('answers a read that began before a write, and one that began after it, both with the write', async () => {
+      const held: (() => void)[] = [];
+      const { store, reader } = pacedSetup(() => new Promise<void>((resolve) => held.push(resolve)));
+      const world = new World(store, lcg(7));
+      for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a', amount: 1_000 });
+      const filter = { organizationId: 'org-a', minAmount: 999 };
+      const before = reader.stats({ filter });
+      // past the cache lookup, into its first pause
+      for (let guard = 0; held.length === 0 && guard < 100; guard++) await new Promise((resolve) => setImmediate(resolve));
+      expect(held.length).toBe(1);
+      const written = world.create({ organizationId: 'org-a', amount: 5_000 });
+      const after = reader.stats({ filter });
+      const page = reader.search({ filter, sort: '-amount', size: 1 });
+      let settled = false;
+      void Promise.all([before, after, page]).then(() => (settled = true));
+      for (let guard = 0; !settled && guard < 10_000; guard++) {
+        held.shift()?.();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const expected = refStats(world.all(), filter);
+      expect(expected.total).toBe(201);
+      expect(await before).toEqual(expected);
+      expect(await after).toEqual(expected);
+      expect((await page).items.map((p) => p.paymentId)).toEqual([written.paymentId]);
+    });
+
+    it('sums exactly past Number.MAX_SAFE_INTEGER in a scan with a series, bucket by bucket', async () => {
+      const { store, reader } = pacedSetup(() => undefined);
+      const day = '2026-03-02T10:00:00.000Z';
+      // 91,000 * 99,999,999,999 > 2^53 - 1, all in one day's bucket, but half of them completed:
+      // each status' sum stays below 2^53, only the bucket's passes it
+      const n = 91_000;
+      for (let i = 0; i < n; i++) {
+        store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 99_999_999_999, currency: 'USD', createdAt: day }, `b${i}`, NOW));
+        if (i % 2 === 0) store.update('o', `b${i}`, undefined, (p) => transition(p, { type: 'PaymentProcessed', occurredAt: NOW }, NOW));
+      }
+      store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 7, currency: 'EUR', createdAt: '2026-03-01T10:00:00.000Z' }, 'small', NOW));
+      const filter = { organizationId: 'o', minAmount: 2, from: '2026-03-01T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' };
+      const stats = await reader.stats({ filter, interval: 'day' });
+      const big = (BigInt(n) * 99_999_999_999n).toString();
+      expect(stats.amountByCurrency).toEqual({ USD: big, EUR: 7 });
+      expect(stats.series).toEqual([
+        { start: '2026-03-01T00:00:00.000Z', total: 1, amountByCurrency: { EUR: 7 } },
+        { start: '2026-03-02T00:00:00.000Z', total: n, amountByCurrency: { USD: big } },
+      ]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
@@ -9,11 +9,12 @@ import { PaymentStore, tieOf } from '../store/payment.store';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
-import { Cell } from '../store/payment-cells';
+import { Cell, CellRun, cellRuns, PaymentCells } from '../store/payment-cells';
 import { TopK } from '../store/top-k';
-import { Plan, planSearch } from '../store/query-planner';
+import { COUNT_ENTRY_COST, Plan, planSearch, ROW_COST } from '../store/query-planner';
 import { walkSearchOrder } from '../store/sorted.index';
-import { CurrencyTotals, Interval, PaymentStats, StatsAccumulator } from '../store/stats';
+import { CurrencyTotals, Interval, PaymentStats, StatsAccumulator, StatsFold } from '../store/stats';
+import { Pace, ReadPacer } from './read-pacer';
 import { CursorPosition, decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
 import { timeMs } from '../../iso-time';
 
@@ -44,6 +45,10 @@ export interface StatsRequest {
  * organization's version when the filter names one, else the global one). Every write bumps
  * those versions, so a cached answer is unreachable after any write that could change it.
  * Get-by-id is a single Map lookup, cheaper than any cache in front of it.
+ *
+ * A search or stats that reads many entries (a scan of cells, rows of another index, a walk)
+ * pauses between slices of its work (ReadPacer): every other request runs in between, and the
+ * read starts over if that version changed meanwhile, so each answer is of one state.
  */
 @Injectable()
 export class PaymentReader {
@@ -52,11 +57,15 @@ export class PaymentReader {
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly metrics: MetricsService,
     config: AppConfig,
+    // no provider gives one: Nest passes nothing (@Optional), so the service paces with the defaults
+    @Optional() pacer?: ReadPacer,
   ) {
     this.#cacheOn = config.cacheTtlSeconds > 0 && config.cacheMaxEntries > 0;
+    this.#pacer = pacer ?? new ReadPacer();
   }
 
   readonly #cacheOn: boolean;
+  readonly #pacer: ReadPacer;
 
   /** See PaymentStore.resolve: `organizationId` undefined addresses the only payment with this id. */
   get(paymentId: string, organizationId: string | undefined): Payment | undefined {
@@ -66,12 +75,12 @@ export class PaymentReader {
   search(req: SearchRequest): Promise<SearchResult> {
     const filterText = canonicalFilter(req.filter);
     const key = () => `search|${this.#versionTag(req.filter)}|${filterText}|${req.sort}|${req.size}|${req.page ?? ''}|${req.cursor ?? ''}`;
-    return this.#cached('search', key, () => this.#search(req, filterText));
+    return this.#cached('search', req.filter, key, (pace) => this.#search(req, filterText, pace));
   }
 
   stats(req: StatsRequest): Promise<PaymentStats> {
     const key = () => `stats|${this.#versionTag(req.filter)}|${canonicalFilter(req.filter)}|${req.interval ?? ''}`;
-    return this.#cached('stats', key, () => this.#stats(req));
+    return this.#cached('stats', req.filter, key, (pace) => this.#stats(req, pace));
   }
 
   /**
@@ -80,7 +89,7 @@ export class PaymentReader {
    * keeps the best `start + size` rows in a bounded heap instead of sorting all matches:
    * O(candidates + matches * log(start + size)).
    */
-  #search(req: SearchRequest, filterText: string): SearchResult {
+  async #search(req: SearchRequest, filterText: string, pace: Pace): Promise<SearchResult> {
     const fingerprint = queryFingerprint(filterText, req.sort);
     const position = req.cursor === undefined ? undefined : decodeCursor(req.cursor, fingerprint, req.sort);
     const page = position?.page ?? req.page ?? 0;
@@ -92,7 +101,7 @@ export class PaymentReader {
     const byAmount = req.sort.endsWith('amount');
     const descending = req.sort.startsWith('-');
     if (start === 0) {
-      const walked = this.#walkInOrder(req.filter, plan, byAmount, descending, position, req.size);
+      const walked = await this.#walkInOrder(req.filter, plan, byAmount, descending, position, req.size, pace);
       if (walked !== undefined) {
         const items = walked.rows.slice(0, req.size).map((row) => this.store.row(row));
         return this.#page(req, fingerprint, page, items, walked.total, walked.rows.length > req.size);
@@ -106,19 +115,21 @@ export class PaymentReader {
     let total = 0;
     if (plan.driver === 'cells') {
       // one pass over the selected cells' own arrays counts the matches and fills the page
-      total = cells.scanPage(plan.cells, plan.params, byAmount, top, after, idOf);
+      const params = plan.params;
+      const runs = cellRuns(plan.cells, pace.stepEntries, PaymentCells.readsBackward(byAmount, descending));
+      await paced(runs, pace, (run) => (total += cells.scanPage(run, params, byAmount, top, after, idOf)));
     } else {
       const match = cells.predicate(plan.params);
       const isAfter = after && afterPosition(descending, after.key, after.id, idOf);
       // A driver ordered by the sort key, read in the sort's direction, yields the best rows
       // first: the page fills with them and later rows fail its bound without a heap update.
       const bySortKey = byAmount ? plan.driver === 'amount' : plan.driver === 'createdAt' || plan.driver === 'orgCreatedAt';
-      plan.forEach((row) => {
+      await pacedRows(candidates(plan, bySortKey && descending), pace, (row) => {
         if (!match(row)) return;
         total++;
         const key = byAmount ? cells.amount(row) : cells.createdAt(row);
         if (isAfter === undefined || isAfter(row, key)) top.offer(key, row);
-      }, bySortKey && descending);
+      });
     }
     const rows = top.sorted();
     const items = (position ? rows.slice(0, req.size) : rows.slice(start)).map((row) => this.store.row(row));
@@ -147,14 +158,15 @@ export class PaymentReader {
    * are read in order), so the walk is taken only when that cost model says it beats the scan;
    * undefined otherwise (no user filter).
    */
-  #walkInOrder(
+  async #walkInOrder(
     filter: PaymentFilter,
     plan: Plan,
     byAmount: boolean,
     descending: boolean,
     position: CursorPosition | undefined,
     size: number,
-  ): { rows: number[]; total: number } | undefined {
+    pace: Pace,
+  ): Promise<{ rows: number[]; total: number } | undefined> {
     const params = plan.params;
     if (params === null || params.user >= 0) return undefined;
     const ix = this.store.indexes;
@@ -163,7 +175,7 @@ export class PaymentReader {
     const cells = this.store.cells;
     const counted = plan.driver === 'cells' ? plan.cells : cells.select(params);
     const inCells = plan.driver === 'cells' ? plan.estimate : counted.reduce((n, c) => n + c.length, 0);
-    const scanCost = plan.driver === 'cells' ? SCAN_ENTRY_COST * plan.estimate : ROW_COST * plan.estimate;
+    const scanCost = plan.cost;
     const narrowed =
       params.minAmount !== -Infinity || params.maxAmount !== Infinity || params.from !== -Infinity || params.to !== Infinity;
     // narrowed by createdAt alone (every status and currency, no amount bound): every payment of
@@ -189,70 +201,112 @@ export class PaymentReader {
     // rows walked to find size + 1 matches, if they are spread evenly over the span: at least
     // this many before counting (there are at most inCells matches), then the estimate
     if (countCost + ROW_COST * (size + 1) * (span / Math.max(1, inCells)) >= scanCost) return undefined;
-    const total = !narrowed
-      ? plan.estimate
-      : timeIndex !== undefined
-        ? timeIndex.countRange(params.from, params.to)
-        : aggregateCost < cellsCountCost
-          ? this.#stats({ filter }).total
-          : cells.count(counted, params);
+    let total = 0;
+    if (!narrowed) total = plan.estimate;
+    else if (timeIndex !== undefined) total = timeIndex.countRange(params.from, params.to);
+    else if (aggregateCost < cellsCountCost) total = this.#aggregateStats(params, undefined).total;
+    else await paced(cellRuns(counted, pace.stepEntries), pace, (run) => (total += cells.count(run, params)));
     const rows: number[] = [];
     if (total === 0) return { rows, total };
     if (countCost + ROW_COST * (size + 1) * (span / total) >= scanCost) return undefined;
     const bound = descending ? hi : lo;
     // (bound, '') is just before the run of the bound's key: '' sorts before every paymentId
-    const from = position
+    let from = position
       ? { key: cursorKey(position), id: position.tie }
       : Number.isFinite(bound) ? { key: bound, id: '' } : undefined;
     const match = cells.predicate(params);
     const keyOf = byAmount ? (row: number) => cells.amount(row) : (row: number) => cells.createdAt(row);
-    walkSearchOrder(index, keyOf, descending, from, (row) => {
-      const key = keyOf(row);
-      if (descending ? key < lo : key >= hi) return false;
-      if (match(row)) rows.push(row);
-      return rows.length <= size;
-    });
+    // the walk stops to pause every pace.stepRows rows once the slice is used, and goes on from
+    // the last row it read (a position, as a cursor's: the pause starts over on any change)
+    let walked = 0;
+    for (;;) {
+      let last = -1;
+      let pausing = false as boolean;
+      walkSearchOrder(index, keyOf, descending, from, (row) => {
+        const key = keyOf(row);
+        if (descending ? key < lo : key >= hi) return false;
+        if (match(row)) rows.push(row);
+        last = row;
+        if (rows.length > size) return false;
+        pausing = ++walked % pace.stepRows === 0 && pace.due();
+        return !pausing;
+      });
+      if (!pausing) break;
+      await pace.pause();
+      from = { key: keyOf(last), id: this.store.tieOfRow(last) };
+    }
     return { rows, total };
   }
 
   /**
    * Whole UTC days come from the pre-aggregated cells (O(days x currencies)); only the ragged
-   * ends of the window touch payments. A ragged end is read either directly (its payments inside
-   * the window) or as its whole day's aggregate minus the day's payments outside the window,
-   * whichever is the shorter part of the day (on average a quarter of a day's payments instead of
-   * half). Payments are read through the organization's createdAt index or its cells, whichever
-   * holds fewer. Filters the aggregates cannot answer (userId, amount bounds), hour series, or
-   * inexact aggregates: a scan of the planner's candidates.
+   * ends of the window touch payments (see #aggregateStats). Filters the aggregates cannot
+   * answer (userId, amount bounds), hour series, or inexact aggregates: a scan (#scanStats).
    */
-  #stats(req: StatsRequest): PaymentStats {
+  async #stats(req: StatsRequest, pace: Pace): Promise<PaymentStats> {
     const { filter, interval } = req;
     const series = interval && filter.from && filter.to ? { fromMs: timeMs(filter.from), toMs: timeMs(filter.to), interval } : undefined;
-    const acc = new StatsAccumulator(series);
-    const dicts = this.store.dictionaries;
-    const params = filterParams(filter, dicts);
-    if (params === null) return acc.result();
-    const cells = this.store.cells;
-    const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
-    const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
-    const addCell = (cell: Cell, i: number) =>
-      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
-
+    const params = filterParams(filter, this.store.dictionaries);
+    if (params === null) return new StatsAccumulator(series).result();
     const aggregable =
       filter.userId === undefined &&
       filter.minAmount === undefined &&
       filter.maxAmount === undefined &&
       interval !== 'hour' &&
       this.store.aggregates.exact;
-    if (!aggregable) {
-      const plan = planSearch(filter, this.store.indexes);
-      if (plan.driver === 'cells') {
-        cells.scan(plan.cells, params, addCell);
-      } else {
-        const match = cells.predicate(params);
-        plan.forEach((row) => match(row) && addCell(cells.cellOf(row), cells.slotOf(row)));
-      }
+    return aggregable ? this.#aggregateStats(params, series) : this.#scanStats(filter, params, series, pace);
+  }
+
+  /**
+   * Stats by a scan of the planner's candidates: the selected cells folded run by run into
+   * float sums (StatsFold: no call per entry), or another index's rows checked one by one;
+   * paced. Past 2^53 (the fold says its sums are not exact) the same candidates again, each
+   * into exact sums.
+   */
+  async #scanStats(filter: PaymentFilter, params: FilterParams, series: StatsSeries | undefined, pace: Pace): Promise<PaymentStats> {
+    const dicts = this.store.dictionaries;
+    const cells = this.store.cells;
+    const plan = planSearch(filter, this.store.indexes);
+    const runs = plan.driver === 'cells' ? cellRuns(plan.cells, pace.stepEntries) : [];
+    const rows = plan.driver === 'cells' ? [] : candidates(plan, false);
+    const match = cells.predicate(params);
+    const fold = new StatsFold(dicts.currency.size, series);
+    await paced(runs, pace, (run) => cells.fold(run, params, fold));
+    await pacedRows(rows, pace, (row) => {
+      if (!match(row)) return;
+      const cell = cells.cellOf(row);
+      const slot = cells.slotOf(row);
+      fold.addOne(cell.status, cell.currency, cell.amount[slot], cell.refundedAt(slot), cell.createdAt[slot]);
+    });
+    const acc = new StatsAccumulator(series);
+    if (fold.exact) {
+      fold.addTo(acc, (code) => dicts.currency.value(code));
       return acc.result();
     }
+    const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
+    const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
+    const addCell = (cell: Cell, i: number) =>
+      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
+    await paced(runs, pace, (run) => cells.scan(run, params, addCell));
+    await pacedRows(rows, pace, (row) => match(row) && addCell(cells.cellOf(row), cells.slotOf(row)));
+    return acc.result();
+  }
+
+  /**
+   * Stats from the daily aggregates, for a filter they can answer (no userId, no amount bound,
+   * no hour series, exact aggregates): whole UTC days from the pre-aggregated cells; a ragged
+   * end is read either directly (its payments inside the window) or as its whole day's
+   * aggregate minus the day's payments outside the window, whichever is the shorter part of the
+   * day (on average a quarter of a day's payments instead of half). Payments are read through
+   * the organization's createdAt index or its cells, whichever holds fewer. Synchronous.
+   */
+  #aggregateStats(params: FilterParams, series: StatsSeries | undefined): PaymentStats {
+    const acc = new StatsAccumulator(series);
+    const dicts = this.store.dictionaries;
+    const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
+    const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
+    const addCell = (cell: Cell, i: number) =>
+      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
 
     const fromMs = params.from;
     const toMs = params.to;
@@ -324,11 +378,12 @@ export class PaymentReader {
     const cells = this.store.cells;
     const selected = cells.select(params);
     const inCells = selected.reduce((n, c) => n + c.length, 0);
+    const runs = cellRuns(selected);
     // no bound on createdAt here: [lo, hi) may lie outside the window (the rest of a ragged day)
     const match = cells.predicate({ ...params, from: -Infinity, to: Infinity });
     return (lo, hi, visit) => {
       const viaIndex = index.forEachInRangeUpTo(lo, hi, inCells, (row) => match(row) && visit(cells.cellOf(row), cells.slotOf(row)));
-      if (!viaIndex) cells.scan(selected, { ...params, from: lo, to: hi }, visit);
+      if (!viaIndex) cells.scan(runs, { ...params, from: lo, to: hi }, visit);
     };
   }
 
@@ -349,7 +404,7 @@ export class PaymentReader {
 
   #dayTotals: DayTotals | undefined;
 
-  /** One DayTotals reused by every stats query (each runs to its end without yielding), zeroed. */
+  /** One DayTotals reused by every stats query from the aggregates (each runs to its end without pausing), zeroed. */
   #emptyDayTotals(currencies: number): DayTotals {
     if (this.#dayTotals === undefined || this.#dayTotals.currencies < currencies) {
       this.#dayTotals = new DayTotals(Math.max(currencies, 2 * (this.#dayTotals?.currencies ?? 4)));
@@ -365,32 +420,65 @@ export class PaymentReader {
       : `g${this.store.version}`;
   }
 
-  /** `key` is built only when the cache is on (it reads versions and formats the filter). */
-  async #cached<T>(query: 'search' | 'stats', keyOf: () => string, compute: () => T): Promise<T> {
-    if (!this.#cacheOn) return compute();
-    const key = keyOf();
-    const hit = await this.cache.get<T>(key);
+  /**
+   * The answer from the cache, else computed through the pacer (started over on any change of
+   * the version the answer depends on). `key` is built only when the cache is on (it reads
+   * versions and formats the filter).
+   */
+  async #cached<T>(query: 'search' | 'stats', filter: PaymentFilter, keyOf: () => string, compute: (pace: Pace) => Promise<T>): Promise<T> {
+    const version = filter.organizationId === undefined ? () => this.store.version : () => this.store.versionOf(filter.organizationId!);
+    if (!this.#cacheOn) return this.#pacer.run(version, compute);
+    const hit = await this.cache.get<T>(keyOf());
     if (hit !== undefined && hit !== null) {
       this.metrics.cacheHits.inc({ query });
       return hit;
     }
     this.metrics.cacheMisses.inc({ query });
-    // Computed after the await: never older than the version in its key.
-    const value = compute();
+    // Computed after the await, and keyed with the version its last attempt started from (and
+    // saw unchanged through its end): never older than the version in its key.
+    const { key, value } = await this.#pacer.run(version, async (pace) => {
+      const key = keyOf();
+      return { key, value: await compute(pace) };
+    });
     await this.cache.set(key, value);
     return value;
   }
 }
 
+type StatsSeries = { fromMs: number; toMs: number; interval: Interval };
+
 /**
- * The search's cost model, in nanoseconds at 1M payments on the bench machine (ratios matter,
- * not values): an entry of a cell counted (PaymentCells.count) or scanned for a page
- * (scanPage), and a row read at random through an index (a walk, or a range driver's candidate
- * checked against the filter: its cell, slot and fields are cache misses).
+ * Reads `runs` in batches of about pace.stepEntries entries (most cells are small: one call
+ * and one clock read per cell would cost more than the scan), pausing between two batches
+ * once the slice is used.
  */
-const COUNT_ENTRY_COST = 1;
-const SCAN_ENTRY_COST = 1.5;
-const ROW_COST = 100;
+async function paced(runs: readonly CellRun[], pace: Pace, read: (runs: readonly CellRun[]) => void): Promise<void> {
+  for (let k = 0; k < runs.length; ) {
+    const first = k;
+    for (let entries = 0; k < runs.length && entries < pace.stepEntries; k++) entries += runs[k].end - runs[k].start;
+    read(first === 0 && k === runs.length ? runs : runs.slice(first, k));
+    if (k < runs.length && pace.due()) await pace.pause();
+  }
+}
+
+/** Visits `rows` in order, pausing every pace.stepRows rows once the slice is used. */
+async function pacedRows(rows: readonly number[], pace: Pace, visit: (row: number) => void): Promise<void> {
+  for (let i = 0; i < rows.length; i++) {
+    visit(rows[i]);
+    if ((i + 1) % pace.stepRows === 0 && i + 1 < rows.length && pace.due()) await pace.pause();
+  }
+}
+
+/**
+ * A row driver's candidates, in its order (`descending` for a sorted index). Collecting them
+ * reads the index in order (a few ns a row) and checking them is the dear part (ROW_COST a
+ * row), so only the check is paced; the planner picks a row driver only when it yields few.
+ */
+function candidates(plan: Plan, descending: boolean): number[] {
+  const rows: number[] = [];
+  plan.forEach((row) => rows.push(row), descending);
+  return rows;
+}
 /** A count through the daily aggregates (#stats): its fixed cost, and each day of the window. */
 const AGGREGATE_FIXED_COST = 10_000;
 const AGGREGATE_DAY_COST = 50;

@@ -1,6 +1,7 @@
 import { AppConfig } from '../../config';
 import { createPayment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
-import { Cell } from './payment-cells';
+import { Cell, cellRuns } from './payment-cells';
+import { StatsAccumulator, StatsFold } from './stats';
 import { TopK } from './top-k';
 import { PaymentStore } from './payment.store';
 import { matchesFilter, PaymentFilter } from './payment-filter';
@@ -113,9 +114,9 @@ describe('PaymentCells (through the store that keeps them)', () => {
       }
       const scanned: number[] = [];
       const selected = cells.select(params);
-      cells.scan(selected, params, (cell: Cell, i: number) => scanned.push(cell.rows[i]));
+      cells.scan(cellRuns(selected), params, (cell: Cell, i: number) => scanned.push(cell.rows[i]));
       expect(scanned.sort((a, b) => a - b)).toEqual(expected);
-      expect(cells.count(selected, params)).toBe(expected.length);
+      expect(cells.count(cellRuns(selected), params)).toBe(expected.length);
       const match = cells.predicate(params);
       expect(Array.from({ length: store.size }, (_, row) => row).filter(match)).toEqual(expected);
       // the selected cells' sizes are the exact number of org x status x currency candidates
@@ -123,6 +124,60 @@ describe('PaymentCells (through the store that keeps them)', () => {
         matchesFilter(p, { organizationId: f.organizationId, statuses: f.statuses, currencies: f.currencies }),
       ).length;
       expect(selected.reduce((n, c) => n + c.length, 0)).toBe(candidates);
+    }
+  });
+
+  it('cuts cells into runs that cover every slot once, in slot order or each cell backward', () => {
+    const selected = cells.select(filterParams({}, store.dictionaries)!);
+    for (const max of [1, 7, 64, Infinity]) {
+      for (const backward of [false, true]) {
+        const runs = cellRuns(selected, max, backward);
+        const slots = runs.flatMap((r) => Array.from({ length: r.end - r.start }, (_, i) => `${r.cell.id}:${r.start + i}`));
+        const all = selected.flatMap((c) => Array.from({ length: c.length }, (_, i) => `${c.id}:${i}`));
+        expect(slots.sort()).toEqual(all.sort());
+        for (const r of runs) expect(r.end - r.start).toBeGreaterThanOrEqual(1);
+        for (const r of runs) expect(r.end - r.start).toBeLessThanOrEqual(max);
+        // a cell's runs are together, in slot order (or the reverse)
+        const firstRun = runs.filter((r) => r.cell === runs[0].cell);
+        const starts = firstRun.map((r) => r.start);
+        expect(starts).toEqual([...starts].sort((a, b) => (backward ? b - a : a - b)));
+        expect(runs.indexOf(firstRun[firstRun.length - 1])).toBe(firstRun.length - 1);
+      }
+    }
+  });
+
+  it('folds into the same stats as a scan adding each entry, whatever the runs (series and user filters too)', () => {
+    const currencyOf = (code: number) => store.dictionaries.currency.value(code);
+    for (let round = 0; round < 150; round++) {
+      const f = randomFilter(rnd);
+      const params = filterParams(f, store.dictionaries);
+      if (params === null) continue;
+      const series =
+        round % 3 === 0 ? undefined : { fromMs: DAY + Math.floor(rnd() * 3) * 86_400_000 + 3_600_000, toMs: DAY + Math.floor(4 + rnd() * 6) * 86_400_000, interval: round % 3 === 1 ? ('hour' as const) : ('day' as const) };
+      const reference = new StatsAccumulator(series);
+      const selected = cells.select(params);
+      cells.scan(cellRuns(selected), params, (cell, i) =>
+        reference.addTo(cell.status, reference.totalsOf(currencyOf(cell.currency)), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]),
+      );
+      const fold = new StatsFold(store.dictionaries.currency.size, series);
+      cells.fold(cellRuns(selected, 1 + Math.floor(rnd() * 40)), params, fold);
+      expect(fold.exact).toBe(true);
+      const acc = new StatsAccumulator(series);
+      fold.addTo(acc, currencyOf);
+      expect({ round, stats: acc.result() }).toEqual({ round, stats: reference.result() });
+    }
+  });
+
+  it('counts, scans and pages the same over runs of any size as over whole cells', () => {
+    const params = filterParams({ minAmount: 200, maxAmount: 800 }, store.dictionaries)!;
+    const selected = cells.select(params);
+    const whole = cells.count(cellRuns(selected), params);
+    expect(whole).toBeGreaterThan(100);
+    for (const max of [1, 13, 500]) {
+      expect(cells.count(cellRuns(selected, max), params)).toBe(whole);
+      let scanned = 0;
+      cells.scan(cellRuns(selected, max), params, () => scanned++);
+      expect(scanned).toBe(whole);
     }
   });
 
@@ -156,7 +211,7 @@ describe('PaymentCells.scanPage over payments created in time order (as live tra
       if (before(key)) kept++;
       offer(key, row);
     };
-    const total = store.cells.scanPage(selected, params, sort.endsWith('amount'), top, undefined, idOf);
+    const total = store.cells.scanPage(cellRuns(selected, Infinity, !sort.endsWith('amount') && sort.startsWith('-')), params, sort.endsWith('amount'), top, undefined, idOf);
     return { total, rows: top.sorted(), kept };
   }
 

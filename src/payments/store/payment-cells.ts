@@ -1,4 +1,5 @@
 import { FilterParams } from './row-filter';
+import { StatsFold } from './stats';
 import { TopK } from './top-k';
 
 /** Statuses per currency in a cell key (the four of PAYMENT_STATUSES). */
@@ -33,6 +34,35 @@ export class Cell {
   refundedAt(slot: number): number {
     return this.refunded === undefined ? 0 : this.refunded[slot];
   }
+}
+
+/**
+ * Slots [start, end) of one cell: the unit a scan reads. A long scan is cut into runs so that
+ * its reader can pause between two of them (see ReadPacer: a write meanwhile makes the read
+ * start over, so the runs of one read always describe the cells as they are).
+ */
+export interface CellRun {
+  readonly cell: Cell;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * `cells` as runs of at most `maxEntries` slots. `backward`: each cell's last run first (for a
+ * scan that reads each cell from its end, see scanPage).
+ */
+export function cellRuns(cells: readonly Cell[], maxEntries = Infinity, backward = false): CellRun[] {
+  const runs: CellRun[] = [];
+  for (const cell of cells) {
+    const n = cell.length;
+    if (n === 0) continue;
+    const parts = Math.ceil(n / Math.min(n, maxEntries));
+    for (let k = 0; k < parts; k++) {
+      const j = backward ? parts - 1 - k : k;
+      runs.push({ cell, start: Math.floor((j * n) / parts), end: Math.floor(((j + 1) * n) / parts) });
+    }
+  }
+  return runs;
 }
 
 /**
@@ -148,58 +178,58 @@ export class PaymentCells {
   }
 
   /**
-   * The number of entries of `cells` that pass the rest of the filter: the same test as scan(),
+   * The number of entries of `runs` that pass the rest of the filter: the same test as scan(),
    * in loops that call nothing per entry and add each test's outcome instead of branching on it
    * (a range that keeps about half the entries would mispredict every other branch): about a
    * nanosecond per entry, four times less than branching.
    */
-  count(cells: readonly Cell[], params: FilterParams): number {
+  count(runs: readonly CellRun[], params: FilterParams): number {
     const { user: u, minAmount, maxAmount, from, to } = params;
     const byAmount = minAmount !== -Infinity || maxAmount !== Infinity;
     const byTime = from !== -Infinity || to !== Infinity;
     const userOf = this.#userOf;
     let n = 0;
-    for (const cell of cells) {
-      const { length, rows, amount, createdAt } = cell;
+    for (const { cell, start, end } of runs) {
+      const { rows, amount, createdAt } = cell;
       if (u >= 0) {
-        for (let i = 0; i < length; i++) {
+        for (let i = start; i < end; i++) {
           const a = amount[i];
           const t = createdAt[i];
           if (a >= minAmount && a <= maxAmount && t >= from && t < to && userOf[rows[i]] === u) n++;
         }
       } else if (byAmount && byTime) {
-        for (let i = 0; i < length; i++) {
+        for (let i = start; i < end; i++) {
           const a = amount[i];
           const t = createdAt[i];
           n += +(a >= minAmount) & +(a <= maxAmount) & +(t >= from) & +(t < to);
         }
       } else if (byAmount) {
-        for (let i = 0; i < length; i++) {
+        for (let i = start; i < end; i++) {
           const a = amount[i];
           n += +(a >= minAmount) & +(a <= maxAmount);
         }
       } else if (byTime) {
-        for (let i = 0; i < length; i++) {
+        for (let i = start; i < end; i++) {
           const t = createdAt[i];
           n += +(t >= from) & +(t < to);
         }
       } else {
-        n += length;
+        n += end - start;
       }
     }
     return n;
   }
 
   /**
-   * Visits the entries of `cells` that pass the rest of the filter (amount, createdAt, user):
+   * Visits the entries of `runs` that pass the rest of the filter (amount, createdAt, user):
    * tight loops over each cell's arrays. `visit(cell, slot)`.
    */
-  scan(cells: readonly Cell[], params: FilterParams, visit: (cell: Cell, slot: number) => void): void {
+  scan(runs: readonly CellRun[], params: FilterParams, visit: (cell: Cell, slot: number) => void): void {
     const { user: u, minAmount, maxAmount, from, to } = params;
     const userOf = this.#userOf;
-    for (const cell of cells) {
-      const { length, rows, amount, createdAt } = cell;
-      for (let i = 0; i < length; i++) {
+    for (const { cell, start, end } of runs) {
+      const { rows, amount, createdAt } = cell;
+      for (let i = start; i < end; i++) {
         const a = amount[i];
         if (a < minAmount || a > maxAmount) continue;
         const t = createdAt[i];
@@ -211,14 +241,14 @@ export class PaymentCells {
   }
 
   /**
-   * One pass over `cells` for a page of a search: counts the entries that pass the rest of the
+   * One pass over `runs` for a page of a search: counts the entries that pass the rest of the
    * filter (as count()) and offers to `top` those that sort strictly after `after` (a cursor
    * position; ties on the key broken by paymentId through `idOf`), keyed by amount or createdAt.
    * The tests run without branching; only an entry that passes them all and sorts before the
    * worst row kept (`top.bound`) takes a branch, a few dozen times per page.
    */
   scanPage(
-    cells: readonly Cell[],
+    runs: readonly CellRun[],
     params: FilterParams,
     byAmount: boolean,
     top: TopK,
@@ -233,16 +263,17 @@ export class PaymentCells {
     const afterId = after === undefined ? '' : after.id;
     let bound = top.bound;
     let n = 0;
-    // Newest first reads each cell from its end. Slots follow insertion order (but for the
-    // payments moved in from another cell), and live payments are inserted in createdAt order:
-    // read forward, every matching entry would beat the page's worst kept one and cost a heap
-    // update; read backward, the page fills with the newest at once and the bound holds.
-    const step = !byAmount && top.descending ? -1 : 1;
-    for (const cell of cells) {
-      const { length, rows, amount, createdAt } = cell;
+    // Newest first reads each run from its end (give it runs made backward, see cellRuns).
+    // Slots follow insertion order (but for the payments moved in from another cell), and live
+    // payments are inserted in createdAt order: read forward, every matching entry would beat
+    // the page's worst kept one and cost a heap update; read backward, the page fills with the
+    // newest at once and the bound holds.
+    const step = PaymentCells.readsBackward(byAmount, top.descending) ? -1 : 1;
+    for (const run of runs) {
+      const { rows, amount, createdAt } = run.cell;
       const keys = byAmount ? amount : createdAt;
-      const end = step === 1 ? length : -1;
-      for (let i = step === 1 ? 0 : length - 1; i !== end; i += step) {
+      const stop = step === 1 ? run.end : run.start - 1;
+      for (let i = step === 1 ? run.start : run.end - 1; i !== stop; i += step) {
         const a = amount[i];
         const t = createdAt[i];
         let ok = +(a >= minAmount) & +(a <= maxAmount) & +(t >= from) & +(t < to);
@@ -257,6 +288,61 @@ export class PaymentCells {
       }
     }
     return n;
+  }
+
+  /** True when scanPage reads each run from its end: give it runs made backward (cellRuns). */
+  static readsBackward(byAmount: boolean, descending: boolean): boolean {
+    return !byAmount && descending;
+  }
+
+  /**
+   * Adds the entries of `runs` that pass the rest of the filter (amount, createdAt, user) to
+   * `into`: a run's cell is one status and one currency, so its matches are summed in local
+   * variables (and into the series' bucket arrays) and added once per run. No call and no
+   * allocation per entry: about as cheap as count(), where a visit per entry into exact sums
+   * costs ten times more.
+   */
+  fold(runs: readonly CellRun[], params: FilterParams, into: StatsFold): void {
+    const { user: u, minAmount, maxAmount, from, to } = params;
+    const userOf = this.#userOf;
+    const { bucketCount, bucketAmount, firstBucketMs, bucketMs, currencies } = into;
+    for (const { cell, start, end } of runs) {
+      const { rows, amount, createdAt, refunded } = cell;
+      const currency = cell.currency;
+      let n = 0;
+      let sum = 0;
+      let refundedSum = 0;
+      if (u < 0 && bucketCount === undefined) {
+        // the tests' outcome (0 or 1) added and multiplied instead of branched on, as in count():
+        // a bound that keeps half the entries would mispredict every other branch
+        for (let i = start; i < end; i++) {
+          const a = amount[i];
+          const t = createdAt[i];
+          const ok = +(a >= minAmount) & +(a <= maxAmount) & +(t >= from) & +(t < to);
+          n += ok;
+          sum += ok * a;
+          if (refunded !== undefined) refundedSum += ok * refunded[i];
+        }
+      } else {
+        const buckets = bucketCount === undefined ? 0 : bucketCount.length / currencies;
+        for (let i = start; i < end; i++) {
+          const a = amount[i];
+          const t = createdAt[i];
+          if (a < minAmount || a > maxAmount || t < from || t >= to) continue;
+          if (u >= 0 && userOf[rows[i]] !== u) continue;
+          n++;
+          sum += a;
+          if (refunded !== undefined) refundedSum += refunded[i];
+          const b = Math.floor((t - firstBucketMs) / bucketMs);
+          if (b >= 0 && b < buckets) {
+            const k = b * currencies + currency;
+            bucketCount![k]++;
+            bucketAmount![k] += a;
+          }
+        }
+      }
+      if (n > 0) into.add(cell.status, currency, n, sum, refundedSum);
+    }
   }
 
   /** The filter as a predicate over row ids (for candidates from another index). */
