@@ -544,7 +544,7 @@ async function main(): Promise<void> {
     'stats.mid.p99': L('stats.mid').project.p99,
     'stats.largest.p99': L('stats.largest').project.p99,
     'insert.rate': ip.inserts.find((c) => c.id === 'new')!.projectPerS,
-    'memory.overhead': ip.memory.storeOverheadPct,
+    'memory.perPayment': ip.memory.storeBytesPerPayment,
     'http.get.vsBare': http && http.getP1.service.rps / http.getP1.bare.rps,
     'http.post.vsBare': http && http.post.service.rps / http.post.bare.rps,
     'http.search.mid.vsGet': getRate && Q('search.mid')!.rps / getRate,
@@ -602,11 +602,11 @@ async function main(): Promise<void> {
   const mem = ip.memory;
   rows.push([
     'memory, bytes per payment',
-    `store ${int(mem.storeBytesPerPayment)} (heap ${int(mem.storeHeapBytesPerPayment)} + buffers ${int(mem.storeBufferBytesPerPayment)}) on objects ${int(mem.objectsBytesPerPayment)}`,
+    `store ${int(mem.storeBytesPerPayment)} all in (heap ${int(mem.storeHeapBytesPerPayment)} + buffers ${int(mem.storeBufferBytesPerPayment)}); the payment objects alone ${int(mem.objectsBytesPerPayment)}`,
     `Map ${int(mem.naiveMapBytesPerPayment)}`,
     `copies + indices ${int(mem.lokiBytesPerPayment)}`,
-    `store = ${mem.storeOverheadPct.toFixed(0)}% of objects`,
-    goalCell(goals, ['memory.overhead']),
+    `store = ${mem.storeOverheadPct.toFixed(0)}% of the objects`,
+    goalCell(goals, ['memory.perPayment']),
     '-',
   ]);
   if (http) {

@@ -8,9 +8,10 @@
 
 // Enforced by the smoke (BENCH_N=100000 in .ci/run): every in-process goal the engine meets at
 // 1M and holds at 100k with at least a 1.4x margin over the smoke threshold: search and stats
-// latency, search against both baselines, inserts. Report-only: memory (fixed costs such as
-// the per-day aggregates and index chunks weigh more at 100k: ~49% there against 24% at 1M),
-// the HTTP ratios and the PostgreSQL load (not run by the smoke).
+// latency, search against both baselines, inserts, and memory per payment (issue 18; it does
+// not depend on the machine's speed, so its smoke threshold is a bound of its own, not twice the
+// goal: fixed costs such as the per-day aggregates weigh more at 100k than at 1M or 10M).
+// Report-only: the HTTP ratios and the PostgreSQL load (not run by the smoke).
 
 export type Direction = 'atLeast' | 'atMost';
 
@@ -20,8 +21,10 @@ export interface GoalDef {
   goal: number;
   direction: Direction;
   unit: string;
-  /** Fails the smoke run when its figure is worse than half the goal. */
+  /** Fails the smoke run when its figure is worse than half the goal (or than smokeGoal). */
   enforced: boolean;
+  /** The smoke's threshold when it is not half the goal (a figure that does not depend on the machine's speed). */
+  smokeGoal?: number;
 }
 
 export interface GoalResult extends GoalDef {
@@ -41,7 +44,15 @@ export const GOALS: GoalDef[] = [
   { id: 'stats.mid.p99', text: 'stats 30 days mid-size org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: true },
   { id: 'stats.largest.p99', text: 'stats 30 days largest org p99 (at 1M)', goal: 0.5, direction: 'atMost', unit: 'ms', enforced: true },
   { id: 'insert.rate', text: 'new payments inserted per s into the store holding N, every index kept', goal: 100_000, direction: 'atLeast', unit: '/s', enforced: true },
-  { id: 'memory.overhead', text: 'indexes + aggregates on top of the payment objects', goal: 25, direction: 'atMost', unit: '%', enforced: false },
+  {
+    id: 'memory.perPayment',
+    text: 'memory per payment, all in (heap + ArrayBuffers after a full GC: columns, indexes, aggregates)',
+    goal: 200,
+    direction: 'atMost',
+    unit: 'B',
+    enforced: true,
+    smokeGoal: 250,
+  },
   { id: 'http.get.vsBare', text: 'GET /payments/:id vs bare Fastify (req/s ratio)', goal: 0.85, direction: 'atLeast', unit: '×', enforced: false },
   { id: 'http.post.vsBare', text: 'POST /payments vs bare Fastify + JSON schema (req/s ratio)', goal: 0.8, direction: 'atLeast', unit: '×', enforced: false },
   { id: 'http.search.mid.vsGet', text: 'HTTP search mid-size org vs GET-by-id rate', goal: 0.6, direction: 'atLeast', unit: '×', enforced: false },
@@ -56,7 +67,7 @@ export const GOALS: GoalDef[] = [
 export function evaluateGoals(values: Record<string, number | undefined>): GoalResult[] {
   return GOALS.map((g) => {
     const value = values[g.id];
-    const smokeThreshold = g.direction === 'atLeast' ? g.goal / 2 : g.goal * 2;
+    const smokeThreshold = g.smokeGoal ?? (g.direction === 'atLeast' ? g.goal / 2 : g.goal * 2);
     const ok = (limit: number) =>
       value !== undefined && Number.isFinite(value) && (g.direction === 'atLeast' ? value >= limit : value <= limit);
     return { ...g, value, met: ok(g.goal), smokeThreshold, smokePass: ok(smokeThreshold) };
