@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       cacheMaxEntries: 10_000,
       bulkMaxItems: 1000,
       bodyLimitBytes: 1_048_576,
-      maxPayments: 5_000_000,
+      maxPayments: 20_000_000,
       maxStoreBytes: 0,
       orgMaxPayments: 0,
       orgMaxStoreBytes: 0,

@@ -11,7 +11,7 @@ export class AppConfig {
   cacheMaxEntries = 10_000;
   bulkMaxItems = 1000;
   bodyLimitBytes = 1_048_576;
-  maxPayments = 5_000_000;
+  maxPayments = 20_000_000;
   /** Estimated bytes of payments the store may hold (see capacity.ts); 0 = derived from the heap limit. */
   maxStoreBytes = 0;
   /** One organization's share: payments and estimated bytes; 0 = half of maxPayments / of the store's byte budget. */

@@ -202,7 +202,7 @@ describe('GET /admin/store', () => {
         amount: expect.any(Number),
         createdAt: expect.any(Number),
       },
-      capacity: { payments: expect.any(Number), maxPayments: 5_000_000, bytes: expect.any(Number), maxBytes: expect.any(Number) },
+      capacity: { payments: expect.any(Number), maxPayments: 20_000_000, bytes: expect.any(Number), maxBytes: expect.any(Number) },
       memory: { heapUsed: expect.any(Number), rss: expect.any(Number) },
     });
     expect(res.body.payments).toBe(before.body.payments + 2);
