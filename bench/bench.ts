@@ -18,8 +18,15 @@
  * bench/bench-messaging.ts: RabbitMQ at BENCH_BROKER_URL against HTTP; off in a smoke run unless
  * BENCH_MESSAGING=1, skipped when no broker answers); BENCH_TRACING=0 (skip the tracing section,
  * bench/bench-tracing.ts: the HTTP path with OpenTelemetry off, at 100% and at 1% sampling; off in a
- * smoke run unless BENCH_TRACING=1).
+ * smoke run unless BENCH_TRACING=1); BENCH_LOKI_MAX (default 1,000,000: LokiJS is skipped above it).
  * Run through npm (node --expose-gc --max-old-space-size=8192).
+ *
+ * Ten million payments (issue 18), not in CI: `BENCH_N=10000000 BENCH_HTTP=0 BENCH_PG=0 npm run
+ * bench` for the in-process cases (about 25 minutes: the naive scan reads 10M objects per query;
+ * LokiJS is skipped), then the 10M figures of the other scripts: `BENCH_N=10000000 npm run
+ * bench:import` (RSS after an import over HTTP), `BENCH_N=10000000 npm run bench:stall` (GET p99
+ * beside the slowest query shapes), `BENCH_N=10000000 BENCH_PG_DIRECT=1 npm run bench:pg`
+ * (PostgreSQL: restart time, and PostgreSQL queried directly).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -67,6 +74,11 @@ const SMOKE = process.env.BENCH_SMOKE === '1';
 /** Whether a smoke run fails on a speed goal (a wrong answer always fails, by throwing). */
 const SPEED_GATE = process.env.BENCH_GATE !== '0';
 const WITH_HTTP = process.env.BENCH_HTTP !== '0';
+/** LokiJS keeps a copy of every payment and indices beside: measured up to 1M payments (issue 18), skipped above. */
+const WITH_LOKI = N <= Number(process.env.BENCH_LOKI_MAX ?? 1_000_000);
+/** What a skipped baseline reports: no iterations, no figure (printed as "-"). */
+const SKIPPED: EngineTiming = { iterations: 0, p50: NaN, p99: NaN, mean: NaN, max: NaN, checked: 0, otherCpuPct: undefined };
+const latOrSkipped = (t: EngineTiming) => (t.iterations === 0 ? `- (N > ${int(Number(process.env.BENCH_LOKI_MAX ?? 1_000_000))})` : lat(t));
 
 const S = SMOKE
   ? {
@@ -128,7 +140,7 @@ interface LatencyCase {
 async function latencyCase<A>(
   id: string,
   label: string,
-  engines: { project: Engine; naive: Engine; loki: Engine },
+  engines: { project: Engine; naive: Engine; loki: Engine | undefined },
   run: (e: Engine, i: number) => Promise<A>,
   checksum: (answer: A) => string,
 ): Promise<LatencyCase> {
@@ -152,7 +164,7 @@ async function latencyCase<A>(
     return { ...r.timing, checked: sums.length, otherCpuPct: r.otherCpuPct };
   };
   const naive = await baseline(engines.naive);
-  const loki = await baseline(engines.loki);
+  const loki = engines.loki === undefined ? SKIPPED : await baseline(engines.loki);
   return {
     id,
     label,
@@ -287,10 +299,10 @@ async function inProcess(): Promise<InProcessResults> {
   const m3 = memUsed();
 
   t = performance.now();
-  const loki = new LokiEngine(payments);
-  const lokiLoad = performance.now() - t;
+  const loki = WITH_LOKI ? new LokiEngine(payments) : undefined;
+  const lokiLoad = WITH_LOKI ? performance.now() - t : NaN;
   const m4 = memUsed();
-  log(`LokiJS: loaded in ${(lokiLoad / 1000).toFixed(1)} s`);
+  if (loki) log(`LokiJS: loaded in ${(lokiLoad / 1000).toFixed(1)} s`);
 
   const objectsBytesPerPayment = (m1.total - m0.total) / (N + 2 * K);
   const storeBytesPerPayment = (m2.total - m1.total) / N;
@@ -301,7 +313,7 @@ async function inProcess(): Promise<InProcessResults> {
     storeBufferBytesPerPayment: (m2.buffers - m1.buffers) / N,
     storeOverheadPct: (storeBytesPerPayment / objectsBytesPerPayment) * 100,
     naiveMapBytesPerPayment: (m3.total - m2.total) / N,
-    lokiBytesPerPayment: (m4.total - m3.total) / N,
+    lokiBytesPerPayment: loki ? (m4.total - m3.total) / N : NaN,
   };
 
   const engines = { project, naive, loki };
@@ -342,8 +354,8 @@ async function inProcess(): Promise<InProcessResults> {
     log(`${label}: ${K} more into each engine holding ${project.size}`);
     const pi = timeInserts(project, batch);
     const ni = timeInserts(naive, batch);
-    const li = timeInserts(loki, batch, S.lokiInsertMs);
-    if (li.done < batch.length) loki.insertManyUntimed(batch.slice(li.done));
+    const li = loki ? timeInserts(loki, batch, S.lokiInsertMs) : { perS: NaN, done: 0, otherCpuPct: undefined };
+    if (loki && li.done < batch.length) loki.insertManyUntimed(batch.slice(li.done));
     inserts.push({
       id,
       label,
@@ -355,7 +367,8 @@ async function inProcess(): Promise<InProcessResults> {
       sizeAfter: project.size,
       otherCpuPct: [pi.otherCpuPct, ni.otherCpuPct, li.otherCpuPct],
     });
-    for (const e of [naive, loki]) {
+    const baselines = loki ? [naive, loki] : [naive];
+    for (const e of baselines) {
       if (e.size !== project.size) throw new Error(`MISMATCH after "${label}": this project holds ${project.size}, ${e.name} ${e.size}`);
     }
     // the same answers after the writes (new payments come first in "newest first")
@@ -367,7 +380,7 @@ async function inProcess(): Promise<InProcessResults> {
       for (const run of runs) {
         for (const i of [0, 1, 2]) {
           const want = await run(project, i);
-          for (const e of [naive, loki]) {
+          for (const e of baselines) {
             const got = await run(e, i);
             if (got !== want) throw new Error(`MISMATCH after "${label}" (${cls}, variant ${i}): this project ${want}, ${e.name} ${got}`);
           }
@@ -571,7 +584,7 @@ async function main(): Promise<void> {
       `${c.label}, ms p50 / p99`,
       lat(c.project),
       lat(c.naive),
-      lat(c.loki),
+      latOrSkipped(c.loki),
       `${ratio(c.vsNaive)} naive, ${ratio(c.vsLoki)} Loki (p50)`,
       latencyGoals[c.id].length ? goalCell(goals, latencyGoals[c.id]) : '- (no goal: a dashboard list)',
       other(c.project.otherCpuPct, c.naive.otherCpuPct, c.loki.otherCpuPct),
@@ -593,7 +606,7 @@ async function main(): Promise<void> {
       `${c.label}: ${int(c.count)} at N, per s`,
       int(c.projectPerS),
       int(c.naivePerS),
-      `${int(c.lokiPerS)}${c.lokiTimed < c.count ? ` (first ${int(c.lokiTimed)} timed)` : ''}`,
+      WITH_LOKI ? `${int(c.lokiPerS)}${c.lokiTimed < c.count ? ` (first ${int(c.lokiTimed)} timed)` : ''}` : '-',
       `${ratio(c.projectPerS / c.naivePerS)} naive, ${ratio(c.projectPerS / c.lokiPerS)} Loki`,
       c.id === 'new' ? goalCell(goals, ['insert.rate']) : '- (no goal: worst case)',
       other(...c.otherCpuPct),
@@ -604,7 +617,7 @@ async function main(): Promise<void> {
     'memory, bytes per payment',
     `store ${int(mem.storeBytesPerPayment)} all in (heap ${int(mem.storeHeapBytesPerPayment)} + buffers ${int(mem.storeBufferBytesPerPayment)}); the payment objects alone ${int(mem.objectsBytesPerPayment)}`,
     `Map ${int(mem.naiveMapBytesPerPayment)}`,
-    `copies + indices ${int(mem.lokiBytesPerPayment)}`,
+    WITH_LOKI ? `copies + indices ${int(mem.lokiBytesPerPayment)}` : '-',
     `store = ${mem.storeOverheadPct.toFixed(0)}% of the objects`,
     goalCell(goals, ['memory.perPayment']),
     '-',
