@@ -161,12 +161,7 @@ export function hashString(s: string): number {
   let i = 0;
   for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
   if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= n;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return finish(h, n);
 }
 
 /** hashString() of the Latin-1 text bytes[start, end), read from the bytes (one code unit per byte). */
@@ -176,7 +171,12 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number): number
   let i = start;
   for (; i + 1 < end; i += 2) h = Math.imul(h ^ (bytes[i] | (bytes[i + 1] << 16)), 0x01000193);
   if (i < end) h = Math.imul(h ^ bytes[i], 0x01000193);
-  h ^= n;
+  return finish(h, n);
+}
+
+/** The length, then murmur3's finaliser: every output bit depends on every input bit. */
+function finish(hash: number, length: number): number {
+  let h = hash ^ length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
