@@ -163,3 +163,37 @@ export function foldStats(payments: Iterable<Payment>, keep: (p: Payment) => boo
   }
   return out;
 }
+
+/**
+ * The shapes of issue 18 that the daily aggregates cannot answer, as HTTP paths: each reads
+ * the largest organization's or every organization's payments one by one (an amount bound, an
+ * hour series, a page deep in the results). Variant i shifts the amount bound, so that no two
+ * consecutive requests are the same query.
+ */
+export interface SlowShape {
+  label: string;
+  path(i: number): string;
+}
+
+const ELEVEN_MONTHS = { from: new Date(ANCHOR_MS - 335 * DAY_MS).toISOString(), to: new Date(ANCHOR_MS).toISOString() };
+const LAST_30_DAYS = { from: new Date(ANCHOR_MS - 30 * DAY_MS).toISOString(), to: new Date(ANCHOR_MS).toISOString() };
+
+export const SLOW_SHAPES: SlowShape[] = [
+  {
+    label: 'stats, largest org, minAmount, day series over 11 months',
+    path: (i) => `/payments/stats?${new URLSearchParams({ organizationId: orgId(LARGEST_ORG_RANK), minAmount: String(1000 + (i % 1000)), ...ELEVEN_MONTHS, interval: 'day' })}`,
+  },
+  { label: 'stats, all orgs, minAmount', path: (i) => `/payments/stats?${new URLSearchParams({ minAmount: String(1000 + (i % 1000)) })}` },
+  {
+    label: 'stats, all orgs, amount range, hour series over 30 days',
+    path: (i) => `/payments/stats?${new URLSearchParams({ minAmount: String(1000 + (i % 1000)), maxAmount: '900000', ...LAST_30_DAYS, interval: 'hour' })}`,
+  },
+  {
+    label: 'search, all orgs, amount range, page 50',
+    path: (i) => `/payments/search?${new URLSearchParams({ minAmount: String(100_000 + (i % 1000)), maxAmount: '500000', sort: '-createdAt', size: '20', page: '50' })}`,
+  },
+  {
+    label: 'search, all orgs, amount range, by amount, page 0',
+    path: (i) => `/payments/search?${new URLSearchParams({ minAmount: String(100_000 + (i % 1000)), maxAmount: '500000', sort: 'amount', size: '20' })}`,
+  },
+];
