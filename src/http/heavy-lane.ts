@@ -1,14 +1,16 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * The lane of the heavy reads (search and stats). A search or stats over a large organization
- * computes without yielding; many queued back to back would hold every cheap request that
- * arrived meanwhile (a GET by id, a create) for their sum. Here heavy reads wait for their turn
- * in a setImmediate callback, and each loop iteration gives turns, in order (FIFO), only while
- * the heavy reads of that iteration have run for less than `budgetMs`: then the poll phase runs
- * and answers whatever arrived. A cheap request waits for at most the budget plus one heavy
- * read. Within the budget, cheap heavy reads (tens of microseconds) share one iteration instead
- * of paying one each. One lane per process: the event loop it shares out is the process's.
+ * The lane of the heavy reads (search and stats). Many heavy reads queued back to back would
+ * hold every cheap request that arrived meanwhile (a GET by id, a create) for their sum. Here
+ * heavy reads wait for their turn in a setImmediate callback, and each loop iteration gives
+ * turns, in order (FIFO), only while the heavy reads of that iteration have run for less than
+ * `budgetMs`: then the poll phase runs and answers whatever arrived. A long read also comes
+ * back here between two slices of its work (ReadPacer: a scan of a large organization pauses
+ * every 2 ms), behind the reads already waiting. A cheap request waits for at most the budget
+ * plus one slice (one whole read, fast by then, when writes made it start over twice). Within the budget, cheap heavy reads (tens of microseconds) share one
+ * iteration instead of paying one each. One lane per process: the event loop it shares out is
+ * the process's.
  */
 export class HeavyLane {
   readonly #waiting: (() => void)[] = [];
