@@ -815,6 +815,30 @@ describe('PaymentReader', () => {
       expect((await page).items.map((p) => p.paymentId)).toEqual([written.paymentId]);
     });
 
+    it('walks a page in pieces, going on after each pause from the last row it read, through runs of equal keys', async () => {
+      const { store, reader, pauses } = pacedSetup(() => undefined);
+      const world = new World(store, lcg(8));
+      // large enough that a walk beats a scan (see 'reads a cursor page by walking the sort index')
+      for (let i = 0; i < 20_000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
+      for (const [sort, filter] of [
+        ['amount', {}], // six distinct amounts: every pause falls inside a run of equal keys
+        ['-amount', { currencies: ['EUR', 'USD'] }],
+        ['-createdAt', { organizationId: 'org-a', statuses: ['pending' as const] }],
+      ] as const) {
+        const expected = refSorted(world.all(), filter, sort).slice(0, 6 * 25);
+        const before = pauses();
+        const seen: Payment[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 6; page++) {
+          const result = await reader.search({ filter, sort, size: 25, cursor });
+          seen.push(...result.items);
+          cursor = result.nextCursor!;
+        }
+        expect(seen).toEqual(expected);
+        expect(pauses() - before).toBeGreaterThan(6 * 5);
+      }
+    });
+
     it('sums exactly past Number.MAX_SAFE_INTEGER in a scan with a series, bucket by bucket', async () => {
       const { store, reader } = pacedSetup(() => undefined);
       const day = '2026-03-02T10:00:00.000Z';
