@@ -10,8 +10,10 @@ import { IdTable } from './id-table';
 import { PaymentCells } from './payment-cells';
 import { PaymentColumns } from './payment-columns';
 import { PostingIndex } from './posting.index';
-import { eventIdBytes, grownBytes } from './payment-bytes';
+import { eventIdBytes, grownBytes, NEW_ORGANIZATION_BYTES, NEW_USER_BYTES, paymentBytes } from './payment-bytes';
 import { PaymentIndexes } from './query-planner';
+import { BulkLoad, LoadedPayment } from './bulk-load';
+import { orderTies, sortByKey, tiePrefix } from './radix-sort';
 import { SortedIndex } from './sorted.index';
 import { timeMs } from '../../iso-time';
 
@@ -91,6 +93,7 @@ export class PaymentStore {
   #loaded: boolean;
   /** During a bulk load the two sorted indexes are built once at the end (see beginBulkLoad). */
   #deferSorted = false;
+  #bulk: BulkLoad | undefined;
 
   constructor(private readonly config: AppConfig) {
     // Memory is the primary repository unless a database is configured: then the store is
@@ -363,38 +366,142 @@ export class PaymentStore {
 
   /**
    * For the load at start, into a store that serves nothing yet: the amount and createdAt
-   * indexes are left out of each insert and built by endBulkLoad() with one sort each (a
-   * random-order insert into a sorted index is the dearest part of an insert). Returns false,
-   * and changes nothing, when the store already holds payments.
+   * indexes are left out of each insert and built by endBulkLoad() (a random-order insert into a
+   * sorted index is the dearest part of an insert), and payments may come through
+   * appendLoaded(). `expectedRows` (an estimate) sizes the paymentId table once, instead of
+   * doubling it and moving its entries ~log2(n) times. Returns false, and changes nothing, when
+   * the store already holds payments.
    */
-  beginBulkLoad(): boolean {
+  beginBulkLoad(expectedRows = 0): boolean {
     if (this.size > 0 || this.#deferSorted) return false;
     this.#deferSorted = true;
+    this.#bulk = new BulkLoad();
+    this.#bulk.prefixRoom(expectedRows);
+    if (expectedRows > 0) {
+      // the table grows past 3/4 full: room for 4/3 of the rows, rounded up to a power of two
+      this.#rowOf = new IdTable(this.#columns, Math.min(Math.ceil((expectedRows * 4) / 3) + 1, 1 << 30));
+    }
     return true;
   }
 
-  /** Builds the sorted indexes of a bulk load. Synchronous: O(n log n). */
+  /**
+   * Appends a payment during a bulk load, as applyCommitted would insert it, for a source in
+   * which each payment appears once (one snapshot of the primary repository): nothing is looked
+   * up but its paymentId, and the object is not kept (see LoadedPayment). Throws, changing
+   * nothing, outside a bulk load, on a createdAt that is not a time, and on a payment the store
+   * already holds. O(1): the sorted indexes wait for endBulkLoad.
+   */
+  appendLoaded(p: LoadedPayment): void {
+    const bulk = this.#bulk;
+    if (bulk === undefined) throw new Error('PaymentStore.appendLoaded: not in a bulk load (see beginBulkLoad)');
+    const createdAtMs = p.createdAtMs;
+    if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${p.createdAt} is not a time`);
+    const first = this.#rowOf.get(p.paymentId);
+    if (first !== undefined && (this.#organizationOf(first) === p.organizationId || this.#sameId.get(first)?.has(p.organizationId))) {
+      throw new Error(`PaymentStore.appendLoaded: payment ${p.paymentId} of ${p.organizationId} is already stored`);
+    }
+    const dicts = this.#dicts;
+    // a code interned now is new when it is the dictionary's last
+    const orgs = dicts.organization.size;
+    let org = bulk.organizationCodes.get(p.organizationKey);
+    if (org < 0) org = bulk.organizationCodes.set(p.organizationKey, dicts.organization.intern(p.organizationId));
+    const users = dicts.user.size;
+    let user = bulk.userCodes.get(p.userKey);
+    if (user < 0) user = bulk.userCodes.set(p.userKey, dicts.user.intern(p.userId));
+    let currency = bulk.currencyCodes.get(p.currencyKey);
+    if (currency < 0) currency = bulk.currencyCodes.set(p.currencyKey, dicts.currency.intern(p.currency));
+    const bytes = this.#loadedBytes(p, bulk, user < users, org < orgs);
+    const row = this.#columns.append(p);
+    if (first === undefined) this.#rowOf.set(p.paymentId, row);
+    else {
+      let others = this.#sameId.get(first);
+      if (others === undefined) this.#sameId.set(first, (others = new Map()));
+      others.set(p.organizationId, row);
+    }
+    this.#cells.add(row, org, user, p.statusCode, currency, p.amount, createdAtMs, p.refundedAmount);
+    this.#userId.add(user, row);
+    this.#aggregates.apply(1, org, createdAtMs, p.statusCode, currency, p.amount, p.refundedAmount);
+    this.#capacity.add(p.organizationId, 1, bytes);
+    bulk.writes[org] = (bulk.writes[org] ?? 0) + 1;
+    bulk.prefixRoom(row + 1);
+    bulk.prefixes[row] = tiePrefix(p.paymentId);
+  }
+
+  /**
+   * capacity.bytesOf(p) without re-reading every field of every row: a canonical payment without
+   * description or metadata costs what the first one of its kind (id length, null times, error)
+   * costs; the rest is estimated as any write is.
+   */
+  #loadedBytes(p: LoadedPayment, bulk: BulkLoad, userKnown: boolean, orgKnown: boolean): number {
+    if (!p.canonical || p.description !== null || !isEmpty(p.metadata)) return this.#capacity.bytesOf(p, userKnown);
+    let byKind = bulk.plainBytes.get(p.error);
+    if (byKind === undefined) bulk.plainBytes.set(p.error, (byKind = []));
+    const kind = p.paymentId.length * 8 + (p.completedAt === null ? 0 : 1) + (p.failedAt === null ? 0 : 2) + (p.refundedAt === null ? 0 : 4);
+    const own = (byKind[kind] ??= paymentBytes(p));
+    return own + (userKnown ? 0 : NEW_USER_BYTES) + (orgKnown ? 0 : NEW_ORGANIZATION_BYTES);
+  }
+
+  /**
+   * Builds the sorted indexes of a bulk load, and adds its writes to the versions. Synchronous.
+   * Each index is a radix sort of its keys (O(n) per pass, two to four passes), then each run
+   * of equal keys is put in tie order (paymentId, then organizationId), by the first six
+   * characters of the paymentIds where they differ, else by compareRowTies: the comparator
+   * only sees rows whose key and id prefix are both equal. The per-organization createdAt
+   * indexes take their rows from the createdAt order by one counting pass.
+   */
   endBulkLoad(): void {
     if (!this.#deferSorted) return;
     this.#deferSorted = false;
+    const bulk = this.#bulk!;
+    this.#bulk = undefined;
     const n = this.size;
     const cells = this.#cells;
-    const sorted = (keyOf: (row: number) => number) => {
-      const key = new Float64Array(n);
-      const order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) {
-        order[i] = i;
-        key[i] = keyOf(i);
-      }
-      return order.sort((a, b) => key[a] - key[b] || this.compareRowTies(a, b));
-    };
-    this.#amount.load(sorted((row) => cells.amount(row)));
-    const byTime = sorted((row) => cells.createdAt(row));
-    this.#createdAt.load(byTime);
-    // each organization's rows, in the same order
-    const perOrg: number[][] = [];
-    for (const row of byTime) (perOrg[cells.cellOf(row).org] ??= []).push(row);
-    perOrg.forEach((orgRows, org) => this.#orgIndex(org).load(orgRows));
+    bulk.prefixRoom(n);
+    const prefixes = bulk.prefixes;
+    for (let row = 0; row < n; row++) {
+      if (prefixes[row] !== prefixes[row]) prefixes[row] = tiePrefix(this.#columns.paymentId(row));
+    }
+    const tie = (a: number, b: number) => prefixes[a] - prefixes[b] || this.compareRowTies(a, b);
+    const keys = new Float64Array(n);
+    for (let row = 0; row < n; row++) keys[row] = cells.amount(row);
+    const byAmount = sortByKey(keys);
+    orderTies(byAmount.rows, byAmount.keys, tie);
+    this.#amount.load(byAmount.rows, byAmount.keys);
+    for (let row = 0; row < n; row++) keys[row] = cells.createdAt(row);
+    const byTime = sortByKey(keys);
+    orderTies(byTime.rows, byTime.keys, tie);
+    this.#createdAt.load(byTime.rows, byTime.keys);
+    // each organization's rows, in the same order: one counting pass, no array per organization
+    const orgOf = new Uint32Array(n);
+    const counts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const org = cells.cellOf(byTime.rows[i]).org;
+      orgOf[i] = org;
+      counts[org] = (counts[org] ?? 0) + 1;
+    }
+    const starts: number[] = [];
+    let sum = 0;
+    for (let org = 0; org < counts.length; org++) {
+      starts[org] = sum;
+      sum += counts[org] ?? 0;
+    }
+    const next = starts.slice();
+    const rows = new Uint32Array(n);
+    const times = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = next[orgOf[i]]++;
+      rows[at] = byTime.rows[i];
+      times[at] = byTime.keys[i];
+    }
+    for (let org = 0; org < counts.length; org++) {
+      const count = counts[org] ?? 0;
+      if (count > 0) this.#orgIndex(org).load(rows.subarray(starts[org], starts[org] + count), times.subarray(starts[org], starts[org] + count));
+    }
+    bulk.writes.forEach((count, org) => {
+      const name = this.#dicts.organization.value(org);
+      this.#version += count;
+      this.#orgVersions.set(name, (this.#orgVersions.get(name) ?? 0) + count);
+    });
   }
 
   /**
@@ -504,4 +611,9 @@ export function compareTies(a: Pick<Payment, 'paymentId' | 'organizationId'>, b:
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isEmpty(o: Readonly<Record<string, string>>): boolean {
+  for (const _ in o) return false;
+  return true;
 }

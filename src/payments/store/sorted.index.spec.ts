@@ -430,6 +430,35 @@ describe('SortedIndex', () => {
     }
   });
 
+  it('load() with the keys alongside builds the same index without one key() call, and still checks the key order', () => {
+    fc.assert(
+      fc.property(capacityArb, entriesArb, entriesArb, boundsArb, (capacity, loaded, inserted, bounds) => {
+        const table = new Table();
+        const rows = table.sorted(addAll(table, loaded));
+        const ix = new SortedIndex(table, capacity);
+        table.resetCalls();
+        ix.load(Uint32Array.from(rows), Float64Array.from(rows, (row) => table.keys[row]));
+        expect(table.keyCalls).toBe(0);
+        expectSame(ix, table, rows, bounds);
+        const plain = new SortedIndex(table, capacity);
+        plain.load(rows);
+        expect(ix.distinctKeys()).toBe(plain.distinctKeys());
+        const later = addAll(table, inserted);
+        for (const row of later) ix.insert(row);
+        expectSame(ix, table, [...rows, ...later], bounds);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    const table = new Table();
+    table.add(1, 'a');
+    table.add(2, 'b');
+    const ix = new SortedIndex(table, 4);
+    expect(() => ix.load([1, 0], [2, 1])).toThrow('out of order');
+    expect(() => ix.load([0, 1], [1, NaN])).toThrow('out of order');
+    expect(() => ix.load([0, 1], [1])).toThrow('differ in length');
+    expect(ix.size).toBe(0);
+  });
+
   it('load() refuses a shuffled array of distinct rows (property)', () => {
     fc.assert(
       fc.property(entriesArb, fc.nat(), fc.nat(), (entries, a, b) => {
