@@ -10,13 +10,15 @@ import { PaymentSynced } from '../payments/payment.events';
 import { PrimaryHealth, PrimaryRepository } from '../payments/primary.repository';
 import { PaymentStore } from '../payments/store/payment.store';
 import { ChangeFeed } from './change-feed';
+import { copyOut } from './copy-out';
 import { migrate } from './migrations';
+import { PAYMENT_COPY_COLUMNS, PaymentCopyDecoder, paymentOf } from './payment-copy';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
-import { checkout, createPool, isUnavailable, reasonOf } from './postgres';
+import { createClient, createPool, isUnavailable, reasonOf } from './postgres';
 import { DatabaseUnavailableError } from '../errors';
 import { inSpan, tracingOn } from '../tracing/tracing';
 
-/** Rows per FETCH when loading: the whole table never sits in one result set. */
+/** Rows per FETCH of the cursor the load used before it copied (bench/pg-server.ts' breakdown still reads it so). */
 export const LOAD_BATCH = 10_000;
 /** Rows applied to the store between two yields to the event loop. */
 const APPLY_SLICE = 1000;
@@ -119,50 +121,72 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     }
   }
 
-  /** With tracing on, an attempt is a `payments.initial_load` span (a trace of its own). */
+  /**
+   * With tracing on, an attempt is a `payments.initial_load` span (a trace of its own). The
+   * payments are loaded into a store of their own, adopted once whole: an attempt that fails
+   * half-way leaves nothing behind for the next one.
+   */
   async #initialLoad(span?: Span): Promise<LoadResult> {
     const applied = await migrate(this.pool);
     if (applied.length > 0) this.#logger.log(`applied migrations ${applied.join(', ')}`);
-    // Nothing is served before the load ends: the sorted indexes are built once at the end.
-    this.store.beginBulkLoad();
-    const load = await this.load(this.store);
-    this.store.endBulkLoad();
+    const fresh = new PaymentStore(this.config);
+    const load = await this.load(fresh, undefined, true);
+    this.store.adopt(fresh);
     span?.setAttributes({ 'payments.load.rows': load.rows, 'payments.load.position': load.position });
     return load;
   }
 
   /**
-   * Streams payments (all, or one organization's) into `into`, from one REPEATABLE READ
-   * snapshot through a cursor, LOAD_BATCH rows at a time, yielding to the event loop between
-   * batches. Returns the feed position of the snapshot: every later change has a greater seq.
+   * Loads payments (all, or one organization's) into `into` from one REPEATABLE READ snapshot:
+   * `COPY ... TO STDOUT (FORMAT binary)`, decoded as the bytes arrive (PaymentCopyDecoder).
+   * `bulk` (the load at start, into an empty store that serves nothing yet): a bulk load
+   * (PaymentStore.beginBulkLoad), each row appended as it is decoded, the sorted indexes built
+   * at the end in one synchronous step (about a second per 5M rows here); else each row is
+   * applied as a committed change, so a store that serves meanwhile never stalls. Returns the
+   * feed position of the snapshot: every later change has a greater seq. Requests are served
+   * between two chunks of the stream (~400 rows each).
+   *
+   * On a connection of its own: the COPY is one statement that runs as long as the table takes
+   * (the pool's connections end a statement after databaseTimeoutMs), watched instead for a
+   * stall: no byte for databaseTimeoutMs ends it, and the caller tries again.
    */
-  async load(into: PaymentStore, organizationId?: string): Promise<LoadResult> {
+  async load(into: PaymentStore, organizationId?: string, bulk = false): Promise<LoadResult> {
     const started = performance.now();
-    const { client, release } = await checkout(this.pool);
-    let rows = 0;
+    const client = createClient(this.config);
+    // its failures reach the pending query; without a listener one would crash the process
+    client.on('error', () => undefined);
+    let lastData = performance.now();
+    const stallMs = this.config.databaseTimeoutMs;
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastData > stallMs) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }, Math.max(50, stallMs / 4));
+    watchdog.unref();
     try {
+      await client.connect();
+      lastData = performance.now();
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows: head } = await client.query<{ position: number }>('SELECT coalesce(max(seq), 0)::bigint AS position FROM payments');
-      const where = organizationId === undefined ? '' : `WHERE organization_id = ${client.escapeLiteral(organizationId)}`;
-      await client.query(`DECLARE snapshot NO SCROLL CURSOR FOR SELECT ${PAYMENT_COLUMNS} FROM payments ${where}`);
-      for (;;) {
-        const { rows: batch } = await client.query<PaymentRow>(`FETCH ${LOAD_BATCH} FROM snapshot`);
-        // applied in slices, so that requests served meanwhile (a resync runs while the
-        // service serves) never wait more than a few milliseconds
-        for (let i = 0; i < batch.length; i += APPLY_SLICE) {
-          const end = Math.min(i + APPLY_SLICE, batch.length);
-          for (let j = i; j < end; j++) into.applyCommitted(paymentFromRow(batch[j]));
-          await yieldToEventLoop();
-        }
-        rows += batch.length;
-        if (batch.length < LOAD_BATCH) break;
-      }
+      // the decoder reads text as UTF-8, whatever the database's encoding
+      await client.query("SET LOCAL client_encoding = 'UTF8'");
+      const { rows: head } = await client.query<{ position: number; estimate: number }>(
+        `SELECT (SELECT coalesce(max(seq), 0) FROM payments)::bigint AS position,
+                (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'payments'::regclass)::bigint AS estimate`,
+      );
+      const estimate = organizationId === undefined ? Math.min(head[0].estimate, this.config.maxPayments) : 0;
+      if (bulk && !into.beginBulkLoad(estimate)) throw new Error('StoreSync.load: a bulk load needs a store that holds no payment');
+      const decoder = new PaymentCopyDecoder(bulk ? (p) => into.appendLoaded(p) : (p) => into.applyCommitted(paymentOf(p)));
+      const where = organizationId === undefined ? '' : ` WHERE organization_id = ${client.escapeLiteral(organizationId)}`;
+      const copied = await copyOut(client, `COPY (SELECT ${PAYMENT_COPY_COLUMNS} FROM payments${where}) TO STDOUT (FORMAT binary)`, (bytes, start, end) => {
+        lastData = performance.now();
+        decoder.write(bytes, start, end);
+      });
+      decoder.end();
+      if (decoder.rows !== copied) throw new Error(`StoreSync.load: decoded ${decoder.rows} payments of the ${copied} copied`);
       await client.query('COMMIT');
-      release();
-      return { rows, position: head[0].position, ms: performance.now() - started };
-    } catch (e) {
-      release(e as Error);
-      throw e;
+      if (bulk) into.endBulkLoad();
+      return { rows: decoder.rows, position: head[0].position, ms: performance.now() - started };
+    } finally {
+      clearInterval(watchdog);
+      await client.end().catch(() => undefined);
     }
   }
 
