@@ -13,7 +13,7 @@ import { PostingIndex } from './posting.index';
 import { eventIdBytes, grownBytes, NEW_ORGANIZATION_BYTES, NEW_USER_BYTES, paymentBytes } from './payment-bytes';
 import { PaymentIndexes } from './query-planner';
 import { BulkLoad, LoadedPayment } from './bulk-load';
-import { orderTies, sortByKey, tiePrefix } from './radix-sort';
+import { orderTies, RadixWorkspace, sortByKey, tiePrefix } from './radix-sort';
 import { SortedIndex } from './sorted.index';
 import { timeMs } from '../../iso-time';
 
@@ -462,17 +462,20 @@ export class PaymentStore {
       if (prefixes[row] !== prefixes[row]) prefixes[row] = tiePrefix(this.#columns.paymentId(row));
     }
     const tie = (a: number, b: number) => prefixes[a] - prefixes[b] || this.compareRowTies(a, b);
+    // one set of work arrays for both sorts and the per-organization split (see RadixWorkspace)
+    const ws = new RadixWorkspace(n);
     const keys = new Float64Array(n);
     for (let row = 0; row < n; row++) keys[row] = cells.amount(row);
-    const byAmount = sortByKey(keys);
+    const byAmount = sortByKey(keys, undefined, ws);
     orderTies(byAmount.rows, byAmount.keys, tie);
     this.#amount.load(byAmount.rows, byAmount.keys);
     for (let row = 0; row < n; row++) keys[row] = cells.createdAt(row);
-    const byTime = sortByKey(keys);
+    const byTime = sortByKey(keys, undefined, ws);
     orderTies(byTime.rows, byTime.keys, tie);
     this.#createdAt.load(byTime.rows, byTime.keys);
     // each organization's rows, in the same order: one counting pass, no array per organization
-    const orgOf = new Uint32Array(n);
+    // (the tie prefixes are done with: their array holds each entry's organization)
+    const orgOf = prefixes;
     const counts: number[] = [];
     for (let i = 0; i < n; i++) {
       const org = cells.cellOf(byTime.rows[i]).org;
@@ -486,8 +489,8 @@ export class PaymentStore {
       sum += counts[org] ?? 0;
     }
     const next = starts.slice();
-    const rows = new Uint32Array(n);
-    const times = new Float64Array(n);
+    const rows = ws.otherRows(byTime.rows);
+    const times = byTime.keys === keys ? ws.keys : keys;
     for (let i = 0; i < n; i++) {
       const at = next[orgOf[i]]++;
       rows[at] = byTime.rows[i];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { orderTies, sortByKey, tiePrefix } from './radix-sort';
+import { orderTies, RadixWorkspace, sortByKey, tiePrefix } from './radix-sort';
 import { FC_SEED } from '../../../test/fc-seed';
 
 const SEED = FC_SEED;
@@ -45,13 +45,32 @@ describe('sortByKey', () => {
     const keys = Float64Array.from({ length: n }, () => 1_700_000_000_000 + (next() % 31_536_000_000));
     const rows = Uint32Array.from({ length: n }, (_, i) => n - 1 - i);
     const before = rows.slice();
-    const got = sortByKey(keys, rows);
+    const want = reference([...keys], [...rows]);
+    const got = sortByKey(keys, rows); // keys are the sort's own: overwritten
     expect(rows).toEqual(before);
-    expect([...got.rows]).toEqual(reference([...keys], [...rows]));
+    expect([...got.rows]).toEqual(want);
   });
 
   it('refuses a NaN key', () => {
     expect(() => sortByKey(Float64Array.from([1, NaN]))).toThrow(/NaN/);
+  });
+
+  it('sorts one key set after another in one workspace, each result whole until the next sort', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 60 }), fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 60 }), (ints, doubles) => {
+        const ws = new RadixWorkspace(60);
+        const n = Math.min(ints.length, doubles.length);
+        const first = sortByKey(Float64Array.from(ints.slice(0, n)), undefined, ws);
+        expect([...first.rows]).toEqual(reference(ints.slice(0, n), ints.slice(0, n).map((_, i) => i)));
+        const rows = Uint32Array.from(first.rows); // a result given back as the next sort's rows
+        const keys = Float64Array.from(rows, (row) => doubles[row]);
+        const second = sortByKey(keys, rows, ws);
+        expect([...second.rows]).toEqual(reference([...rows].map((row) => doubles[row]), [...rows]));
+        expect(ws.otherRows(second.rows).buffer).not.toBe(second.rows.buffer);
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+    expect(() => sortByKey(new Float64Array(61), undefined, new RadixWorkspace(60))).toThrow(/too small/);
   });
 });
 

@@ -17,132 +17,178 @@ export interface SortedRows {
 }
 
 /**
- * Sorts rows by key: `keys[i]` is the key of `rows[i]` (of row i when `rows` is omitted). Stable.
- * Keys must not be NaN; -0 sorts as 0. O(n · passes): when every key is an integer and their
- * range is below 2^53, the sort reads the offsets from the least key, so the passes only cover
- * the bits that vary (amounts up to 10^6: two passes; a year of epoch milliseconds: three or
- * four); else the IEEE-754 bits of the keys, made unsigned-sortable (up to six passes).
- * Digits that are the same in every key cost no pass.
+ * The arrays a sort works in, for sorts of up to `n` keys one after the other: at 10M rows each
+ * is 40-80 MB, and memory touched for the first time is what a large sort pays most for on a
+ * virtual machine (a page fault each 4 KiB), so the index builds of a load share one set. A
+ * sort's result lies in these arrays (or in the keys it was given) until the next sort.
  */
-export function sortByKey(keys: Float64Array, rows?: Uint32Array): SortedRows {
-  const n = keys.length;
-  const ids: Uint32Array = rows ?? identity(n);
-  if (rows !== undefined && rows.length !== n) throw new RangeError('sortByKey: rows and keys differ in length');
-  let lo = new Uint32Array(n);
-  let hi = new Uint32Array(n);
-  const encoding = toSortableWords(keys, lo, hi);
-  const bits = encoding.bits;
-  if (bits === 0 || n < 2) return { rows: rows === undefined ? ids : ids.slice(), keys: fromSortableWords(lo, hi, encoding) };
+export class RadixWorkspace {
+  readonly rowsA: Uint32Array;
+  readonly rowsB: Uint32Array;
+  readonly keys: Float64Array;
+  #words: Uint32Array[] | undefined;
 
-  const passes = Math.ceil(bits / MAX_DIGIT_BITS);
-  const digitBits = Math.ceil(bits / passes);
-  const radix = 1 << digitBits;
-  const mask = radix - 1;
-  // every pass' counts in one read of the keys
-  const counts = new Uint32Array(passes * radix);
-  for (let i = 0; i < n; i++) {
-    const l = lo[i];
-    const h = hi[i];
-    for (let p = 0; p < passes; p++) counts[p * radix + digitOf(l, h, p * digitBits, mask)]++;
+  constructor(readonly n: number) {
+    this.rowsA = new Uint32Array(n);
+    this.rowsB = new Uint32Array(n);
+    this.keys = new Float64Array(n);
   }
-  let src: Uint32Array = ids;
-  let dst: Uint32Array = new Uint32Array(n);
-  let lo2 = new Uint32Array(n);
-  let hi2 = new Uint32Array(n);
-  const offsets = new Uint32Array(radix);
-  for (let p = 0; p < passes; p++) {
-    const base = p * radix;
-    // a digit every key shares leaves the order as it is
-    let trivial = false;
-    for (let d = 0; d < radix; d++) {
-      const c = counts[base + d];
-      if (c === n) trivial = true;
-      if (c !== 0) break;
-    }
-    if (trivial) continue;
-    let sum = 0;
-    for (let d = 0; d < radix; d++) {
-      offsets[d] = sum;
-      sum += counts[base + d];
-    }
-    const shift = p * digitBits;
-    for (let i = 0; i < n; i++) {
-      const l = lo[i];
-      const h = hi[i];
-      const at = offsets[digitOf(l, h, shift, mask)]++;
-      dst[at] = src[i];
-      lo2[at] = l;
-      hi2[at] = h;
-    }
-    [src, dst] = [dst, src === ids ? new Uint32Array(n) : src];
-    [lo, lo2] = [lo2, lo];
-    [hi, hi2] = [hi2, hi];
+
+  /** Four more arrays, for keys that are not integers (sorted by their IEEE-754 bits). */
+  get words(): Uint32Array[] {
+    return (this.#words ??= [0, 1, 2, 3].map(() => new Uint32Array(this.n)));
   }
-  const sortedRows = src !== ids ? src : rows === undefined ? ids : ids.slice();
-  return { rows: sortedRows, keys: fromSortableWords(lo, hi, encoding) };
-}
 
-/** Bits [shift, shift + width) of the 64-bit word hi:lo. */
-function digitOf(lo: number, hi: number, shift: number, mask: number): number {
-  if (shift >= 32) return (hi >>> (shift - 32)) & mask;
-  if (shift === 0) return lo & mask;
-  return ((lo >>> shift) | (hi << (32 - shift))) & mask;
-}
-
-function identity(n: number): Uint32Array {
-  const ids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = i;
-  return ids;
-}
-
-/** How the keys were written as words: offsets from `base`, or IEEE-754 bits (base undefined). */
-interface Encoding {
-  base: number | undefined;
-  /** Low bits in which the words differ. */
-  bits: number;
+  /** The rows array of this workspace that `rows` (a sort's result) is not. */
+  otherRows(rows: Uint32Array): Uint32Array {
+    return rows.buffer === this.rowsA.buffer ? this.rowsB : this.rowsA;
+  }
 }
 
 /**
- * Writes each key as an unsigned 64-bit word hi:lo whose order is the keys' order. Integer keys
- * within 2^53 of each other: key - min. Else the IEEE-754 bits, the sign bit flipped for
- * non-negative keys and every bit flipped for negative ones.
+ * Sorts rows by key: `keys[i]` is the key of `rows[i]` (of row i when `rows` is omitted). Stable.
+ * Keys must not be NaN; -0 sorts as 0. `keys` is the sort's own (it is overwritten and may hold
+ * the result), `rows` is only read; the result is in `keys` and the workspace's arrays.
+ * O(n · passes): when every key is an integer and their range is below 2^53, the offsets from
+ * the least key are sorted, so the passes only cover the bits that vary (amounts up to 10^6: two
+ * passes; a year of epoch milliseconds: three or four); else the IEEE-754 bits of the keys, made
+ * unsigned-sortable (up to six passes). A digit that is the same in every key costs no pass.
  */
-function toSortableWords(keys: Float64Array, lo: Uint32Array, hi: Uint32Array): Encoding {
+export function sortByKey(keys: Float64Array, rows?: Uint32Array, workspace?: RadixWorkspace): SortedRows {
   const n = keys.length;
+  if (rows !== undefined && rows.length !== n) throw new RangeError('sortByKey: rows and keys differ in length');
+  const ws = workspace ?? new RadixWorkspace(n);
+  if (ws.n < n || keys.buffer === ws.keys.buffer) throw new RangeError('sortByKey: the workspace is too small, or holds the keys');
   let min = Infinity;
   let max = -Infinity;
   let integers = true;
   for (let i = 0; i < n; i++) {
-    const k = keys[i];
+    const k = keys[i] + 0; // -0 + 0 is +0: the two zeros sort as one key
     if (k !== k) throw new RangeError(`sortByKey: the key at ${i} is NaN`);
+    keys[i] = k;
     if (k < min) min = k;
     if (k > max) max = k;
     if (integers && Math.floor(k) !== k) integers = false; // also false for ±Infinity
   }
-  if (n === 0) return { base: 0, bits: 0 };
-  if (integers && max - min <= Number.MAX_SAFE_INTEGER) {
-    for (let i = 0; i < n; i++) {
-      const d = keys[i] - min; // exact: integers less than 2^53 apart
-      const h = Math.floor(d / 4294967296);
-      hi[i] = h;
-      lo[i] = d - h * 4294967296;
+  const work = new Rows(rows, ws, n);
+  if (n < 2 || min === max) return { rows: work.result(), keys };
+  if (integers && max - min <= Number.MAX_SAFE_INTEGER) return sortOffsets(keys, work, min, max, ws.keys.subarray(0, n));
+  return sortBits(keys, work, ws.words.map((w) => w.subarray(0, n)));
+}
+
+/**
+ * The rows side of a sort: read from the caller's array (never written) or the identity, moved
+ * between the workspace's two arrays.
+ */
+class Rows {
+  src: Uint32Array;
+  #dst: Uint32Array;
+  readonly #a: Uint32Array;
+  readonly #b: Uint32Array;
+
+  constructor(rows: Uint32Array | undefined, ws: RadixWorkspace, n: number) {
+    this.#a = ws.rowsA.subarray(0, n);
+    this.#b = ws.rowsB.subarray(0, n);
+    if (rows === undefined) {
+      for (let i = 0; i < n; i++) this.#a[i] = i;
+      this.src = this.#a;
+      this.#dst = this.#b;
+    } else {
+      this.src = rows;
+      this.#dst = this.#a;
     }
-    const range = max - min;
-    const rangeHi = Math.floor(range / 4294967296);
-    const bits = rangeHi > 0 ? 64 - Math.clz32(rangeHi) : 32 - Math.clz32(range);
-    return { base: min, bits };
   }
-  const view = new Float64Array(1);
-  const words = new Uint32Array(view.buffer);
+
+  get dst(): Uint32Array {
+    return this.#dst;
+  }
+
+  /** After a pass into dst: it becomes the source, and the other work array the next target. */
+  swap(): void {
+    const written = this.#dst;
+    this.#dst = written === this.#a ? this.#b : this.#a;
+    this.src = written;
+  }
+
+  /** The sorted rows, in a work array. */
+  result(): Uint32Array {
+    if (this.src !== this.#a && this.src !== this.#b) this.#a.set(this.src);
+    return this.src === this.#b ? this.#b : this.#a;
+  }
+}
+
+/** Integer keys: their offsets from `min`, sorted by digits of the offsets; `spare` is the other keys array. */
+function sortOffsets(keys: Float64Array, rows: Rows, min: number, max: number, spare: Float64Array): SortedRows {
+  const n = keys.length;
+  const range = max - min;
+  const rangeHi = Math.floor(range / 4294967296);
+  const bits = rangeHi > 0 ? 64 - Math.clz32(rangeHi) : 32 - Math.clz32(range);
+  const passes = Math.ceil(bits / MAX_DIGIT_BITS);
+  const digitBits = Math.ceil(bits / passes);
+  const radix = 1 << digitBits;
+  const mask = radix - 1;
+  const counts = new Uint32Array(passes * radix);
   for (let i = 0; i < n; i++) {
-    view[0] = keys[i] + 0; // -0 + 0 is +0: the two zeros sort as one key
-    const h = words[1];
+    const v = keys[i] - min; // exact: integers less than 2^53 apart
+    keys[i] = v;
+    let q = v;
+    for (let p = 0; p < passes; p++) {
+      counts[p * radix + (q % radix)]++;
+      q = Math.floor(q / radix);
+    }
+  }
+  let src = keys;
+  let dst = spare;
+  const offsets = new Uint32Array(radix);
+  let divisor = 1;
+  for (let p = 0; p < passes; p++, divisor *= radix) {
+    if (!prefixSums(counts, p * radix, radix, n, offsets)) continue;
+    const from = rows.src;
+    const to = rows.dst;
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      // v / divisor is exact (a power of two), and below 2^53: & keeps its low bits
+      const at = offsets[Math.floor(v / divisor) & mask]++;
+      to[at] = from[i];
+      dst[at] = v;
+    }
+    rows.swap();
+    [src, dst] = [dst, src];
+  }
+  for (let i = 0; i < n; i++) src[i] += min;
+  return { rows: rows.result(), keys: src };
+}
+
+/**
+ * Sets offsets[d] to where digit d's entries start, from the counts of one pass; false when
+ * every key has the same digit (the pass would leave the order as it is).
+ */
+function prefixSums(counts: Uint32Array, base: number, radix: number, n: number, offsets: Uint32Array): boolean {
+  let sum = 0;
+  for (let d = 0; d < radix; d++) {
+    const c = counts[base + d];
+    if (c === n) return false;
+    offsets[d] = sum;
+    sum += c;
+  }
+  return true;
+}
+
+/** Keys that are not all integers: sorted by their IEEE-754 bits, made unsigned-sortable, in `words` (four arrays). */
+function sortBits(keys: Float64Array, rows: Rows, words: Uint32Array[]): SortedRows {
+  const n = keys.length;
+  let [lo, hi, lo2, hi2] = words;
+  const view = new Float64Array(1);
+  const bits32 = new Uint32Array(view.buffer);
+  for (let i = 0; i < n; i++) {
+    view[0] = keys[i];
+    const h = bits32[1];
     if (h & 0x80000000) {
       hi[i] = ~h >>> 0;
-      lo[i] = ~words[0] >>> 0;
+      lo[i] = ~bits32[0] >>> 0;
     } else {
       hi[i] = (h | 0x80000000) >>> 0;
-      lo[i] = words[0];
+      lo[i] = bits32[0];
     }
   }
   let diffHi = 0;
@@ -151,32 +197,54 @@ function toSortableWords(keys: Float64Array, lo: Uint32Array, hi: Uint32Array): 
     diffHi |= hi[i] ^ hi[0];
     diffLo |= lo[i] ^ lo[0];
   }
-  return { base: undefined, bits: diffHi !== 0 ? 64 - Math.clz32(diffHi) : diffLo === 0 ? 0 : 32 - Math.clz32(diffLo) };
-}
-
-/** The keys back from their words (in the words' order). */
-function fromSortableWords(lo: Uint32Array, hi: Uint32Array, encoding: Encoding): Float64Array {
-  const n = lo.length;
-  const out = new Float64Array(n);
-  const base = encoding.base;
-  if (base !== undefined) {
-    for (let i = 0; i < n; i++) out[i] = base + (hi[i] * 4294967296 + lo[i]);
-    return out;
+  const bits = diffHi !== 0 ? 64 - Math.clz32(diffHi) : 32 - Math.clz32(diffLo);
+  const passes = Math.ceil(bits / MAX_DIGIT_BITS);
+  const digitBits = Math.ceil(bits / passes);
+  const radix = 1 << digitBits;
+  const mask = radix - 1;
+  const counts = new Uint32Array(passes * radix);
+  for (let i = 0; i < n; i++) {
+    const l = lo[i];
+    const h = hi[i];
+    for (let p = 0; p < passes; p++) counts[p * radix + digitOf(l, h, p * digitBits, mask)]++;
   }
-  const view = new Float64Array(1);
-  const words = new Uint32Array(view.buffer);
+  const offsets = new Uint32Array(radix);
+  for (let p = 0; p < passes; p++) {
+    if (!prefixSums(counts, p * radix, radix, n, offsets)) continue;
+    const shift = p * digitBits;
+    const from = rows.src;
+    const to = rows.dst;
+    for (let i = 0; i < n; i++) {
+      const l = lo[i];
+      const h = hi[i];
+      const at = offsets[digitOf(l, h, shift, mask)]++;
+      to[at] = from[i];
+      lo2[at] = l;
+      hi2[at] = h;
+    }
+    rows.swap();
+    [lo, lo2] = [lo2, lo];
+    [hi, hi2] = [hi2, hi];
+  }
   for (let i = 0; i < n; i++) {
     const h = hi[i];
     if (h & 0x80000000) {
-      words[1] = (h & 0x7fffffff) >>> 0;
-      words[0] = lo[i];
+      bits32[1] = (h & 0x7fffffff) >>> 0;
+      bits32[0] = lo[i];
     } else {
-      words[1] = ~h >>> 0;
-      words[0] = ~lo[i] >>> 0;
+      bits32[1] = ~h >>> 0;
+      bits32[0] = ~lo[i] >>> 0;
     }
-    out[i] = view[0];
+    keys[i] = view[0];
   }
-  return out;
+  return { rows: rows.result(), keys };
+}
+
+/** Bits [shift, shift + width) of the 64-bit word hi:lo. */
+function digitOf(lo: number, hi: number, shift: number, mask: number): number {
+  if (shift >= 32) return (hi >>> (shift - 32)) & mask;
+  if (shift === 0) return lo & mask;
+  return ((lo >>> shift) | (hi << (32 - shift))) & mask;
 }
 
 /**
