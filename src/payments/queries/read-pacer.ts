@@ -52,8 +52,9 @@ export interface PacerOptions {
  * compares the store's version (the organization's when the filter names one) with the one it
  * started from and, if a write happened, starts over from the state after it. A read that had
  * to start over `restarts` times runs its last attempt to its end without pausing, so a steady
- * stream of writes cannot starve it: at worst it holds the loop once, as every read did
- * before. Read-your-writes holds: a read starts after every write answered before it began.
+ * stream of writes cannot starve it: then it holds the loop for one whole read (a scan of the
+ * cells: ~6-10 ms over 1M payments). Read-your-writes holds: every attempt starts after the
+ * writes answered before the read began.
  *
  * Costs: a slice is one event-loop iteration (the pause waits for a turn of the heavy lane, so
  * several long reads take slices in turn, and cheap search and stats queries get theirs in
@@ -116,9 +117,10 @@ export class ReadPacer {
 }
 
 /**
- * A slice of 2 ms: a GET by id beside a long scan waits for about that (plus the requests
- * queued before it), and a scan pays one event-loop iteration per 2 ms of its work (measured
- * by npm run bench:stall).
+ * A slice of 2 ms, twice the heavy lane's budget per iteration: a GET by id beside a long scan
+ * waits for about that (plus the requests queued before it), and the scan pays one event-loop
+ * iteration per 2 ms of its work. Chosen, not tuned: on the shared bench machine the scheduler's
+ * noise (tens of ms) is larger than the slice.
  */
 const DEFAULT_SLICE_MS = 2;
 /** Two paced attempts, then one unpaced. */

@@ -299,8 +299,8 @@ export class PaymentCells {
    * Adds the entries of `runs` that pass the rest of the filter (amount, createdAt, user) to
    * `into`: a run's cell is one status and one currency, so its matches are summed in local
    * variables (and into the series' bucket arrays) and added once per run. No call and no
-   * allocation per entry: about as cheap as count(), where a visit per entry into exact sums
-   * costs ten times more.
+   * allocation per entry: 3-4 ns an entry over the bench's 1M payments (count(): 1.4-2.5), a
+   * visit per entry into exact sums 20-27.
    */
   fold(runs: readonly CellRun[], params: FilterParams, into: StatsFold): void {
     const { user: u, minAmount, maxAmount, from, to } = params;
