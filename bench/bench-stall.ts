@@ -17,7 +17,11 @@
  *   alone:  GET /payments/:id at a fixed rate (BENCH_STALL_RATE req/s over 16 connections:
  *           latency, not throughput; the server has room to spare);
  *   beside: the same GET load while BENCH_STALL_CLIENTS loops send the slow shapes back to
- *           back (each loop its next shape as soon as the last one answered).
+ *           back (each loop its next shape as soon as the last one answered);
+ *   writes: with BENCH_STALL_WRITES=<req/s>, beside again while creates land in the largest
+ *           organization at that rate: a long read starts over when the store changed during
+ *           one of its pauses, and runs its third attempt unpaced (see ReadPacer), so this is
+ *           the case where a read may still hold the loop for a whole (fast) scan.
  *
  * Reported per server and phase: GET p50 / p99 / max (autocannon, whole ms) and its non-2xx
  * answers, the slow shapes' latency (median and max per shape, how many were answered), and
@@ -28,7 +32,8 @@
  *
  * Env: BENCH_STALL_N (payments, default 1,000,000), BENCH_STALL_S (seconds per run, default
  * 10), BENCH_STALL_RATE (GET req/s, default 1000), BENCH_STALL_CLIENTS (slow loops, default 2),
- * BENCH_STALL_BASE (commit, default 30b6525). Results also go to bench/results/stall.json.
+ * BENCH_STALL_BASE (commit, default 30b6525), BENCH_STALL_WRITES (creates per s, default 0: no
+ * writes phase). Results also go to bench/results/stall.json.
  */
 import autocannon from 'autocannon';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,7 +42,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { compiled, compiledAt } from './build';
 import { DatasetGenerator } from './dataset';
 import { int, ms, ratio, table } from './format';
-import { ServerProcess } from './http';
+import { postRequests, ServerProcess } from './http';
 import { hasTaskset, machineInfo, percentile, pinSelf, processCpuMs } from './measure';
 import { SLOW_SHAPES } from './queries';
 
@@ -46,10 +51,12 @@ const DURATION_S = Number(process.env.BENCH_STALL_S ?? 10);
 const RATE = Number(process.env.BENCH_STALL_RATE ?? 1000);
 const CLIENTS = Number(process.env.BENCH_STALL_CLIENTS ?? 2);
 const BASE = process.env.BENCH_STALL_BASE ?? '30b6525';
+const WRITES = Number(process.env.BENCH_STALL_WRITES ?? 0);
 const CONNECTIONS = 16;
 
 type Variant = 'this' | 'base';
-type Phase = 'alone' | 'beside';
+type Phase = 'alone' | 'beside' | 'writes';
+const PHASES: Phase[] = WRITES > 0 ? ['alone', 'beside', 'writes'] : ['alone', 'beside'];
 
 interface GetFigures {
   p50: number;
@@ -123,13 +130,26 @@ async function slowLoad(server: ServerProcess, loops: number, stop: Promise<void
   return { slow, non2xx };
 }
 
+let writeBatch = 0;
+
 async function run(server: ServerProcess, getPaths: string[], phase: Phase): Promise<RunResult> {
   await loopMaxMs(server); // resets the server's event-loop histogram
   let endGet!: () => void;
   const getDone = new Promise<void>((r) => (endGet = r));
-  const slow = phase === 'beside' ? slowLoad(server, CLIENTS, getDone) : undefined;
+  const slow = phase !== 'alone' ? slowLoad(server, CLIENTS, getDone) : undefined;
   // the slow loops are under way before the GET load starts
   if (slow !== undefined) await sleep(200);
+  const writes =
+    phase === 'writes'
+      ? autocannon({
+          url: server.url,
+          connections: 4,
+          overallRate: WRITES,
+          duration: DURATION_S,
+          method: 'POST',
+          requests: [{ method: 'POST', setupRequest: postRequests(`stall-${process.pid}-${writeBatch++}-`, 'org-001') }],
+        })
+      : undefined;
   const r = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
@@ -138,6 +158,8 @@ async function run(server: ServerProcess, getPaths: string[], phase: Phase): Pro
     requests: getPaths.map((path) => ({ method: 'GET', path })),
   });
   endGet();
+  const w = await writes;
+  if (w !== undefined && (w.non2xx > 0 || w.errors > 0)) log(`writes: ${w.non2xx} non-2xx, ${w.errors} errors of ${w.requests.total}`);
   const slowResult = slow === undefined ? { slow: {}, non2xx: 0 } : await slow;
   const loop = await loopMaxMs(server);
   return {
@@ -193,13 +215,12 @@ function report(results: Record<Variant, Record<Phase, Pooled>>, checked: number
     ['', `this`, `base (${BASE})`, 'this / base'],
     ['GET alone', cell('this', 'alone'), cell('base', 'alone'), `p99 ${r((x) => x.get.p99, 'alone')}, max ${r((x) => x.get.max, 'alone')}`],
     ['GET beside the slow shapes', cell('this', 'beside'), cell('base', 'beside'), `p99 ${r((x) => x.get.p99, 'beside')}, max ${r((x) => x.get.max, 'beside')}`],
-    [
-      'longest event-loop hold, alone / beside',
-      `${ms(results.this.alone.loopMaxMs)} / ${ms(results.this.beside.loopMaxMs)} ms`,
-      `${ms(results.base.alone.loopMaxMs)} / ${ms(results.base.beside.loopMaxMs)} ms`,
-      `beside ${r((x) => x.loopMaxMs, 'beside')}`,
-    ],
   ];
+  if (WRITES > 0) {
+    rows.push([`GET beside them and ${int(WRITES)} creates/s`, cell('this', 'writes'), cell('base', 'writes'), `p99 ${r((x) => x.get.p99, 'writes')}, max ${r((x) => x.get.max, 'writes')}`]);
+  }
+  const holds = (v: Variant) => PHASES.map((p) => ms(results[v][p].loopMaxMs)).join(' / ') + ' ms';
+  rows.push([`longest event-loop hold, ${PHASES.join(' / ')}`, holds('this'), holds('base'), `beside ${r((x) => x.loopMaxMs, 'beside')}`]);
   for (const shape of SLOW_SHAPES) {
     const s = (v: Variant) => results[v].beside.slow[shape.label];
     const a = s('this');
@@ -237,18 +258,16 @@ async function main(): Promise<void> {
       for (const shape of SLOW_SHAPES) for (let i = 0; i < 3; i++) await text(s.url + shape.path(1000 + i));
       await autocannon({ url: s.url, connections: CONNECTIONS, overallRate: RATE, duration: 1, requests: getPaths.map((path) => ({ method: 'GET', path })) });
     }
-    const runs: Record<Variant, Record<Phase, RunResult[]>> = { this: { alone: [], beside: [] }, base: { alone: [], beside: [] } };
+    const runs: Record<Variant, Record<Phase, RunResult[]>> = { this: { alone: [], beside: [], writes: [] }, base: { alone: [], beside: [], writes: [] } };
     for (const v of ['this', 'base', 'base', 'this'] as Variant[]) {
-      for (const phase of ['alone', 'beside'] as Phase[]) {
+      for (const phase of PHASES) {
         await settled([...servers.values()]);
         log(`${v}: GET ${phase}`);
         runs[v][phase].push(await run(servers.get(v)!, getPaths, phase));
       }
     }
-    const results = {
-      this: { alone: poolRuns(runs.this.alone), beside: poolRuns(runs.this.beside) },
-      base: { alone: poolRuns(runs.base.alone), beside: poolRuns(runs.base.beside) },
-    };
+    const pooled = (v: Variant) => Object.fromEntries(PHASES.map((p) => [p, poolRuns(runs[v][p])])) as Record<Phase, Pooled>;
+    const results = { this: pooled('this'), base: pooled('base') };
     process.stdout.write(report(results, checked, pinned) + '\n');
     const dir = resolve(__dirname, 'results');
     mkdirSync(dir, { recursive: true });
