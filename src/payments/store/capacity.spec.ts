@@ -214,15 +214,23 @@ describe('StoreCapacity', () => {
       expect(c.payments).toBe(1);
     });
 
-    it('admits when the old generation in use now, garbage and all, is under the ceiling', () => {
+    it('admits when the old generation in use now, garbage and all, is under the ceiling, and measures it again only when the growth estimated since could reach the ceiling', () => {
       const heap = new FakeHeap();
+      const measure = jest.spyOn(heap, 'usedBytes');
       const c = capacity({ heapCeilingBytes: CEILING }, heap);
       heap.gc(CEILING - 1000); // the last full GC and the estimate say full ...
       heap.used = CEILING / 2; // ... the heap in use now says there is room
 
       expect(() => store(c, payment('p1', { description: 'x'.repeat(1000) }))).not.toThrow();
+      expect(measure).toHaveBeenCalledTimes(1);
+      for (let i = 2; i < 50; i++) store(c, payment(`p${i}`)); // far from the ceiling from the measured base
+      expect(measure).toHaveBeenCalledTimes(1);
+
       heap.used = CEILING;
-      expect(() => c.admit(payment('p2'), true)).toThrow(StoreFullError);
+      expect(() => c.admitGrowth(CEILING / 2)).toThrow(StoreFullError); // could reach it: measured again, full
+      expect(measure).toHaveBeenCalledTimes(2);
+      expect(() => c.admit(payment('p99'), true)).toThrow(StoreFullError); // at the ceiling: every write measures
+      expect(measure).toHaveBeenCalledTimes(3);
     });
 
     it('counts the growth since the last sample only: a full GC that finds room lets writes in again', () => {
