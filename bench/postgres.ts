@@ -129,7 +129,11 @@ export interface PgLoadCase extends PgFill {
   /** CPU over the load, % of one core: the instance, the PostgreSQL backends serving it, the rest of the machine */
   cpu: Cpu;
   checks: { size: number; digest: string; answers: number };
-  breakdown: { executorMs: number; fetchMs: number; fetchCpuMs: number; convertMs: number; readMs: number; storeMs: number };
+  /**
+   * Measured apart (see loadParts): fetch = the COPY read to the end (its CPU: this side's
+   * socket reading), convert = decoding the binary rows, store = appends + index build.
+   */
+  breakdown: { executorMs: number; fetchMs: number; fetchCpuMs: number; convertMs: number; readMs: number; storeMs: number; appendMs?: number; indexMs?: number };
 }
 
 /** CPU over a measured window, % of one core (PostgreSQL: the backends of the bench's database). */
@@ -689,11 +693,26 @@ async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
   const { n, log } = ctx;
   const { expectedAnswers, expectedDigest } = filled;
   log('PostgreSQL load: a fresh instance, createApp() until loaded');
-  const instance = await Instance.start(ctx, 'load instance', { BENCH_PG_APP_URL: filled.url }, ctx.core(0));
+  // the backends this instance opens, sampled while it loads: the load's own connection ends
+  // with the load, and its CPU with it
+  const before = await backendsCpu(ctx);
+  const seen = new Map<number, number>();
+  const sample = async () => {
+    for (const [pid, cpuMs] of await backendsCpu(ctx)) seen.set(pid, Math.max(cpuMs, seen.get(pid) ?? 0));
+  };
+  let loading = true;
+  const sampler = (async () => {
+    while (loading) {
+      await sample();
+      await sleep(250);
+    }
+  })();
+  const instance = await Instance.start(ctx, 'load instance', { BENCH_PG_APP_URL: filled.url }, ctx.core(0)).finally(() => (loading = false));
   try {
+    await sampler;
+    await sample();
     const r = instance.ready;
-    // the backends this instance opened (its pool keeps them 30 s): their CPU since they started
-    const postgresMs = backendsDelta(new Map(), await backendsCpu(ctx));
+    const postgresMs = backendsDelta(before, seen);
     const postgresPct = (postgresMs / r.startMs) * 100;
     log(`PostgreSQL load: ${int(r.rows)} rows in ${(r.startMs / 1000).toFixed(1)} s (StoreSync.load ${(r.loadMs / 1000).toFixed(1)} s); checking`);
     const got = await instance.request<{ size: number; digest: string; answers: { query: string; checksum: string }[] }>('checks');
@@ -707,8 +726,9 @@ async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
         throw new Error(`MISMATCH: ${want.query} on the store loaded from PostgreSQL has checksum ${have?.checksum}, the in-memory engine says ${want.checksum}`);
       }
     });
-    log('PostgreSQL load: where the time goes (executor, FETCH, rows -> payments, store inserts), measured apart');
-    const breakdown = await instance.request<PgLoadCase['breakdown'] & { rows: number }>('breakdown');
+    await instance.stop();
+    log('PostgreSQL load: where the time goes (executor, COPY, decoding, store appends, index build), measured apart');
+    const breakdown = await loadParts(ctx, filled.url);
     return {
       ...filled.fill,
       startMs: r.startMs,
@@ -729,6 +749,37 @@ async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
   } finally {
     await instance.stop();
   }
+}
+
+/**
+ * The load's parts measured apart (bench/pg-load-parts.ts, in a process of its own on the load's
+ * core), in the breakdown's fields: fetch is the COPY read to the end (server, wire, socket), its
+ * CPU this side's; convert the binary decoding; store the appends and the index build.
+ */
+async function loadParts(ctx: Ctx, url: string): Promise<PgLoadCase['breakdown']> {
+  const script = compiled('bench/pg-load-parts.ts');
+  const nodeArgs = [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', script];
+  const core = ctx.core(0);
+  const [cmd, args] = core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, BENCH_PG_APP_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    child.once('exit', (code) => (code === 0 ? resolvePromise(text) : reject(new Error(`pg-load-parts exited with code ${code}`))));
+  });
+  type Part = { ms: number; cpuMs: number };
+  const parts = JSON.parse(out.trim().split('\n').pop()!) as { rows: number; executorMs: number; copy: Part; decode: Part; append: Part; index: Part };
+  if (parts.rows !== ctx.n) throw new Error(`MISMATCH: pg-load-parts read ${parts.rows} rows, not ${ctx.n}`);
+  return {
+    executorMs: parts.executorMs,
+    fetchMs: parts.copy.ms,
+    fetchCpuMs: parts.copy.cpuMs,
+    convertMs: parts.decode.ms,
+    readMs: parts.copy.ms + parts.decode.ms,
+    storeMs: parts.append.ms + parts.index.ms,
+    appendMs: parts.append.ms,
+    indexMs: parts.index.ms,
+  };
 }
 
 /** PostgreSQL queried directly (bench/pg-direct.ts) on the load's table, beside the in-memory engine. */
