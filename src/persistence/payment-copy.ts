@@ -270,14 +270,10 @@ export class PaymentCopyDecoder {
    * time as the last one.
    */
   #time(ms: number): string {
+    const canonical = ms >= MIN_CANONICAL_MS && ms <= MAX_CANONICAL_MS;
+    if (!canonical) this.#row.canonical = false;
     if (ms === this.#lastMs) return this.#lastText;
-    let text: string;
-    if (ms >= MIN_CANONICAL_MS && ms <= MAX_CANONICAL_MS) {
-      text = this.#iso.text(ms);
-    } else {
-      text = new Date(ms).toISOString();
-      this.#row.canonical = false;
-    }
+    const text = canonical ? this.#iso.text(ms) : new Date(ms).toISOString();
     this.#lastMs = ms;
     this.#lastText = text;
     return text;

@@ -465,22 +465,22 @@ export class PaymentStore {
     // one set of work arrays for both sorts and the per-organization split (see RadixWorkspace)
     const ws = new RadixWorkspace(n);
     const keys = new Float64Array(n);
-    for (let row = 0; row < n; row++) keys[row] = cells.amount(row);
+    // keys by row, read cell by cell (sequential reads; a read by row is three dependent loads)
+    for (const cell of cells.cells) for (let slot = 0; slot < cell.length; slot++) keys[cell.rows[slot]] = cell.amount[slot];
     const byAmount = sortByKey(keys, undefined, ws);
     orderTies(byAmount.rows, byAmount.keys, tie);
     this.#amount.load(byAmount.rows, byAmount.keys);
-    for (let row = 0; row < n; row++) keys[row] = cells.createdAt(row);
+    for (const cell of cells.cells) for (let slot = 0; slot < cell.length; slot++) keys[cell.rows[slot]] = cell.createdAt[slot];
     const byTime = sortByKey(keys, undefined, ws);
     orderTies(byTime.rows, byTime.keys, tie);
     this.#createdAt.load(byTime.rows, byTime.keys);
-    // each organization's rows, in the same order: one counting pass, no array per organization
-    // (the tie prefixes are done with: their array holds each entry's organization)
+    // each organization's rows, in the same order, by one counting pass (the counts are the
+    // cells'); the tie prefixes are done with, and their array holds each row's organization
     const orgOf = prefixes;
     const counts: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const org = cells.cellOf(byTime.rows[i]).org;
-      orgOf[i] = org;
-      counts[org] = (counts[org] ?? 0) + 1;
+    for (const cell of cells.cells) {
+      counts[cell.org] = (counts[cell.org] ?? 0) + cell.length;
+      for (let slot = 0; slot < cell.length; slot++) orgOf[cell.rows[slot]] = cell.org;
     }
     const starts: number[] = [];
     let sum = 0;
@@ -492,8 +492,9 @@ export class PaymentStore {
     const rows = ws.otherRows(byTime.rows);
     const times = byTime.keys === keys ? ws.keys : keys;
     for (let i = 0; i < n; i++) {
-      const at = next[orgOf[i]]++;
-      rows[at] = byTime.rows[i];
+      const row = byTime.rows[i];
+      const at = next[orgOf[row]]++;
+      rows[at] = row;
       times[at] = byTime.keys[i];
     }
     for (let org = 0; org < counts.length; org++) {
