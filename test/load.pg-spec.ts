@@ -7,6 +7,9 @@ import { migrate } from '../src/persistence/migrations';
 import { PAYMENT_COPY_COLUMNS, PaymentCopyDecoder, paymentOf } from '../src/persistence/payment-copy';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from '../src/persistence/payment-rows';
 import { createClient, createPool } from '../src/persistence/postgres';
+import { StoreSync } from '../src/persistence/store-sync';
+import { createApp } from '../src/app.setup';
+import { eventually, TcpProxy } from './pg-helpers';
 import { createTestDatabase, TestDatabase } from './test-app';
 
 /**
@@ -145,4 +148,26 @@ describe('the load at start: COPY in binary format, decoded', () => {
     expect(order(bulk, 'amount')).toEqual(order(applied, 'amount'));
     expect(order(bulk, 'createdAt')).toEqual(order(applied, 'createdAt'));
   });
+
+  it('ends a load whose connection goes silent in the middle of the COPY, and loads on a later attempt', async () => {
+    const target = new URL(db.url);
+    const proxy = await TcpProxy.start(Number(target.port || 5432), target.hostname);
+    // the COPY is sent and lost, and nothing comes back: without its watchdog the load would wait forever
+    proxy.partitionOn('COPY (SELECT');
+    const app = await createApp(new AppConfig({ databaseUrl: proxy.urlFor(db.url), databaseTimeoutMs: 1000, logLevel: 'silent', maxEventLoopDelayMs: 0 }));
+    try {
+      await eventually(() => expect(proxy.mode).toBe('partition'), 30_000);
+      const accepted = proxy.accepted;
+      // the next attempt opens connections again: the stalled one was ended
+      await eventually(() => expect(proxy.accepted).toBeGreaterThan(accepted), 30_000);
+      proxy.restore();
+      const sync = app.get(StoreSync);
+      await sync.whenLoaded();
+      expect(sync.lastLoad?.rows).toBe((await byText()).size);
+      expect(app.get(PaymentStore).size).toBe(sync.lastLoad?.rows);
+    } finally {
+      await app.close();
+      await proxy.close();
+    }
+  }, 90_000);
 });

@@ -155,15 +155,20 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     const client = createClient(this.config);
     // its failures reach the pending query; without a listener one would crash the process
     client.on('error', () => undefined);
-    let lastData = performance.now();
-    const stallMs = this.config.databaseTimeoutMs;
+    // a stall: no progress (a statement answered, a row copied) for databaseTimeoutMs
+    let progress = 0;
+    let seen = -1;
+    let idleSince = performance.now();
     const watchdog = setInterval(() => {
-      if (performance.now() - lastData > stallMs) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-    }, Math.max(50, stallMs / 4));
+      if (progress !== seen) {
+        seen = progress;
+        idleSince = performance.now();
+      } else if (performance.now() - idleSince > this.config.databaseTimeoutMs) client.connection.stream.destroy();
+    }, Math.max(50, this.config.databaseTimeoutMs / 4));
     watchdog.unref();
     try {
       await client.connect();
-      lastData = performance.now();
+      progress++;
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       // the decoder reads text as UTF-8, whatever the database's encoding
       await client.query("SET LOCAL client_encoding = 'UTF8'");
@@ -176,7 +181,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
       const decoder = new PaymentCopyDecoder(bulk ? (p) => into.appendLoaded(p) : (p) => into.applyCommitted(paymentOf(p)));
       const where = organizationId === undefined ? '' : ` WHERE organization_id = ${client.escapeLiteral(organizationId)}`;
       const copied = await copyOut(client, `COPY (SELECT ${PAYMENT_COPY_COLUMNS} FROM payments${where}) TO STDOUT (FORMAT binary)`, (bytes, start, end) => {
-        lastData = performance.now();
+        progress++;
         decoder.write(bytes, start, end);
       });
       decoder.end();
