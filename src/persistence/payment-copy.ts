@@ -56,8 +56,8 @@ class CopiedPayment implements LoadedPayment {
  * at a time, into one reused object handed to `sink` (it must copy what it keeps, as
  * PaymentStore.appendLoaded does): no object per row, and a string only for what the store keeps
  * as one (paymentId, description, metadata) or parses back (each time's canonical text, see
- * #time). Values that repeat (organization, user, currency, status, error) are one string each
- * (ByteStrings).
+ * #time). Values that repeat (organization, user, currency, error) are one string each
+ * (ByteStrings), and a status is PAYMENT_STATUSES' own.
  *
  * Every answer is the one paymentFromRow() gives for the same row read as text (a spec checks it
  * field for field): times rounded to the millisecond (half up), written as toISOString() does.
