@@ -1,6 +1,7 @@
 import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payments/payment';
 import type { LoadedPayment } from '../payments/store/bulk-load';
 import { ByteStrings } from './byte-strings';
+import { isoTime } from '../iso-time';
 
 /**
  * The columns of a payment as the load copies them, in this order (see PaymentCopyDecoder): the
@@ -25,9 +26,12 @@ const MAX_CANONICAL_MS = 253_402_300_799_999;
 
 const EMPTY_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
-/** One decoded row, reused for the next: what appendLoaded reads (see LoadedPayment). */
+/**
+ * One decoded row, reused for the next: what appendLoaded reads (see LoadedPayment). The times
+ * are kept as milliseconds, and the paymentId as the bytes it came in: their strings are written
+ * only when read (the store reads neither of a canonical row).
+ */
 class CopiedPayment implements LoadedPayment {
-  paymentId = '';
   organizationId = '';
   userId = '';
   amount = 0;
@@ -37,18 +41,62 @@ class CopiedPayment implements LoadedPayment {
   metadata: Readonly<Record<string, string>> = EMPTY_METADATA;
   refundedAmount = 0;
   error: string | null = null;
-  createdAt = '';
-  updatedAt = '';
-  completedAt: string | null = null;
-  failedAt: string | null = null;
-  refundedAt: string | null = null;
   version = 0;
   createdAtMs = 0;
+  updatedAtMs = 0;
+  completedAtMs = NaN;
+  failedAtMs = NaN;
+  refundedAtMs = NaN;
   statusCode = 0;
   canonical = true;
   organizationKey = -1;
   userKey = -1;
   currencyKey = -1;
+  idBytes: Uint8Array | undefined = undefined;
+  idStart = 0;
+  idEnd = 0;
+  /** The paymentId's UTF-8 bytes (the row's buffer, valid until the next row) and its string once read. */
+  source: Buffer = EMPTY;
+  id: string | undefined = undefined;
+
+  get paymentId(): string {
+    return (this.id ??= utf8(this.source, this.idStart, this.idEnd - this.idStart));
+  }
+
+  get createdAt(): string {
+    return timeText(this.createdAtMs);
+  }
+
+  get updatedAt(): string {
+    return timeText(this.updatedAtMs);
+  }
+
+  get completedAt(): string | null {
+    return nullableTimeText(this.completedAtMs);
+  }
+
+  get failedAt(): string | null {
+    return nullableTimeText(this.failedAtMs);
+  }
+
+  get refundedAt(): string | null {
+    return nullableTimeText(this.refundedAtMs);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A time's text as paymentFromRow writes it: toISOString() of its milliseconds. */
+function timeText(ms: number): string {
+  return ms >= MIN_CANONICAL_MS && ms <= MAX_CANONICAL_MS ? isoTime(ms) : new Date(ms).toISOString();
+}
+
+function canonicalMs(ms: number): boolean {
+  return ms >= MIN_CANONICAL_MS && ms <= MAX_CANONICAL_MS;
+}
+
+function nullableTimeText(ms: number): string | null {
+  return ms === ms ? timeText(ms) : null;
 }
 
 /**
@@ -78,11 +126,6 @@ export class PaymentCopyDecoder {
   #header = false;
   #trailer = false;
   #rows = 0;
-  /** Writes the canonical text of a time, read back as one string. */
-  readonly #iso = new IsoWriter();
-  /** The last time written (updatedAt is usually also completedAt, failedAt or refundedAt). */
-  #lastMs = NaN;
-  #lastText = '';
 
   constructor(sink: (payment: LoadedPayment) => void) {
     this.#sink = sink;
@@ -214,10 +257,15 @@ export class PaymentCopyDecoder {
     const row = this.#row;
     const at = this.#at;
     const len = this.#len;
-    row.canonical = true;
-    const id = utf8(b, at[0], this.#notNull(0));
-    row.paymentId = id;
-    if (id.length !== len[0]) row.canonical = false; // not ASCII
+    const idStart = at[0];
+    const idEnd = idStart + this.#notNull(0);
+    row.source = b;
+    row.idStart = idStart;
+    row.idEnd = idEnd;
+    row.id = undefined;
+    let ascii = true;
+    for (let i = idStart; i < idEnd && ascii; i++) ascii = b[i] < 0x80;
+    row.idBytes = ascii ? b : undefined;
     row.organizationId = this.#organizations.get(b, at[1], at[1] + this.#notNull(1));
     row.organizationKey = this.#organizations.key;
     row.userId = this.#users.get(b, at[2], at[2] + this.#notNull(2));
@@ -232,12 +280,20 @@ export class PaymentCopyDecoder {
     row.metadata = this.#metadata(b, at[7], this.#notNull(7));
     row.refundedAmount = int64(b, at[8], this.#eight(8));
     row.error = len[9] < 0 ? null : this.#errors.get(b, at[9], at[9] + len[9]);
-    row.createdAtMs = timestampMs(b, at[10], this.#eight(10));
-    row.createdAt = this.#time(row.createdAtMs);
-    row.updatedAt = this.#time(timestampMs(b, at[11], this.#eight(11)));
-    row.completedAt = len[12] < 0 ? null : this.#time(timestampMs(b, at[12], len[12]));
-    row.failedAt = len[13] < 0 ? null : this.#time(timestampMs(b, at[13], len[13]));
-    row.refundedAt = len[14] < 0 ? null : this.#time(timestampMs(b, at[14], len[14]));
+    const created = timestampMs(b, at[10], this.#eight(10));
+    const updated = timestampMs(b, at[11], this.#eight(11));
+    const completed = len[12] < 0 ? NaN : timestampMs(b, at[12], len[12]);
+    const failed = len[13] < 0 ? NaN : timestampMs(b, at[13], len[13]);
+    const refunded = len[14] < 0 ? NaN : timestampMs(b, at[14], len[14]);
+    row.createdAtMs = created;
+    row.updatedAtMs = updated;
+    row.completedAtMs = completed;
+    row.failedAtMs = failed;
+    row.refundedAtMs = refunded;
+    // canonical: an ASCII id, and every time in the years toISOString writes with four digits
+    row.canonical =
+      ascii && canonicalMs(created) && canonicalMs(updated) && !(completed < MIN_CANONICAL_MS || completed > MAX_CANONICAL_MS) &&
+      !(failed < MIN_CANONICAL_MS || failed > MAX_CANONICAL_MS) && !(refunded < MIN_CANONICAL_MS || refunded > MAX_CANONICAL_MS);
     if (this.#notNull(15) !== 4) throw new Error(`PaymentCopyDecoder: an int4 of ${len[15]} bytes`);
     row.version = (b[at[15]] << 24) | (b[at[15] + 1] << 16) | (b[at[15] + 2] << 8) | b[at[15] + 3];
   }
@@ -263,21 +319,6 @@ export class PaymentCopyDecoder {
     return Object.freeze(JSON.parse(utf8(b, p + 1, n - 1)) as Record<string, string>);
   }
 
-  /**
-   * The text of a time as paymentFromRow writes it (toISOString of its milliseconds): in the
-   * canonical years, written as bytes and read back as one flat string (a concatenation would
-   * be a tree of strings that the store's parse must flatten); the same string again for the same
-   * time as the last one.
-   */
-  #time(ms: number): string {
-    const canonical = ms >= MIN_CANONICAL_MS && ms <= MAX_CANONICAL_MS;
-    if (!canonical) this.#row.canonical = false;
-    if (ms === this.#lastMs) return this.#lastText;
-    const text = canonical ? this.#iso.text(ms) : new Date(ms).toISOString();
-    this.#lastMs = ms;
-    this.#lastText = text;
-    return text;
-  }
 }
 
 /** int32 big-endian through a byte accessor (a row split over two buffers). */
@@ -326,77 +367,6 @@ export function timestampMs(b: Uint8Array, p: number, n = 8): number {
   const us = (BigInt(hi) << 32n) + BigInt(lo);
   const floor = (x: bigint, d: bigint) => (x >= 0n ? x / d : -((-x + d - 1n) / d));
   return Number(floor(us + 500n, 1000n)) + PG_EPOCH_MS;
-}
-
-/**
- * Writes `new Date(ms).toISOString()` into out[0, 24) for the years 0000-9999: the date by the
- * civil-from-days algorithm in integer arithmetic (as isoTime()), kept for the last 1,024 days
- * seen (most rows of a table share a few hundred days), the time of day by three divisions.
- */
-export class IsoWriter {
-  readonly out = Buffer.alloc(24);
-  readonly #days = new Float64Array(DAY_SLOTS).fill(NaN);
-  readonly #dates = new Uint8Array(DAY_SLOTS * 10);
-
-  /** new Date(ms).toISOString(), for ms in the years 0000-9999. */
-  text(ms: number): string {
-    const out = this.out;
-    const day = Math.floor(ms / 86_400_000);
-    const slot = day & (DAY_SLOTS - 1);
-    const dates = this.#dates;
-    if (this.#days[slot] !== day) {
-      writeDate(day, dates, slot * 10);
-      this.#days[slot] = day;
-    }
-    for (let i = 0; i < 10; i++) out[i] = dates[slot * 10 + i];
-    let rest = ms - day * 86_400_000;
-    const hour = Math.floor(rest / 3_600_000);
-    rest -= hour * 3_600_000;
-    const minute = Math.floor(rest / 60_000);
-    rest -= minute * 60_000;
-    const second = Math.floor(rest / 1000);
-    const milli = rest - second * 1000;
-    out[10] = 0x54; // T
-    out[11] = 0x30 + ((hour / 10) | 0);
-    out[12] = 0x30 + (hour % 10);
-    out[13] = 0x3a; // :
-    out[14] = 0x30 + ((minute / 10) | 0);
-    out[15] = 0x30 + (minute % 10);
-    out[16] = 0x3a;
-    out[17] = 0x30 + ((second / 10) | 0);
-    out[18] = 0x30 + (second % 10);
-    out[19] = 0x2e; // .
-    out[20] = 0x30 + ((milli / 100) | 0);
-    out[21] = 0x30 + (((milli / 10) | 0) % 10);
-    out[22] = 0x30 + (milli % 10);
-    out[23] = 0x5a; // Z
-    return out.toString('latin1', 0, 24);
-  }
-}
-
-const DAY_SLOTS = 1024;
-
-/** `YYYY-MM-DD` of a day since 1970-01-01 into out[at, at + 10). */
-function writeDate(days: number, out: Uint8Array, at: number): void {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const m5 = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * m5 + 2) / 5) + 1;
-  const month = m5 < 10 ? m5 + 3 : m5 - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  out[at] = 0x30 + ((year / 1000) | 0);
-  out[at + 1] = 0x30 + (((year / 100) | 0) % 10);
-  out[at + 2] = 0x30 + (((year / 10) | 0) % 10);
-  out[at + 3] = 0x30 + (year % 10);
-  out[at + 4] = 0x2d; // -
-  out[at + 5] = 0x30 + ((month / 10) | 0);
-  out[at + 6] = 0x30 + (month % 10);
-  out[at + 7] = 0x2d;
-  out[at + 8] = 0x30 + ((day / 10) | 0);
-  out[at + 9] = 0x30 + (day % 10);
 }
 
 /** The payment a decoded row stands for, as a frozen object of its own (for a store not in a bulk load). */

@@ -26,11 +26,22 @@ function loaded(p: Payment, keys: Map<string, number>): LoadedPayment {
     return keys.get(k)!;
   };
   const times = [p.createdAt, p.updatedAt, p.completedAt, p.failedAt, p.refundedAt];
+  const ascii = [...p.paymentId].every((c) => c.charCodeAt(0) < 0x80);
+  const msOf = (t: string | null) => (t === null ? NaN : timeMs(t));
+  // an ASCII id comes as its bytes (at an offset of a larger buffer) every other time, as its string else
+  const bytes = ascii && p.paymentId.length % 2 === 0 ? Buffer.from(`<<${p.paymentId}>>`, 'latin1') : undefined;
   return {
     ...p,
     createdAtMs: timeMs(p.createdAt),
+    updatedAtMs: msOf(p.updatedAt),
+    completedAtMs: msOf(p.completedAt),
+    failedAtMs: msOf(p.failedAt),
+    refundedAtMs: msOf(p.refundedAt),
+    idBytes: bytes,
+    idStart: 2,
+    idEnd: 2 + p.paymentId.length,
     statusCode: PAYMENT_STATUSES.indexOf(p.status),
-    canonical: [...p.paymentId].every((c) => c.charCodeAt(0) < 0x80) && times.every((t) => t === null || CANONICAL.test(t)),
+    canonical: ascii && times.every((t) => t === null || CANONICAL.test(t)),
     organizationKey: key('org', p.organizationId),
     // a reader may not number a value (too many distinct ones): -1
     userKey: p.userId.endsWith('9') ? -1 : key('user', p.userId),
@@ -162,9 +173,14 @@ describe('PaymentStore bulk load', () => {
     store.appendLoaded(loaded(p, keys));
     expect(() => store.appendLoaded(loaded({ ...p, amount: p.amount + 1 }, keys))).toThrow(/already stored/);
     expect(() => store.appendLoaded(loaded({ ...p, organizationId: 'org-z', createdAt: 'not a time' }, keys))).toThrow(/not a time/);
+    // the row a refused payment took is given back: the next one takes it, with its own id
+    const q = { ...p, paymentId: `${p.paymentId}-next`, organizationId: 'org-z' };
+    store.appendLoaded(loaded(q, keys));
     store.endBulkLoad();
-    expect(store.size).toBe(1);
-    expect([...store.payments()]).toEqual([p]);
+    expect(store.size).toBe(2);
+    expect([...store.payments()]).toEqual([p, q]);
+    expect(store.withId(q.paymentId)).toEqual([q]);
+    expect(store.withId(p.paymentId)).toEqual([p]);
     expect(store.beginBulkLoad()).toBe(false);
   });
 

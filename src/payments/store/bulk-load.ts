@@ -8,14 +8,28 @@ import type { Payment } from '../payment';
 export interface LoadedPayment extends Payment {
   /** createdAt in epoch milliseconds. */
   readonly createdAtMs: number;
+  /** The other times in epoch milliseconds, NaN where null: what the store keeps of a canonical row (it reads no time text then). */
+  readonly updatedAtMs: number;
+  readonly completedAtMs: number;
+  readonly failedAtMs: number;
+  readonly refundedAtMs: number;
   /** status, as its index in PAYMENT_STATUSES. */
   readonly statusCode: number;
   /**
    * True when the paymentId is ASCII and every time is in the canonical form (toISOString's, for
-   * the years 0000-9999): what the estimate of its bytes reads of such a payment is then the
-   * length of its paymentId, which times are null, and its error (see #loadedBytes).
+   * the years 0000-9999): each time's text is then isoTime() of its milliseconds, so the store
+   * keeps the milliseconds without reading the texts, and what the estimate of its bytes reads of
+   * such a payment is the length of its paymentId, which times are null, and its error (see
+   * #loadedBytes).
    */
   readonly canonical: boolean;
+  /**
+   * An ASCII paymentId may also come as its bytes, idBytes[idStart, idEnd): the store copies
+   * them into its columns without building the string. Undefined: read paymentId.
+   */
+  readonly idBytes: Uint8Array | undefined;
+  readonly idStart: number;
+  readonly idEnd: number;
   /**
    * The reader's numbers for organizationId, userId and currency: the same for the same value
    * throughout one load, dense from 0, or -1 (none): the store then maps them to its dictionary

@@ -115,6 +115,27 @@ describe('IdTable', () => {
     expect(t.size).toBe(ids.length);
   });
 
+  it('addRow: adds a row under its own id, or names the row that holds the id already and adds nothing, through growths', () => {
+    fc.assert(
+      fc.property(fc.array(anyId, { maxLength: 400 }), (ids) => {
+        // rows as a bulk load appends them: every id takes a row, a repeated id's row is then given back
+        const byRow: string[] = [];
+        const t = new IdTable((row) => byRow[row], 16);
+        const map = new Map<string, number>();
+        for (const id of ids) {
+          const row = byRow.length;
+          byRow.push(id);
+          const found = t.addRow(row);
+          expect(found).toBe(map.get(id));
+          if (found === undefined) map.set(id, row);
+          else byRow.pop();
+        }
+        expectSame(t, map, ['absent', ...ids.map((id) => `${id}!`)]);
+      }),
+      runs(200, 9),
+    );
+  });
+
   it('compares ids exactly: case, length, unicode normalisation and lone surrogates all differ', () => {
     const ids = ['abc', 'ABC', 'abc ', ' abc', 'é', 'e\u0301', '\ud800', '\udc00', '\ud800\udc00', '𐀀', '', '\0', '\0\0'];
     const { table, map } = build(ids);

@@ -62,24 +62,43 @@ export class IdTable {
     return row !== undefined || this.#old === null ? row : this.#find(this.#old, this.#oldMask, h, id);
   }
 
-  #find(slots: Int32Array, mask: number, h: number, id: string): number | undefined {
+  /** The row whose id is `id`: a string, or the id of another row (see addRow). */
+  #find(slots: Int32Array, mask: number, h: number, id: string | number): number | undefined {
     const tag = h & ~mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const s = slots[i];
       if (s === 0) return undefined;
       if ((s & ~mask) === tag) {
         const row = (s & mask) - 1;
-        if (this.#ids.idEquals(row, id)) return row;
+        if (typeof id === 'string' ? this.#ids.idEquals(row, id) : this.#ids.sameIds(row, id)) return row;
       }
     }
   }
 
+  /**
+   * Maps the id of `row` (read back through RowIds) to `row`, unless the table holds that id
+   * already: then changes nothing and returns the row it maps to. What get() then set() do, with
+   * one hash, from the id's bytes (a bulk load: no string per id).
+   */
+  addRow(row: number): number | undefined {
+    checkRow(row);
+    const h = this.#ids.hashOf(row);
+    const found = this.#find(this.#slots, this.#mask, h, row) ?? (this.#old === null ? undefined : this.#find(this.#old, this.#oldMask, h, row));
+    if (found !== undefined) return found;
+    this.#add(h, row);
+    return undefined;
+  }
+
   /** Maps `id` to `row`. `id` must be absent (not checked); `row` a non-negative integer. */
   set(id: string, row: number): void {
-    if (!(row >= 0 && row < 0x3fffffff && Number.isInteger(row))) throw new RangeError(`IdTable: bad row ${row}`);
+    checkRow(row);
+    this.#add(hashString(id), row);
+  }
+
+  #add(h: number, row: number): void {
     if (this.#old !== null) this.#move(MIGRATE_STEP);
     while (this.#size >= this.#limit || row + 1 > this.#mask) this.#grow();
-    this.#place(hashString(id), row);
+    this.#place(h, row);
     this.#size++;
   }
 
@@ -132,6 +151,10 @@ export class IdTable {
  */
 const MIGRATE_STEP = 8;
 
+function checkRow(row: number): void {
+  if (!(row >= 0 && row < 0x3fffffff && Number.isInteger(row))) throw new RangeError(`IdTable: bad row ${row}`);
+}
+
 function maxEntries(capacity: number): number {
   return capacity - (capacity >>> 2); // load factor 0.75
 }
@@ -142,10 +165,12 @@ export interface RowIds {
   idEquals(row: number, id: string): boolean;
   /** hashString() of the id of `row`. */
   hashOf(row: number): number;
+  /** Whether rows a and b have the same id. */
+  sameIds(a: number, b: number): boolean;
 }
 
 function stringIds(idOf: (row: number) => string): RowIds {
-  return { idEquals: (row, id) => idOf(row) === id, hashOf: (row) => hashString(idOf(row)) };
+  return { idEquals: (row, id) => idOf(row) === id, hashOf: (row) => hashString(idOf(row)), sameIds: (a, b) => idOf(a) === idOf(b) };
 }
 
 /**

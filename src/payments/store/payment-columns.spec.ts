@@ -3,6 +3,7 @@ import { timeMs } from '../../iso-time';
 import { createPayment, Payment, transition } from '../payment';
 import { hashString } from './id-table';
 import { IndexedFields, PaymentColumns } from './payment-columns';
+import { tiePrefix } from './radix-sort';
 
 const NOW = '2026-03-01T12:00:00.000Z';
 
@@ -91,7 +92,9 @@ describe('PaymentColumns', () => {
           ids.forEach((b, j) => {
             expect(Math.sign(columns.compareIds(i, j))).toBe(a < b ? -1 : a > b ? 1 : 0);
             expect(columns.idEquals(i, b)).toBe(a === b);
+            expect(columns.sameIds(i, j)).toBe(a === b);
           });
+          expect(columns.tiePrefix(i)).toBe(tiePrefix(a));
         });
       }),
       { numRuns: 200 },
@@ -101,6 +104,29 @@ describe('PaymentColumns', () => {
     expect(columns.compareIds(0, 1)).toBeLessThan(0); // a prefix sorts first
     expect(columns.compareIds(2, 1)).toBeGreaterThan(0);
     expect(columns.idEquals(0, 'abc')).toBe(false);
+  });
+
+  it('dropLast gives the last row back whole: the next append takes its row with nothing of the dropped one', () => {
+    const columns = new PaymentColumns();
+    const fields = { organizationId: 'o', userId: 'u', amount: 1, currency: 'EUR', status: 'failed' as const, refundedAmount: 0, createdAtMs: Date.parse(NOW) };
+    const first = { ...createPayment({ organizationId: 'o', userId: 'u', amount: 1, currency: 'EUR' }, 'first', NOW), status: 'failed' as const };
+    columns.append(first);
+    const dropped = {
+      ...first,
+      paymentId: 'dropped-\u20ac', // a wide id, kept as a string
+      description: 'gone',
+      metadata: { k: 'v' },
+      error: 'card_declined',
+      updatedAt: '2026-03-01T12:00:00+02:00', // a text kept as written
+    };
+    columns.append(dropped);
+    columns.dropLast();
+    expect(columns.size).toBe(1);
+    const next = { ...first, paymentId: 'next' };
+    expect(columns.append(next)).toBe(1);
+    expect(columns.payment(1, fields)).toEqual(next);
+    expect(columns.payment(0, fields)).toEqual(first);
+    expect(columns.idEquals(1, 'next')).toBe(true);
   });
 
   it('keeps every row through the first chunk growing and across chunks, with no more than one chunk of room', () => {

@@ -1,6 +1,8 @@
 import { canonicalTimeMs, isoTime } from '../../iso-time';
 import type { Payment, PaymentStatus } from '../payment';
+import type { LoadedPayment } from './bulk-load';
 import { hashBytes, hashString } from './id-table';
+import { tiePrefix, tiePrefixOfBytes } from './radix-sort';
 
 /** Rows per chunk: the columns of 65,536 payments (about 2.6 MB at most). */
 const CHUNK_BITS = 16;
@@ -152,6 +154,60 @@ export class PaymentColumns {
   /** Appends `payment` as row `size` and returns that row. */
   append(payment: Payment): number {
     const row = this.#size;
+    const chunk = this.#chunkFor(row);
+    const i = row & ROW_MASK;
+    this.#appendId(chunk, i, payment.paymentId);
+    if (payment.description !== null) (chunk.description ??= new Map()).set(i, payment.description);
+    if (!isEmpty(payment.metadata)) (chunk.metadata ??= new Map()).set(i, payment.metadata);
+    this.#size = row + 1;
+    this.#setTime(chunk, i, 'createdAt', payment.createdAt);
+    this.#setLifecycle(chunk, i, payment);
+    if (i === CHUNK_ROWS - 1) chunk.ids = chunk.ids.slice(0, chunk.idBytes); // full: no room left unused
+    return row;
+  }
+
+  /**
+   * Appends a payment of a bulk load as row `size` and returns that row: a canonical one (see
+   * LoadedPayment) by its times' milliseconds and its id's bytes, without reading a text;
+   * any other as append() does.
+   */
+  appendLoaded(p: LoadedPayment): number {
+    if (!p.canonical) return this.append(p);
+    const row = this.#size;
+    const chunk = this.#chunkFor(row);
+    const i = row & ROW_MASK;
+    if (p.idBytes !== undefined) this.#appendIdBytes(chunk, i, p.idBytes, p.idStart, p.idEnd);
+    else this.#appendId(chunk, i, p.paymentId);
+    if (p.description !== null) (chunk.description ??= new Map()).set(i, p.description);
+    if (!isEmpty(p.metadata)) (chunk.metadata ??= new Map()).set(i, p.metadata);
+    chunk.updatedAt[i] = p.updatedAtMs;
+    chunk.completedAt[i] = p.completedAtMs;
+    chunk.failedAt[i] = p.failedAtMs;
+    chunk.refundedAt[i] = p.refundedAtMs;
+    chunk.version[i] = p.version;
+    if (p.error !== null) (chunk.error ??= new Map()).set(i, this.#interned(p.error));
+    this.#size = row + 1;
+    if (i === CHUNK_ROWS - 1) chunk.ids = chunk.ids.slice(0, chunk.idBytes);
+    return row;
+  }
+
+  /** Removes the last row: an append the store then refused (see PaymentStore.appendLoaded). */
+  dropLast(): void {
+    const row = this.#size - 1;
+    if (row < 0) return;
+    const chunk = this.#chunks[row >>> CHUNK_BITS];
+    const i = row & ROW_MASK;
+    chunk.idBytes = chunk.idStart(i);
+    chunk.wideIds?.delete(i);
+    chunk.description?.delete(i);
+    chunk.metadata?.delete(i);
+    chunk.error?.delete(i);
+    chunk.texts?.delete(i);
+    this.#size = row;
+  }
+
+  /** The chunk that row `size` goes in, made or grown as needed. */
+  #chunkFor(row: number): Chunk {
     const k = row >>> CHUNK_BITS;
     const i = row & ROW_MASK;
     let chunk = this.#chunks[k];
@@ -161,14 +217,7 @@ export class PaymentColumns {
     } else if (i === chunk.rows) {
       chunk.grow();
     }
-    this.#appendId(chunk, i, payment.paymentId);
-    if (payment.description !== null) (chunk.description ??= new Map()).set(i, payment.description);
-    if (!isEmpty(payment.metadata)) (chunk.metadata ??= new Map()).set(i, payment.metadata);
-    this.#size = row + 1;
-    this.#setTime(chunk, i, 'createdAt', payment.createdAt);
-    this.#setLifecycle(chunk, i, payment);
-    if (i === CHUNK_ROWS - 1) chunk.ids = chunk.ids.slice(0, chunk.idBytes); // full: no room left unused
-    return row;
+    return chunk;
   }
 
   /**
@@ -220,15 +269,31 @@ export class PaymentColumns {
       chunk.idEnd[i] = start; // no bytes: see paymentId()
       return;
     }
+    const ids = this.#idRoom(chunk, n);
+    for (let j = 0; j < n; j++) ids[start + j] = id.charCodeAt(j);
+    chunk.idBytes = start + n;
+    chunk.idEnd[i] = start + n;
+  }
+
+  /** #appendId() of the Latin-1 text bytes[from, to). */
+  #appendIdBytes(chunk: Chunk, i: number, bytes: Uint8Array, from: number, to: number): void {
+    const start = chunk.idBytes;
+    const n = to - from;
+    const ids = this.#idRoom(chunk, n);
+    for (let j = 0; j < n; j++) ids[start + j] = bytes[from + j];
+    chunk.idBytes = start + n;
+    chunk.idEnd[i] = start + n;
+  }
+
+  /** The chunk's id bytes, with room for `n` more (doubled when full). */
+  #idRoom(chunk: Chunk, n: number): Uint8Array {
+    const start = chunk.idBytes;
     if (start + n > chunk.ids.length) {
       const bigger = new Uint8Array(Math.max(chunk.ids.length * 2, start + n));
       bigger.set(chunk.ids.subarray(0, start));
       chunk.ids = bigger;
     }
-    const ids = chunk.ids;
-    for (let j = 0; j < n; j++) ids[start + j] = id.charCodeAt(j);
-    chunk.idBytes = start + n;
-    chunk.idEnd[i] = start + n;
+    return chunk.ids;
   }
 
   /** The paymentId of `row`. */
@@ -275,6 +340,20 @@ export class PaymentColumns {
       if (d !== 0) return d < 0 ? -1 : 1;
     }
     return na === nb ? 0 : na < nb ? -1 : 1;
+  }
+
+  /** Whether rows a and b have the same paymentId, reading their bytes. */
+  sameIds(a: number, b: number): boolean {
+    return this.compareIds(a, b) === 0;
+  }
+
+  /** tiePrefix(paymentId(row)), reading its bytes. */
+  tiePrefix(row: number): number {
+    const chunk = this.#chunks[row >>> CHUNK_BITS];
+    const i = row & ROW_MASK;
+    const start = chunk.idStart(i);
+    const end = chunk.idEnd[i];
+    return start === end ? tiePrefix(chunk.wideIds!.get(i)!) : tiePrefixOfBytes(chunk.ids, start, end);
   }
 
   /** hashString(paymentId(row)), reading its bytes. */

@@ -396,9 +396,17 @@ export class PaymentStore {
     if (bulk === undefined) throw new Error('PaymentStore.appendLoaded: not in a bulk load (see beginBulkLoad)');
     const createdAtMs = p.createdAtMs;
     if (!Number.isFinite(createdAtMs)) throw new Error(`PaymentStore: createdAt ${p.createdAt} is not a time`);
-    const first = this.#rowOf.get(p.paymentId);
-    if (first !== undefined && (this.#organizationOf(first) === p.organizationId || this.#sameId.get(first)?.has(p.organizationId))) {
-      throw new Error(`PaymentStore.appendLoaded: payment ${p.paymentId} of ${p.organizationId} is already stored`);
+    // the row first (its id bytes are what the id table hashes and compares), given back if refused
+    const row = this.#columns.appendLoaded(p);
+    const first = this.#rowOf.addRow(row);
+    if (first !== undefined) {
+      if (this.#organizationOf(first) === p.organizationId || this.#sameId.get(first)?.has(p.organizationId)) {
+        this.#columns.dropLast();
+        throw new Error(`PaymentStore.appendLoaded: payment ${p.paymentId} of ${p.organizationId} is already stored`);
+      }
+      let others = this.#sameId.get(first);
+      if (others === undefined) this.#sameId.set(first, (others = new Map()));
+      others.set(p.organizationId, row);
     }
     const dicts = this.#dicts;
     // a code interned now is new when it is the dictionary's last
@@ -411,20 +419,13 @@ export class PaymentStore {
     let currency = bulk.currencyCodes.get(p.currencyKey);
     if (currency < 0) currency = bulk.currencyCodes.set(p.currencyKey, dicts.currency.intern(p.currency));
     const bytes = this.#loadedBytes(p, bulk, user < users, org < orgs);
-    const row = this.#columns.append(p);
-    if (first === undefined) this.#rowOf.set(p.paymentId, row);
-    else {
-      let others = this.#sameId.get(first);
-      if (others === undefined) this.#sameId.set(first, (others = new Map()));
-      others.set(p.organizationId, row);
-    }
     this.#cells.add(row, org, user, p.statusCode, currency, p.amount, createdAtMs, p.refundedAmount);
     this.#userId.add(user, row);
     this.#aggregates.apply(1, org, createdAtMs, p.statusCode, currency, p.amount, p.refundedAmount);
     this.#capacity.add(p.organizationId, 1, bytes);
     bulk.writes[org] = (bulk.writes[org] ?? 0) + 1;
     bulk.prefixRoom(row + 1);
-    bulk.prefixes[row] = tiePrefix(p.paymentId);
+    bulk.prefixes[row] = this.#columns.tiePrefix(row);
   }
 
   /**
@@ -436,7 +437,8 @@ export class PaymentStore {
     if (!p.canonical || p.description !== null || !isEmpty(p.metadata)) return this.#capacity.bytesOf(p, userKnown);
     let byKind = bulk.plainBytes.get(p.error);
     if (byKind === undefined) bulk.plainBytes.set(p.error, (byKind = []));
-    const kind = p.paymentId.length * 8 + (p.completedAt === null ? 0 : 1) + (p.failedAt === null ? 0 : 2) + (p.refundedAt === null ? 0 : 4);
+    const idLength = p.idBytes === undefined ? p.paymentId.length : p.idEnd - p.idStart;
+    const kind = idLength * 8 + (p.completedAtMs === p.completedAtMs ? 1 : 0) + (p.failedAtMs === p.failedAtMs ? 2 : 0) + (p.refundedAtMs === p.refundedAtMs ? 4 : 0);
     const own = (byKind[kind] ??= paymentBytes(p));
     return own + (userKnown ? 0 : NEW_USER_BYTES) + (orgKnown ? 0 : NEW_ORGANIZATION_BYTES);
   }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { orderTies, RadixWorkspace, sortByKey, tiePrefix } from './radix-sort';
+import { orderTies, RadixWorkspace, sortByKey, tiePrefix, tiePrefixOfBytes } from './radix-sort';
 import { FC_SEED } from '../../../test/fc-seed';
 
 const SEED = FC_SEED;
@@ -111,5 +111,16 @@ describe('tiePrefix', () => {
     expect(tiePrefix('pay_01')).toBeLessThan(tiePrefix('pay_02'));
     expect(tiePrefix('a')).toBeLessThan(tiePrefix('a-'));
     expect(tiePrefix('pay_0001')).toBe(tiePrefix('pay_0002')); // equal prefixes: the full comparison decides
+  });
+
+  it('gives from the Latin-1 bytes of an id what it gives from the id', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9 }), fc.nat({ max: 3 }), (bytes, pad) => {
+        const padded = new Uint8Array(pad + bytes.length + 2).fill(0x41);
+        padded.set(bytes, pad);
+        expect(tiePrefixOfBytes(padded, pad, pad + bytes.length)).toBe(tiePrefix(Buffer.from(bytes).toString('latin1')));
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
   });
 });

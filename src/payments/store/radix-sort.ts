@@ -289,15 +289,20 @@ export function tiePrefix(id: string): number {
   let prefix = 0;
   let saturated = false;
   for (let j = 0; j < 6; j++) {
-    let unit = 0;
-    if (saturated) unit = 0xff;
-    else if (j < id.length) {
-      unit = id.charCodeAt(j);
-      if (unit >= 0xff) {
-        unit = 0xff;
-        saturated = true;
-      }
-    }
+    const unit: number = saturated ? 0xff : j < id.length ? Math.min(id.charCodeAt(j), 0xff) : 0;
+    saturated = unit === 0xff;
+    prefix = prefix * 256 + unit;
+  }
+  return prefix;
+}
+
+/** tiePrefix() of the Latin-1 text bytes[start, end), read from the bytes. */
+export function tiePrefixOfBytes(bytes: Uint8Array, start: number, end: number): number {
+  let prefix = 0;
+  let saturated = false;
+  for (let j = 0; j < 6; j++) {
+    const unit: number = saturated ? 0xff : start + j < end ? bytes[start + j] : 0;
+    saturated = unit === 0xff;
     prefix = prefix * 256 + unit;
   }
   return prefix;
