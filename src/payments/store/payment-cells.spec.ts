@@ -1,6 +1,6 @@
 import { AppConfig } from '../../config';
 import { createPayment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
-import { Cell, cellRuns } from './payment-cells';
+import { Cell, cellRuns, PaymentCells } from './payment-cells';
 import { StatsAccumulator, StatsFold } from './stats';
 import { TopK } from './top-k';
 import { PaymentStore } from './payment.store';
@@ -185,6 +185,22 @@ describe('PaymentCells (through the store that keeps them)', () => {
     expect(filterParams({ organizationId: 'nobody' }, store.dictionaries)).toBeNull();
     expect(filterParams({ currencies: ['GBP'] }, store.dictionaries)).toBeNull();
     expect(filterParams({ currencies: ['GBP', 'EUR'] }, store.dictionaries)).not.toBeNull();
+  });
+});
+
+describe('PaymentCells.reserve', () => {
+  it('keeps every row where add put it, rows within the room reserved and past it', () => {
+    const cells = new PaymentCells();
+    cells.reserve(5);
+    cells.reserve(3); // smaller: nothing to do
+    for (let row = 0; row < 12; row++) cells.add(row, row % 2, 100 + row, row % 4, row % 3, 1_000 + row, 2_000 + row, 0);
+    for (let row = 0; row < 12; row++) {
+      expect([cells.amount(row), cells.createdAt(row), cells.user(row)]).toEqual([1_000 + row, 2_000 + row, 100 + row]);
+      expect([cells.cellOf(row).org, cells.cellOf(row).status, cells.cellOf(row).currency]).toEqual([row % 2, row % 4, row % 3]);
+    }
+    cells.reserve(100);
+    expect(cells.amount(11)).toBe(1_011);
+    expect(cells.size).toBe(12);
   });
 });
 

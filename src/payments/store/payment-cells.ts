@@ -115,6 +115,14 @@ export class PaymentCells {
     return this.#userOf[row];
   }
 
+  /** Makes room for rows up to `rows` at once (a bulk load that knows its size: no doubling on the way). */
+  reserve(rows: number): void {
+    if (rows <= this.#cellOf.length) return;
+    this.#cellOf = growTo(this.#cellOf, rows, (k) => new Int32Array(k));
+    this.#slotOf = growTo(this.#slotOf, rows, (k) => new Int32Array(k));
+    this.#userOf = growTo(this.#userOf, rows, (k) => new Int32Array(k));
+  }
+
   /** Adds a new row (row ids are dense: 0, 1, 2, ...). */
   add(row: number, org: number, user: number, status: number, currency: number, amount: number, createdAt: number, refunded: number): void {
     if (row >= this.#cellOf.length) {
