@@ -75,7 +75,7 @@ class Chunk {
   texts: Map<number, TimeTexts> | undefined;
 
   constructor(rows: number) {
-    this.ids = new Uint8Array(FIRST_ID_BYTES);
+    this.ids = new Uint8Array(Math.max(FIRST_ID_BYTES, rows * 16));
     this.idEnd = new Uint32Array(rows);
     this.updatedAt = new Float64Array(rows);
     this.completedAt = new Float64Array(rows);
@@ -206,13 +206,22 @@ export class PaymentColumns {
     this.#size = row;
   }
 
+  /**
+   * Readies room for `rows` rows in all: while the columns hold fewer, each new chunk is made
+   * whole at once (a bulk load that knows its size), instead of doubling from FIRST_CHUNK_ROWS.
+   */
+  reserve(rows: number): void {
+    this.#reserved = rows;
+  }
+  #reserved = 0;
+
   /** The chunk that row `size` goes in, made or grown as needed. */
   #chunkFor(row: number): Chunk {
     const k = row >>> CHUNK_BITS;
     const i = row & ROW_MASK;
     let chunk = this.#chunks[k];
     if (chunk === undefined) {
-      chunk = new Chunk(FIRST_CHUNK_ROWS);
+      chunk = new Chunk(row + CHUNK_ROWS <= this.#reserved ? CHUNK_ROWS : FIRST_CHUNK_ROWS);
       this.#chunks.push(chunk);
     } else if (i === chunk.rows) {
       chunk.grow();

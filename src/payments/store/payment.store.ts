@@ -378,6 +378,7 @@ export class PaymentStore {
     this.#bulk = new BulkLoad();
     this.#bulk.prefixRoom(expectedRows);
     this.#cells.reserve(expectedRows);
+    this.#columns.reserve(expectedRows);
     if (expectedRows > 0) {
       // the table grows past 3/4 full: room for 4/3 of the rows, rounded up to a power of two
       this.#rowOf = new IdTable(this.#columns, Math.min(Math.ceil((expectedRows * 4) / 3) + 1, 1 << 30));
