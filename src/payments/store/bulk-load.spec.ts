@@ -128,6 +128,27 @@ describe('PaymentStore bulk load', () => {
     );
   });
 
+  it('builds the same store in steps (endBulkLoadSteps, the event loop free between two) as in one go', () => {
+    fc.assert(
+      fc.property(table, (payments) => {
+        const [whole, stepped] = [new PaymentStore(config()), new PaymentStore(config())];
+        const keys = [new Map<string, number>(), new Map<string, number>()];
+        [whole, stepped].forEach((store, i) => {
+          store.beginBulkLoad(payments.length);
+          for (const p of payments) store.appendLoaded(loaded(p, keys[i]));
+        });
+        whole.endBulkLoad();
+        const steps = stepped.endBulkLoadSteps();
+        let taken = 0;
+        while (!steps.next().done) taken++;
+        expect(taken).toBe(8);
+        expect([...stepped.endBulkLoadSteps()]).toEqual([]); // once done, nothing is left to do
+        expect(view(stepped, payments)).toEqual(view(whole, payments));
+      }),
+      { seed: FC_SEED, numRuns: 50 },
+    );
+  });
+
   it('orders ties by paymentId, then organization, whatever the prefixes of the ids', () => {
     const ids = ['pay_00010', 'pay_0001', 'pay_00011', 'pay_0002', 'pay_0001', 'pay_', 'pay_000', 'é', '\u0100x', 'pay_0001\u0100'];
     const payments = ids.map(

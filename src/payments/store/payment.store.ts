@@ -454,6 +454,17 @@ export class PaymentStore {
    * indexes take their rows from the createdAt order by one counting pass.
    */
   endBulkLoad(): void {
+    const steps = this.endBulkLoadSteps();
+    while (!steps.next().done);
+  }
+
+  /**
+   * endBulkLoad() in steps, each one sort or pass over the rows (at 10M about a second or less):
+   * a caller may give the event loop back between two, so that the process still answers
+   * /health/live. Nothing may use the store until the last step is done (a load builds a store
+   * of its own, adopted once whole).
+   */
+  *endBulkLoadSteps(): Generator<void, void, undefined> {
     if (!this.#deferSorted) return;
     this.#deferSorted = false;
     const bulk = this.#bulk!;
@@ -465,6 +476,7 @@ export class PaymentStore {
     for (let row = 0; row < n; row++) {
       if (prefixes[row] !== prefixes[row]) prefixes[row] = tiePrefix(this.#columns.paymentId(row));
     }
+    yield;
     const tie = (a: number, b: number) => prefixes[a] - prefixes[b] || this.compareRowTies(a, b);
     // one set of work arrays for both sorts and the per-organization split (see RadixWorkspace)
     const ws = new RadixWorkspace(n);
@@ -472,12 +484,18 @@ export class PaymentStore {
     // keys by row, read cell by cell (sequential reads; a read by row is three dependent loads)
     for (const cell of cells.cells) for (let slot = 0; slot < cell.length; slot++) keys[cell.rows[slot]] = cell.amount[slot];
     const byAmount = sortByKey(keys, undefined, ws);
+    yield;
     orderTies(byAmount.rows, byAmount.keys, tie);
+    yield;
     this.#amount.load(byAmount.rows, byAmount.keys);
+    yield;
     for (const cell of cells.cells) for (let slot = 0; slot < cell.length; slot++) keys[cell.rows[slot]] = cell.createdAt[slot];
     const byTime = sortByKey(keys, undefined, ws);
+    yield;
     orderTies(byTime.rows, byTime.keys, tie);
+    yield;
     this.#createdAt.load(byTime.rows, byTime.keys);
+    yield;
     // each organization's rows, in the same order, by one counting pass (the counts are the
     // cells'); the tie prefixes are done with, and their array holds each row's organization
     const orgOf = prefixes;
@@ -492,6 +510,7 @@ export class PaymentStore {
       starts[org] = sum;
       sum += counts[org] ?? 0;
     }
+    yield;
     const next = starts.slice();
     const rows = ws.otherRows(byTime.rows);
     const times = byTime.keys === keys ? ws.keys : keys;
