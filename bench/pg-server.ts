@@ -9,16 +9,14 @@
  * or through the change feed from another instance).
  *
  * Sends { type: 'ready', ... } once loaded, then answers { id, cmd } messages with { id, result }
- * or { id, error }: checks, breakdown, record, applied, clock, exit.
+ * or { id, error }: checks, record, applied, clock, exit.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../src/config';
 import { createApp } from '../src/app.setup';
 import type { Payment } from '../src/payments/payment';
 import { PaymentStore } from '../src/payments/store/payment.store';
-import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from '../src/persistence/payment-rows';
-import { createClient } from '../src/persistence/postgres';
-import { LOAD_BATCH, StoreSync } from '../src/persistence/store-sync';
+import { StoreSync } from '../src/persistence/store-sync';
 import { CpuProbe, gc, runQueueWaitMs } from './measure';
 import { checkAnswers, paymentsDigest } from './pg-checks';
 import { ProjectEngine } from './project';
@@ -102,64 +100,12 @@ async function start(): Promise<void> {
   });
 }
 
-/**
- * Where the load's time goes, measured apart on the same table (after the app is closed): the
- * executor alone (EXPLAIN ANALYZE: no row leaves the server), the cursor's FETCHes as
- * StoreSync.load runs them (PostgreSQL + the wire + pg's row parsing, which is this process's
- * CPU during the wait), rows to payment objects (paymentFromRow), and store inserts alone
- * (applyCommitted of those objects into a fresh store).
- */
-async function breakdown() {
-  await app?.close();
-  app = undefined;
-  gc();
-  const client = createClient(config);
-  await client.connect();
-  try {
-    const plan = await client.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT ${PAYMENT_COLUMNS} FROM payments`);
-    const executorMs = Number((plan.rows[0]['QUERY PLAN'] as { 'Execution Time': number }[])[0]['Execution Time']);
-
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`DECLARE snapshot NO SCROLL CURSOR FOR SELECT ${PAYMENT_COLUMNS} FROM payments`);
-    const payments: Payment[] = [];
-    let fetchMs = 0;
-    let fetchCpuMs = 0;
-    let convertMs = 0;
-    const started = performance.now();
-    for (;;) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const { rows } = await client.query<PaymentRow>(`FETCH ${LOAD_BATCH} FROM snapshot`);
-      const cpu = process.cpuUsage(cpu0);
-      const t1 = performance.now();
-      fetchMs += t1 - t0;
-      fetchCpuMs += (cpu.user + cpu.system) / 1000;
-      for (const row of rows) payments.push(paymentFromRow(row));
-      convertMs += performance.now() - t1;
-      if (rows.length < LOAD_BATCH) break;
-    }
-    const readMs = performance.now() - started;
-    await client.query('COMMIT');
-    gc();
-    const store = new PaymentStore(new AppConfig({ cacheTtlSeconds: 0 }));
-    const t2 = performance.now();
-    for (const p of payments) store.applyCommitted(p);
-    const storeMs = performance.now() - t2;
-    if (store.size !== payments.length) throw new Error(`breakdown: store holds ${store.size} of ${payments.length}`);
-    return { rows: payments.length, executorMs, fetchMs, fetchCpuMs, convertMs, readMs, storeMs };
-  } finally {
-    await client.end();
-  }
-}
-
 async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
   switch (cmd) {
     case 'checks': {
       const store = app!.get(PaymentStore);
       return { size: store.size, digest: paymentsDigest(store.payments()), answers: await checkAnswers(new ProjectEngine(store)) };
     }
-    case 'breakdown':
-      return breakdown();
     case 'record':
       applied.clear();
       recording = true;

@@ -7,7 +7,7 @@
  *                INSERT ... SELECT FROM unnest, then the keys and indexes), then a fresh
  *                instance timed from createApp() until StoreSync has loaded them; its store
  *                must hold the data set field for field and answer as the in-memory engine.
- *                Where the time goes is measured apart (executor, FETCH, row conversion, store).
+ *                Where the time goes is measured apart (executor, COPY read, decoding, appends, index builds).
  *   direct:      PostgreSQL queried directly (bench/pg-direct.ts), on the load's table: three
  *                composite indexes added, then bench.ts' search (page + total) and stats shapes
  *                as SQL on one connection, beside the in-memory engine over the same payments
@@ -133,7 +133,7 @@ export interface PgLoadCase extends PgFill {
    * Measured apart (see loadParts): fetch = the COPY read to the end (its CPU: this side's
    * socket reading), convert = decoding the binary rows, store = appends + index build.
    */
-  breakdown: { executorMs: number; fetchMs: number; fetchCpuMs: number; convertMs: number; readMs: number; storeMs: number; appendMs?: number; indexMs?: number };
+  breakdown: { executorMs: number; copyMs: number; copyCpuMs: number; decodeMs: number; readMs: number; storeMs: number; appendMs: number; indexMs: number };
 }
 
 /** CPU over a measured window, % of one core (PostgreSQL: the backends of the bench's database). */
@@ -753,8 +753,8 @@ async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
 
 /**
  * The load's parts measured apart (bench/pg-load-parts.ts, in a process of its own on the load's
- * core), in the breakdown's fields: fetch is the COPY read to the end (server, wire, socket), its
- * CPU this side's; convert the binary decoding; store the appends and the index build.
+ * core): copy is the COPY read to the end (server, wire, socket), its CPU this side's; decode
+ * the binary decoding; store the appends and the index build.
  */
 async function loadParts(ctx: Ctx, url: string): Promise<PgLoadCase['breakdown']> {
   const script = compiled('bench/pg-load-parts.ts');
@@ -772,9 +772,9 @@ async function loadParts(ctx: Ctx, url: string): Promise<PgLoadCase['breakdown']
   if (parts.rows !== ctx.n) throw new Error(`MISMATCH: pg-load-parts read ${parts.rows} rows, not ${ctx.n}`);
   return {
     executorMs: parts.executorMs,
-    fetchMs: parts.copy.ms,
-    fetchCpuMs: parts.copy.cpuMs,
-    convertMs: parts.decode.ms,
+    copyMs: parts.copy.ms,
+    copyCpuMs: parts.copy.cpuMs,
+    decodeMs: parts.decode.ms,
     readMs: parts.copy.ms + parts.decode.ms,
     storeMs: parts.append.ms + parts.index.ms,
     appendMs: parts.append.ms,
@@ -1375,7 +1375,7 @@ export function postgresReport(r: PgResults, goals: GoalResult[]): string {
     rows.push([
       `load at start: ${int(l.n)} payments, createApp() until loaded`,
       `${sec(l.startMs)} s, ${int(l.rowsPerS)} rows/s`,
-      `StoreSync.load ${sec(l.storeSyncLoadMs)} s; apart: FETCH ${sec(b.fetchMs)} s (pg parsing ${sec(b.fetchCpuMs)} s CPU; executor ${sec(b.executorMs)} s) + rows→payments ${sec(b.convertMs)} s + store inserts ${sec(b.storeMs)} s`,
+      `StoreSync.load ${sec(l.storeSyncLoadMs)} s; apart: COPY read ${sec(b.copyMs)} s (this side's CPU ${sec(b.copyCpuMs)} s; executor ${sec(b.executorMs)} s) + decoding ${sec(b.decodeMs)} s + store appends ${sec(b.appendMs)} s + index builds ${sec(b.indexMs)} s`,
       '-',
       goalCell(goals, ['pg.load.s']),
       cpu(l.cpu),

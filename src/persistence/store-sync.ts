@@ -18,8 +18,6 @@ import { createClient, createPool, isUnavailable, reasonOf } from './postgres';
 import { DatabaseUnavailableError } from '../errors';
 import { inSpan, tracingOn } from '../tracing/tracing';
 
-/** Rows per FETCH of the cursor the load used before it copied (bench/pg-server.ts' breakdown still reads it so). */
-export const LOAD_BATCH = 10_000;
 /** Rows applied to the store between two yields to the event loop. */
 const APPLY_SLICE = 1000;
 
