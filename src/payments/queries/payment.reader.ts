@@ -5,7 +5,7 @@ import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { Payment, PAYMENT_STATUSES } from '../payment';
 import { SearchSort } from '../payment.dto';
-import { PaymentStore, tieOf } from '../store/payment.store';
+import { compareIds, PaymentStore, tieOf } from '../store/payment.store';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
 import { canonicalFilter, PaymentFilter } from '../store/payment-filter';
 import { FilterParams, filterParams } from '../store/row-filter';
@@ -276,7 +276,7 @@ export class PaymentReader {
       if (!match(row)) return;
       const cell = cells.cellOf(row);
       const slot = cells.slotOf(row);
-      fold.addOne(cell.status, cell.currency, cell.amount[slot], cell.refundedAt(slot), cell.createdAt[slot]);
+      fold.addOne(cell.status, cell.currency, cell.amount[slot], cell.refundedAmountAt(slot), cell.createdAt[slot]);
     });
     const acc = new StatsAccumulator(series);
     if (fold.exact) {
@@ -286,7 +286,7 @@ export class PaymentReader {
     const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
     const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
     const addCell = (cell: Cell, i: number) =>
-      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
+      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAmountAt(i), cell.createdAt[i]);
     await paced(runs, pace, (run) => cells.scan(run, params, addCell));
     await pacedRows(rows, pace, (row) => match(row) && addCell(cells.cellOf(row), cells.slotOf(row)));
     return acc.result();
@@ -306,7 +306,7 @@ export class PaymentReader {
     const totals: CurrencyTotals[] = []; // by currency code: each currency resolved once
     const totalsOf = (code: number) => totals[code] ?? (totals[code] = acc.totalsOf(dicts.currency.value(code)));
     const addCell = (cell: Cell, i: number) =>
-      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]);
+      acc.addTo(cell.status, totalsOf(cell.currency), 1, cell.amount[i], cell.refundedAmountAt(i), cell.createdAt[i]);
 
     const fromMs = params.from;
     const toMs = params.to;
@@ -335,7 +335,7 @@ export class PaymentReader {
       }
     };
     const subtractCell = (cell: Cell, i: number) =>
-      acc.addTo(cell.status, totalsOf(cell.currency), -1, -cell.amount[i], -cell.refundedAt(i), cell.createdAt[i]);
+      acc.addTo(cell.status, totalsOf(cell.currency), -1, -cell.amount[i], -cell.refundedAmountAt(i), cell.createdAt[i]);
     /** A ragged end: [lo, hi), the start or the end of one UTC day. */
     const raggedEnd = (lo: number, hi: number) => {
       if (!(lo < hi)) return;
@@ -502,8 +502,4 @@ function afterPosition(descending: boolean, atKey: number, atId: string, idOf: (
     const d = sign * (key - atKey);
     return d > 0 || (d === 0 && compareIds(idOf(row), atId) > 0);
   };
-}
-
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -88,7 +88,7 @@ describe('PaymentCells (through the store that keeps them)', () => {
           p.status,
           p.currency,
         ]);
-        expect([cell.amount[i], cell.createdAt[i], cell.refundedAt(i)]).toEqual([p.amount, Date.parse(p.createdAt), p.refundedAmount]);
+        expect([cell.amount[i], cell.createdAt[i], cell.refundedAmountAt(i)]).toEqual([p.amount, Date.parse(p.createdAt), p.refundedAmount]);
         expect(cells.cellOf(row)).toBe(cell);
         expect(cells.slotOf(row)).toBe(i);
         expect(store.dictionaries.user.value(cells.user(row))).toBe(p.userId);
@@ -157,7 +157,7 @@ describe('PaymentCells (through the store that keeps them)', () => {
       const reference = new StatsAccumulator(series);
       const selected = cells.select(params);
       cells.scan(cellRuns(selected), params, (cell, i) =>
-        reference.addTo(cell.status, reference.totalsOf(currencyOf(cell.currency)), 1, cell.amount[i], cell.refundedAt(i), cell.createdAt[i]),
+        reference.addTo(cell.status, reference.totalsOf(currencyOf(cell.currency)), 1, cell.amount[i], cell.refundedAmountAt(i), cell.createdAt[i]),
       );
       const fold = new StatsFold(store.dictionaries.currency.size, series);
       cells.fold(cellRuns(selected, 1 + Math.floor(rnd() * 40)), params, fold);

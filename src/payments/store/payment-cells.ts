@@ -31,7 +31,8 @@ export class Cell {
     this.createdAt = new Float64Array(capacity);
   }
 
-  refundedAt(slot: number): number {
+  /** The refunded amount (minor units) of the payment in `slot`: 0 where the cell has no refund column. */
+  refundedAmountAt(slot: number): number {
     return this.refunded === undefined ? 0 : this.refunded[slot];
   }
 }
@@ -144,7 +145,7 @@ export class PaymentCells {
     const slot = this.#slotOf[row];
     const amount = from.amount[slot];
     const createdAt = from.createdAt[slot];
-    const refunded = from.refundedAt(slot);
+    const refunded = from.refundedAmountAt(slot);
     this.#removeSlot(from, slot);
     this.#append(this.#cellFor(from.org, status, from.currency), row, amount, createdAt, refunded);
   }

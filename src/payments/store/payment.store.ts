@@ -217,7 +217,7 @@ export class PaymentStore {
       amount: cell.amount[slot],
       currency: dicts.currency.value(cell.currency),
       status: PAYMENT_STATUSES[cell.status],
-      refundedAmount: cell.refundedAt(slot),
+      refundedAmount: cell.refundedAmountAt(slot),
       createdAtMs: cell.createdAt[slot],
     });
   }
@@ -611,7 +611,7 @@ export class PaymentStore {
   #aggregate(sign: 1 | -1, row: number): void {
     const cell = this.#cells.cellOf(row);
     const slot = this.#cells.slotOf(row);
-    this.#aggregates.apply(sign, cell.org, cell.createdAt[slot], cell.status, cell.currency, cell.amount[slot], cell.refundedAt(slot));
+    this.#aggregates.apply(sign, cell.org, cell.createdAt[slot], cell.status, cell.currency, cell.amount[slot], cell.refundedAmountAt(slot));
   }
 
   #bump(organizationId: string): void {
@@ -636,7 +636,8 @@ export function compareTies(a: Pick<Payment, 'paymentId' | 'organizationId'>, b:
   return compareIds(a.paymentId, b.paymentId) || compareIds(a.organizationId, b.organizationId);
 }
 
-function compareIds(a: string, b: string): number {
+/** String order of two ids (UTF-16 code units, as `<` compares): the tie order of the indexes and of search cursors. */
+export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
