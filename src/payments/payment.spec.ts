@@ -5,10 +5,13 @@ import {
   NewPayment,
   Payment,
   PAYMENT_EVENT_TYPES,
+  PAYMENT_STATUS_COUNT,
   PAYMENT_STATUSES,
   PaymentEvent,
   PaymentEventType,
   PaymentStatus,
+  REFUNDED_STATUS_INDEX,
+  sameMetadata,
   transition,
 } from './payment';
 
@@ -166,6 +169,31 @@ describe('differingFields', () => {
 
   it('names every differing field at once', () => {
     expect(differingFields(stored, { ...input, amount: 1, currency: 'USD', userId: 'x' }).sort()).toEqual(['amount', 'currency', 'userId']);
+  });
+});
+
+describe('sameMetadata', () => {
+  it('holds for the same keys and values in any order', () => {
+    expect(sameMetadata({ a: '1', b: '2' }, { b: '2', a: '1' })).toBe(true);
+    expect(sameMetadata({}, {})).toBe(true);
+  });
+
+  it.each<[Record<string, string>, Record<string, string>]>([
+    [{ a: '1' }, { a: '2' }],
+    [{ a: '1' }, { b: '1' }],
+    [{ a: '1' }, { a: '1', b: '2' }],
+    [{}, { a: '' }],
+    [{ toString: 'x' }, { other: 'x' }], // toString is on every object's prototype, not in the map
+  ])('fails for %j against %j, either way round', (a, b) => {
+    expect(sameMetadata(a, b)).toBe(false);
+    expect(sameMetadata(b, a)).toBe(false);
+  });
+});
+
+describe('status indexes', () => {
+  it('count the statuses and place refunded where PAYMENT_STATUSES has it', () => {
+    expect(PAYMENT_STATUS_COUNT).toBe(PAYMENT_STATUSES.length);
+    expect(PAYMENT_STATUSES[REFUNDED_STATUS_INDEX]).toBe('refunded');
   });
 });
 

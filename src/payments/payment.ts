@@ -2,6 +2,10 @@ import { InvalidTransitionError, RefundExceedsAmountError } from '../errors';
 
 export const PAYMENT_STATUSES = ['pending', 'completed', 'failed', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+/** How many statuses there are: the width of every array kept per status (cells, daily aggregates). */
+export const PAYMENT_STATUS_COUNT = PAYMENT_STATUSES.length;
+/** The index of 'refunded' in PAYMENT_STATUSES: the one status whose payments carry a refunded amount (see transition()). */
+export const REFUNDED_STATUS_INDEX = PAYMENT_STATUSES.indexOf('refunded');
 
 export const PAYMENT_EVENT_TYPES = ['PaymentProcessed', 'PaymentFailed', 'PaymentRefunded'] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
@@ -83,7 +87,8 @@ export function differingFields(stored: Payment, input: NewPayment): string[] {
   return diff;
 }
 
-function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+/** Whether two metadata maps hold the same keys with the same values: key order is not data. O(keys). */
+export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);

@@ -1,6 +1,6 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { PaymentIdAmbiguousError, PaymentNotFoundError } from '../../errors';
-import { Payment } from '../payment';
+import { Payment, sameMetadata } from '../payment';
 import { PrimaryRepository } from '../primary.repository';
 import { PaymentStore } from '../store/payment.store';
 import { CheckSyncQuery, SyncCheck } from './check-sync.query';
@@ -41,11 +41,7 @@ export function differingPaymentFields(a: Payment, b: Payment): string[] {
   const fields: string[] = [];
   for (const key of Object.keys(a) as (keyof Payment)[]) {
     if (key === 'metadata') {
-      const keys = Object.keys(a.metadata);
-      const same =
-        keys.length === Object.keys(b.metadata).length &&
-        keys.every((k) => Object.prototype.hasOwnProperty.call(b.metadata, k) && a.metadata[k] === b.metadata[k]);
-      if (!same) fields.push(key);
+      if (!sameMetadata(a.metadata, b.metadata)) fields.push(key);
     } else if (a[key] !== b[key]) {
       fields.push(key);
     }

@@ -1,7 +1,6 @@
+import { PAYMENT_STATUS_COUNT, REFUNDED_STATUS_INDEX } from '../payment';
+
 export const DAY_MS = 86_400_000;
-const STATUSES = 4;
-/** The one status whose payments carry a refunded amount (see transition() in payment.ts). */
-const REFUNDED = 3;
 
 /**
  * Array kinds, narrowest first; an array is widened (copied into the next kind) the first time
@@ -50,10 +49,10 @@ type Visit = (dayStartMs: number, status: number, currency: number, count: numbe
 /**
  * One organization's (or everyone's) cells, in one slab of records: a record per day that has
  * payments, holding for each currency the organization has seen (local index, in ascending
- * currency code) 4 counts, 4 amount sums and the refunded sum of status 'refunded'. Record r,
- * local currency l, status s is cell (r x currencies + l) x 4 + s of `counts` and `sums`, and
- * r x currencies + l of `refunds`. A refunded amount on any other status (impossible under the
- * state machine, but apply() takes any input) lands in a small map of its own.
+ * currency code) a count and an amount sum per status and the refunded sum of status 'refunded'.
+ * Record r, local currency l, status s is cell (r x currencies + l) x PAYMENT_STATUS_COUNT + s of
+ * `counts` and `sums`, and r x currencies + l of `refunds`. A refunded amount on any other status
+ * (impossible under the state machine, but apply() takes any input) lands in a small map of its own.
  *
  * Days map to records through a dense Int32Array over the days seen (4 bytes a day), or a Map
  * once the days seen are too spread out for that.
@@ -71,7 +70,7 @@ class Slab {
   #sumKind = I32;
   #refunds: Cells = new Int32Array(0);
   #refundKind = I32;
-  /** `${day}:${status}:${currency}` -> refunded sum, for statuses other than REFUNDED. */
+  /** `${day}:${status}:${currency}` -> refunded sum, for statuses other than 'refunded'. */
   #otherRefunds: Map<string, number> | undefined;
 
   #firstDay = 0;
@@ -85,7 +84,7 @@ class Slab {
     const known = this.#localOf[currency];
     const local = known === undefined || known === 0 ? this.#addCurrency(currency) : known - 1;
     const slot = record * this.#codes.length + local;
-    const cell = slot * STATUSES + status;
+    const cell = slot * PAYMENT_STATUS_COUNT + status;
 
     const count = this.#counts[cell] + sign;
     if (!fits(this.#countKind, count)) this.#counts = widened(this.#counts, (this.#countKind = Math.max(this.#countKind, kindOf(count))));
@@ -98,7 +97,7 @@ class Slab {
 
     if (refunded !== 0) {
       let r: number;
-      if (status === REFUNDED) {
+      if (status === REFUNDED_STATUS_INDEX) {
         r = this.#refunds[slot] + sign * refunded;
         if (!fits(this.#refundKind, r)) this.#refunds = widened(this.#refunds, (this.#refundKind = Math.max(this.#refundKind, kindOf(r), I32)));
         this.#refunds[slot] = r;
@@ -124,7 +123,7 @@ class Slab {
     if (this.#otherRefunds !== undefined) {
       for (const [key, refunded] of this.#otherRefunds) {
         const [day, status, currency] = key.split(':').map(Number);
-        if (day >= fromDay && day < toDay) out.refunded[currency * STATUSES + status] += refunded;
+        if (day >= fromDay && day < toDay) out.refunded[currency * PAYMENT_STATUS_COUNT + status] += refunded;
       }
     }
   }
@@ -160,12 +159,12 @@ class Slab {
     const { count, amount, refunded } = out;
     for (let local = 0; local < codes.length; local++) {
       const slot = record * codes.length + local;
-      const into = codes[local] * STATUSES;
-      for (let s = 0; s < STATUSES; s++) {
-        count[into + s] += counts[slot * STATUSES + s];
-        amount[into + s] += sums[slot * STATUSES + s];
+      const into = codes[local] * PAYMENT_STATUS_COUNT;
+      for (let s = 0; s < PAYMENT_STATUS_COUNT; s++) {
+        count[into + s] += counts[slot * PAYMENT_STATUS_COUNT + s];
+        amount[into + s] += sums[slot * PAYMENT_STATUS_COUNT + s];
       }
-      refunded[into + REFUNDED] += this.#refunds[slot];
+      refunded[into + REFUNDED_STATUS_INDEX] += this.#refunds[slot];
     }
   }
 
@@ -174,11 +173,11 @@ class Slab {
     const dayMs = day * DAY_MS;
     for (let local = 0; local < codes.length; local++) {
       const slot = record * codes.length + local;
-      for (let s = 0; s < STATUSES; s++) {
-        const cell = slot * STATUSES + s;
+      for (let s = 0; s < PAYMENT_STATUS_COUNT; s++) {
+        const cell = slot * PAYMENT_STATUS_COUNT + s;
         const count = this.#counts[cell];
         if (count === 0) continue;
-        const refunded = s === REFUNDED ? this.#refunds[slot] : (this.#otherRefunds?.get(`${day}:${s}:${codes[local]}`) ?? 0);
+        const refunded = s === REFUNDED_STATUS_INDEX ? this.#refunds[slot] : (this.#otherRefunds?.get(`${day}:${s}:${codes[local]}`) ?? 0);
         visit(dayMs, s, codes[local], count, this.#sums[cell], refunded);
       }
     }
@@ -252,8 +251,8 @@ class Slab {
   #resize(capacity: number, codes: number[]): void {
     const oldCodes = this.#codes;
     const width = codes.length;
-    const counts = MAKE[this.#countKind](capacity * width * STATUSES);
-    const sums = MAKE[this.#sumKind](capacity * width * STATUSES);
+    const counts = MAKE[this.#countKind](capacity * width * PAYMENT_STATUS_COUNT);
+    const sums = MAKE[this.#sumKind](capacity * width * PAYMENT_STATUS_COUNT);
     const refunds = MAKE[this.#refundKind](capacity * width);
     if (codes === oldCodes) {
       // same layout, more records: the old cells are a prefix
@@ -269,9 +268,9 @@ class Slab {
           const from = r * oldCodes.length + l;
           const into = r * width + to;
           refunds[into] = this.#refunds[from];
-          for (let s = 0; s < STATUSES; s++) {
-            counts[into * STATUSES + s] = this.#counts[from * STATUSES + s];
-            sums[into * STATUSES + s] = this.#sums[from * STATUSES + s];
+          for (let s = 0; s < PAYMENT_STATUS_COUNT; s++) {
+            counts[into * PAYMENT_STATUS_COUNT + s] = this.#counts[from * PAYMENT_STATUS_COUNT + s];
+            sums[into * PAYMENT_STATUS_COUNT + s] = this.#sums[from * PAYMENT_STATUS_COUNT + s];
           }
         }
       }
@@ -314,7 +313,7 @@ export class DailyAggregates {
 
   /** Adds (sign 1) or removes (sign -1) one payment's contribution. */
   apply(sign: 1 | -1, org: number, createdAtMs: number, status: number, currency: number, amount: number, refunded: number): void {
-    if (!(status >= 0 && status < STATUSES && Number.isInteger(status))) throw new RangeError(`DailyAggregates: bad status ${status}`);
+    if (!(status >= 0 && status < PAYMENT_STATUS_COUNT && Number.isInteger(status))) throw new RangeError(`DailyAggregates: bad status ${status}`);
     const day = DailyAggregates.dayOf(createdAtMs);
     let slab = this.#byOrg.get(org);
     if (slab === undefined) {
@@ -346,7 +345,7 @@ export class DailyAggregates {
   }
 }
 
-/** Totals by currency code x status (code x 4 + status index): counts, amount and refunded sums. */
+/** Totals by currency code x status (code x PAYMENT_STATUS_COUNT + status index): counts, amount and refunded sums. */
 export class DayTotals {
   readonly count: Float64Array;
   readonly amount: Float64Array;
@@ -354,9 +353,9 @@ export class DayTotals {
 
   /** `currencies`: one more than the largest currency code that can be added. */
   constructor(readonly currencies: number) {
-    this.count = new Float64Array(currencies * STATUSES);
-    this.amount = new Float64Array(currencies * STATUSES);
-    this.refunded = new Float64Array(currencies * STATUSES);
+    this.count = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
+    this.amount = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
+    this.refunded = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
   }
 
   clear(): void {
@@ -376,7 +375,7 @@ export class DayTotals {
   /** visit(status, currency code, count, amount, refunded) for every total with a count. */
   forEach(visit: (status: number, currency: number, count: number, amount: number, refunded: number) => void): void {
     for (let i = 0; i < this.count.length; i++) {
-      if (this.count[i] !== 0) visit(i % STATUSES, Math.floor(i / STATUSES), this.count[i], this.amount[i], this.refunded[i]);
+      if (this.count[i] !== 0) visit(i % PAYMENT_STATUS_COUNT, Math.floor(i / PAYMENT_STATUS_COUNT), this.count[i], this.amount[i], this.refunded[i]);
     }
   }
 }

@@ -1,9 +1,8 @@
+import { PAYMENT_STATUS_COUNT } from '../payment';
 import { FilterParams } from './row-filter';
 import { StatsFold } from './stats';
 import { TopK } from './top-k';
 
-/** Statuses per currency in a cell key (the four of PAYMENT_STATUSES). */
-const STATUSES = 4;
 const GROWTH = 1.25;
 
 /**
@@ -78,7 +77,7 @@ export function cellRuns(cells: readonly Cell[], maxEntries = Infinity, backward
  */
 export class PaymentCells {
   readonly #cells: Cell[] = [];
-  /** org code -> cell id by (currency * 4 + status), -1 where none. */
+  /** org code -> cell id by (currency * PAYMENT_STATUS_COUNT + status), -1 where none. */
   readonly #byOrg: Int32Array[] = [];
   readonly #orgCount: number[] = [];
   #cellOf = new Int32Array(1024);
@@ -374,10 +373,10 @@ export class PaymentCells {
   }
 
   #cellFor(org: number, status: number, currency: number): Cell {
-    const key = currency * STATUSES + status;
+    const key = currency * PAYMENT_STATUS_COUNT + status;
     let ids = this.#byOrg[org];
     if (ids === undefined || key >= ids.length) {
-      const grown = new Int32Array(Math.max(key + 1, (ids?.length ?? 0) * 2, 4 * STATUSES)).fill(-1);
+      const grown = new Int32Array(Math.max(key + 1, (ids?.length ?? 0) * 2, 4 * PAYMENT_STATUS_COUNT)).fill(-1);
       if (ids !== undefined) grown.set(ids);
       ids = grown;
       this.#byOrg[org] = ids;
