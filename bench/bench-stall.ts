@@ -26,7 +26,8 @@
  * Reported per server and phase: GET p50 / p99 / max (autocannon, whole ms) and its non-2xx
  * answers, the slow shapes' latency (median and max per shape, how many were answered), and
  * the longest event-loop hold: nodejs_eventloop_lag_max_seconds of the server's /metrics
- * (prom-client's monitorEventLoopDelay, reset by the scrape just before the run). Figures of
+ * (prom-client's monitorEventLoopDelay, reset by the scrape just before the run), and the
+ * server's longest garbage-collection pause (its --trace-gc lines, see ServerProcess.takeGcMax). Figures of
  * the two runs of a server are pooled (p50 averaged, p99 and max the worse run's); `this` is
  * also given as a ratio to `base`.
  *
@@ -71,6 +72,8 @@ interface RunResult {
   get: GetFigures;
   /** The longest event-loop delay during the run, ms. */
   loopMaxMs: number;
+  /** The longest garbage-collection pause of the server during the run, ms (its --trace-gc). */
+  gcMaxMs: number;
   /** Per shape label: latencies of the slow shapes answered during the run, ms. */
   slow: Record<string, number[]>;
   slowNon2xx: number;
@@ -79,6 +82,7 @@ interface RunResult {
 interface Pooled {
   get: GetFigures;
   loopMaxMs: number;
+  gcMaxMs: number;
   slow: Record<string, { answered: number; p50: number; max: number }>;
   slowNon2xx: number;
 }
@@ -134,6 +138,7 @@ let writeBatch = 0;
 
 async function run(server: ServerProcess, getPaths: string[], phase: Phase): Promise<RunResult> {
   await loopMaxMs(server); // resets the server's event-loop histogram
+  server.takeGcMax(); // and its longest GC pause
   let endGet!: () => void;
   const getDone = new Promise<void>((r) => (endGet = r));
   const slow = phase !== 'alone' ? slowLoad(server, CLIENTS, getDone) : undefined;
@@ -162,9 +167,11 @@ async function run(server: ServerProcess, getPaths: string[], phase: Phase): Pro
   if (w !== undefined && (w.non2xx > 0 || w.errors > 0)) log(`writes: ${w.non2xx} non-2xx, ${w.errors} errors of ${w.requests.total}`);
   const slowResult = slow === undefined ? { slow: {}, non2xx: 0 } : await slow;
   const loop = await loopMaxMs(server);
+  const gc = server.takeGcMax();
   return {
     get: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts },
     loopMaxMs: loop,
+    gcMaxMs: gc.maxMs,
     slow: slowResult.slow,
     slowNon2xx: slowResult.non2xx,
   };
@@ -187,6 +194,7 @@ function poolRuns(runs: RunResult[]): Pooled {
       errors: sum((g) => g.errors),
     },
     loopMaxMs: Math.max(...runs.map((r) => r.loopMaxMs)),
+    gcMaxMs: Math.max(...runs.map((r) => r.gcMaxMs)),
     slow,
     slowNon2xx: runs.reduce((a, r) => a + r.slowNon2xx, 0),
   };
@@ -221,6 +229,8 @@ function report(results: Record<Variant, Record<Phase, Pooled>>, checked: number
   }
   const holds = (v: Variant) => PHASES.map((p) => ms(results[v][p].loopMaxMs)).join(' / ') + ' ms';
   rows.push([`longest event-loop hold, ${PHASES.join(' / ')}`, holds('this'), holds('base'), `beside ${r((x) => x.loopMaxMs, 'beside')}`]);
+  const pauses = (v: Variant) => PHASES.map((p) => ms(results[v][p].gcMaxMs)).join(' / ') + ' ms';
+  rows.push([`longest GC pause (--trace-gc), ${PHASES.join(' / ')}`, pauses('this'), pauses('base'), `alone ${r((x) => x.gcMaxMs, 'alone')}`]);
   for (const shape of SLOW_SHAPES) {
     const s = (v: Variant) => results[v].beside.slow[shape.label];
     const a = s('this');
@@ -247,7 +257,7 @@ async function main(): Promise<void> {
   try {
     for (const v of ['this', 'base'] as Variant[]) {
       log(`starting the service (${v}) with ${int(N)} payments`);
-      servers.set(v, await ServerProcess.start('service', N, core, {}, scripts[v]));
+      servers.set(v, await ServerProcess.start('service', N, core, {}, scripts[v], ['--trace-gc']));
     }
     // payments both servers hold: the same seeded data set
     const payments = new DatasetGenerator().take(Math.min(N, 100_000));

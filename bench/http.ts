@@ -22,6 +22,26 @@ export class ServerProcess {
     readonly info: Record<string, unknown>,
   ) {}
 
+  /** The longest garbage-collection pause the server printed since the last takeGcMaxMs() (needs --trace-gc in its flags). */
+  #gcMaxMs = 0;
+  #gcPauses = 0;
+
+  /** The longest GC pause since the last call, ms, and how many pauses (0, 0 without --trace-gc); resets both. */
+  takeGcMax(): { maxMs: number; pauses: number } {
+    const out = { maxMs: this.#gcMaxMs, pauses: this.#gcPauses };
+    this.#gcMaxMs = 0;
+    this.#gcPauses = 0;
+    return out;
+  }
+
+  /** Reads one line of the server's stdout: a --trace-gc line gives a pause (its first time, the main thread's). */
+  #read(line: string): void {
+    const m = GC_TRACE.exec(line);
+    if (m === null) return;
+    this.#gcPauses++;
+    this.#gcMaxMs = Math.max(this.#gcMaxMs, Number(m[1]));
+  }
+
   get pid(): number {
     return this.child.pid!;
   }
@@ -34,12 +54,14 @@ export class ServerProcess {
     env: Record<string, string> = {},
     /** The server script: this build's, or another commit's (the tracing section's baseline). */
     script = compiled('bench/http-server.ts'),
+    /** More node flags for this server (e.g. --trace-gc: see takeGcMax). */
+    flags: string[] = [],
   ): Promise<ServerProcess> {
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof
     // --cpu-prof-dir=.scratch/prof: a profile is written when the bench stops them with SIGTERM)
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const production = kind === 'service' ? serviceNodeFlags() : [];
-    const nodeArgs = [...production, ...extra, '--expose-gc', '--max-old-space-size=8192', script, kind];
+    const nodeArgs = [...production, ...extra, ...flags, '--expose-gc', '--max-old-space-size=8192', script, kind];
     const [cmd, args] =
       core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
     const child = spawn(cmd, args, {
@@ -57,15 +79,18 @@ export class ServerProcess {
         reject(new Error(`${kind} server exited with code ${code} before it was ready`));
       });
       const lines = createInterface({ input: child.stdout! });
+      let server: ServerProcess | undefined;
       lines.on('line', (line) => {
+        if (server !== undefined) return server.#read(line);
         const m = /^READY (\d+) (.*)$/.exec(line);
         if (!m) return;
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        const server = new ServerProcess(kind, child, `http://127.0.0.1:${m[1]}`, JSON.parse(m[2]));
-        ServerProcess.live.add(server);
-        child.once('exit', () => ServerProcess.live.delete(server));
-        resolvePromise(server);
+        const ready = new ServerProcess(kind, child, `http://127.0.0.1:${m[1]}`, JSON.parse(m[2]));
+        server = ready;
+        ServerProcess.live.add(ready);
+        child.once('exit', () => ServerProcess.live.delete(ready));
+        resolvePromise(ready);
       });
     });
   }
@@ -78,6 +103,9 @@ export class ServerProcess {
     });
   }
 }
+
+/** A --trace-gc line: `[pid:0x...]  12345 ms: Scavenge 60.5 (118.2) -> 46.7 (118.2) MB, 2.22 / 0.00 ms ...`; group 1 the pause. */
+const GC_TRACE = /^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: [A-Za-z-]+(?: \([^)]*\))? [0-9.]+ \([0-9.]+\) -> [0-9.]+ \([0-9.]+\) MB, ([0-9.]+) \/ [0-9.]+ ms/;
 
 export interface LoadResult {
   rps: number;
