@@ -1,7 +1,9 @@
 /**
  * The one error catalogue. Handlers and pipes throw an `AppError` (or a subclass) carrying a
- * code from here; `ProblemFilter` is the only place that turns one into an HTTP body
- * (RFC 9457 problem details). Adding an error means adding a line here.
+ * code from here; `toProblem` (problem.filter.ts) is the one function that turns one into a
+ * body (RFC 9457 problem details): every problem+json answer (ProblemFilter's and the hooks'),
+ * a bulk item's `error`, a dead-lettered message's `x-problem`. Adding an error means adding a
+ * line here.
  */
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, title: 'Your request is not valid' },

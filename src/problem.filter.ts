@@ -13,6 +13,9 @@ export interface Problem {
   errors?: FieldError[];
 }
 
+/** A problem as a document: what an answer's body holds (a bulk item's error, a dead letter's x-problem). */
+export type ProblemBody = Omit<Problem, 'headers'>;
+
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST',
   404: 'ROUTE_NOT_FOUND',

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import {
+  bearerFor,
   Body,
   createPayment,
   expectInvalidFields,
@@ -8,6 +9,7 @@ import {
   expectStatus,
   getPayment,
   paymentBody,
+  paymentPath,
   storedTotal,
   uniqueId,
   expectEachTestStoresNothing,
@@ -138,6 +140,120 @@ describe('POST /payments/bulk imports each item on its own', () => {
 
     expect(search.body.total).toBe(2);
     expect(stats.body.amountByCurrency).toEqual({ EUR: 100, USD: 200 });
+  });
+});
+
+/**
+ * README: a bulk item's `error` is the problem its own POST /payments answers. Each case sends
+ * the bulk first and the single create second: both are refused, so the second finds the store
+ * as the first did. With auth on (403 for another organization) and a quota of one payment per
+ * organization (507).
+ */
+describe("a bulk item's error is, field for field, the problem POST /payments answers for the same body", () => {
+  const SECRET = 'bulk-problems-secret-0123456789abcdef0123456789abcdef';
+  let authed: TestApp;
+  let org: string;
+  let token: string;
+
+  beforeAll(async () => {
+    authed = await startTestApp({ bulkMaxItems: BULK_MAX_ITEMS, authJwtSecret: SECRET, orgMaxPayments: 1 });
+  });
+
+  afterAll(async () => {
+    await authed.close();
+  });
+
+  beforeEach(async () => {
+    org = uniqueId('org');
+    token = await bearerFor(SECRET, org, 'payments:write payments:read');
+  });
+
+  /** The item's result in a bulk of `item` alone, and the answer of POST /payments with `item`. */
+  async function bulkAndAlone(item: unknown): Promise<{ result: ItemResult; alone: request.Response }> {
+    const bulk = await request(authed.url).post('/payments/bulk').set('Authorization', token).send({ payments: [item] });
+    expectStatus(bulk, 200);
+    expect(bulk.body).toMatchObject({ created: 0, replayed: 0, failed: 1 });
+    const alone = await request(authed.url)
+      .post('/payments')
+      .set('Authorization', token)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(item));
+    return { result: (bulk.body.results as ItemResult[])[0], alone };
+  }
+
+  it('refuses amount -1 with the same VALIDATION_FAILED problem, code and instance included', async () => {
+    const item = paymentBody({ organizationId: org, amount: -1 });
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectInvalidFields(alone, ['amount']);
+    expect(result).toEqual({ index: 0, paymentId: item.paymentId, status: 400, error: alone.body });
+    expect(result.error).toMatchObject({ code: 'VALIDATION_FAILED', type: '/problems/validation-failed', instance: '/payments' });
+  });
+
+  it.each<[string, () => unknown]>([
+    ['several bad fields', () => paymentBody({ organizationId: org, amount: 1.5, currency: 'eu', userId: '' })],
+    ['a server-owned field', () => paymentBody({ organizationId: org, status: 'completed', version: 2 })],
+    ['a reserved paymentId', () => paymentBody({ organizationId: org, paymentId: 'search' })],
+    ['bad metadata', () => paymentBody({ organizationId: org, metadata: { nested: { deep: true } } })],
+    ['no organizationId, amount 0', () => ({ userId: 'u', amount: 0, currency: 'EUR' })],
+    ['a number, not an object', () => 42],
+    ['null, not an object', () => null],
+    ['a string, not an object', () => 'payment'],
+    ['an array, not an object', () => [paymentBody({ organizationId: org })]],
+  ])('refuses %s with the same 400 problem', async (_case, body) => {
+    const item = body();
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectProblem(alone, 400);
+    expect(result).toMatchObject({ index: 0, status: 400 });
+    expect(result.error).toEqual(alone.body);
+  });
+
+  it('refuses a paymentId stored with other fields with the same PAYMENT_ID_CONFLICT problem', async () => {
+    const stored = paymentBody({ organizationId: org });
+    expectStatus(await request(authed.url).post('/payments').set('Authorization', token).send(stored), 201);
+    const item: Body = { ...stored, amount: (stored.amount as number) + 1 };
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectProblem(alone, 409);
+    expect(result).toEqual({ index: 0, paymentId: item.paymentId, status: 409, error: alone.body });
+    expect(result.error).toMatchObject({ code: 'PAYMENT_ID_CONFLICT' });
+  });
+
+  it('refuses an item for another organization with the same ORGANIZATION_FORBIDDEN problem', async () => {
+    const item = paymentBody();
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectProblem(alone, 403);
+    expect(result).toEqual({ index: 0, paymentId: item.paymentId, status: 403, error: alone.body });
+    expect(result.error).toMatchObject({ code: 'ORGANIZATION_FORBIDDEN' });
+  });
+
+  it('refuses an invalid item for another organization as invalid, where POST /payments refuses it as forbidden (README: the one exception)', async () => {
+    // tenancy runs before validation for a single create (the guard), after it for an item (the handler)
+    const item = paymentBody({ amount: -1 });
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectProblem(alone, 403);
+    expect(alone.body).toMatchObject({ code: 'ORGANIZATION_FORBIDDEN' });
+    expect(result).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED', errors: [{ field: 'amount' }] } });
+  });
+
+  it('refuses a create past the organization quota with the same ORGANIZATION_QUOTA_EXCEEDED problem', async () => {
+    expectStatus(await request(authed.url).post('/payments').set('Authorization', token).send(paymentBody({ organizationId: org })), 201);
+    const item = paymentBody({ organizationId: org });
+
+    const { result, alone } = await bulkAndAlone(item);
+
+    expectProblem(alone, 507);
+    expect(result).toEqual({ index: 0, paymentId: item.paymentId, status: 507, error: alone.body });
+    expect(result.error).toMatchObject({ code: 'ORGANIZATION_QUOTA_EXCEEDED' });
+    expectProblem(await request(authed.url).get(paymentPath(item.paymentId as string)).set('Authorization', token), 404);
   });
 });
 

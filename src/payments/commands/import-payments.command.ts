@@ -1,10 +1,12 @@
 import { Command } from '@nestjs/cqrs';
+import type { ProblemBody } from '../../problem.filter';
 
 export interface ImportItemResult {
   index: number;
   paymentId: string | null;
   status: 201 | 200 | 400 | 403 | 409 | 507;
-  error?: { type: string; title: string; status: number; detail: string; errors?: { field: string; message: string }[] };
+  /** The problem the item would have had alone (see toProblem). */
+  error?: ProblemBody;
 }
 
 export interface ImportResult {

@@ -1,6 +1,7 @@
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
-import { AppError, OrganizationForbiddenError, problemType, RequestValidationError } from '../../errors';
+import { AppError, OrganizationForbiddenError, RequestValidationError } from '../../errors';
+import { ProblemBody, toProblem } from '../../problem.filter';
 import { validateDto } from '../../validation.pipe';
 import { CreatePaymentDto } from '../payment.dto';
 import { CreatePaymentCommand } from './create-payment.command';
@@ -47,12 +48,12 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
   }
 }
 
-function problemOf(e: AppError): NonNullable<ImportItemResult['error']> {
-  return {
-    type: problemType(e.code),
-    title: e.title,
-    status: e.status,
-    detail: e.detail,
-    ...(e.errors ? { errors: e.errors } : {}),
-  };
+/**
+ * The problem a POST /payments of the item alone answers, field for field (its `instance` too).
+ * Its headers are left out: they belong to a response, and the bulk answer is one 200.
+ */
+function problemOf(e: AppError): ProblemBody {
+  const { headers: _headers, ...body } = toProblem(e, '/payments');
+  void _headers;
+  return body;
 }
