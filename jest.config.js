@@ -23,7 +23,9 @@ module.exports = {
       displayName: 'e2e-pg',
       rootDir: 'test',
       testRegex: '\\.e2e-spec\\.ts$',
-      // process.e2e-spec boots real processes in memory mode; its PostgreSQL twin is pg-process
+      // process.e2e-spec boots real processes with an environment of its own, which this
+      // project's PostgreSQL mode does not reach: here it would run the same again. Real
+      // processes on PostgreSQL are crash.pg-spec's and messaging-faults.pg-spec's
       testPathIgnorePatterns: ['/process\\.e2e-spec\\.ts$'],
       setupFiles: ['<rootDir>/postgres-mode.ts'],
       ...postgres,

@@ -45,7 +45,11 @@ const ORGANIZATION_QUERY = {
   schema: { type: 'string', minLength: 1, maxLength: 64 },
 } as const;
 
-/** Routes only: each builds a command or a query and hands it to its bus. */
+/**
+ * Each route builds a command or a query and hands it to its bus; the one exception is
+ * GET /payments/stats/stream, which also frames the Server-Sent Events itself (a hijacked
+ * reply: the first document, then StatsStreams' pushes and pings).
+ */
 @ApiTags('payments')
 @ApiBearerAuth()
 @ApiProblems(...AUTH_ERRORS)

@@ -1,11 +1,12 @@
 import { HashIndexView } from './hash.index';
 
 /**
- * Equality index for fields that never change after insert (organizationId, userId,
- * currency): value -> the row ids holding it, appended in increasing order to a growable
- * Int32Array. 4 bytes per row, O(1) amortised add, and scans are tight loops over typed
- * memory in row order. Invariant (kept by PaymentStore): every row is in the list of its value
- * exactly once; rows are never removed.
+ * Equality index for a field that never changes after insert: value -> the row ids holding it,
+ * appended in increasing order to a growable Int32Array. The store keeps one, for userId (by
+ * the user's dictionary code); organizationId and currency are PaymentCells' groups. 4 bytes
+ * per row, O(1) amortised add, and scans are tight loops over typed memory in row order.
+ * Invariant (kept by PaymentStore): every row is in the list of its value exactly once; rows
+ * are never removed.
  */
 export class PostingIndex<K> implements HashIndexView<K> {
   readonly #lists = new Map<K, { rows: Int32Array; length: number }>();
