@@ -78,8 +78,9 @@ export class ImportItemResponse {
   @ApiProperty({ type: 'integer' }) index!: number;
   @ApiProperty({ type: 'string', nullable: true }) paymentId!: string | null;
   @ApiProperty({
-    enum: [201, 200, 400, 403, 409, 507],
-    description: 'The status the item would have had alone; 507 is /problems/store-full or /problems/organization-quota-exceeded (error.type)',
+    enum: [201, 200, 400, 403, 409, 503, 507],
+    description:
+      'The status the item would have had alone; 507 is /problems/store-full or /problems/organization-quota-exceeded (error.type); 503 (PostgreSQL mode) /problems/database-unavailable: the item was not stored, send it again',
   })
   status!: number;
   @ApiPropertyOptional({ type: ProblemResponse }) error?: ProblemResponse;

@@ -4,7 +4,7 @@ import type { ProblemBody } from '../../problem.filter';
 export interface ImportItemResult {
   index: number;
   paymentId: string | null;
-  status: 201 | 200 | 400 | 403 | 409 | 507;
+  status: 201 | 200 | 400 | 403 | 409 | 503 | 507;
   /** The problem the item would have had alone (see toProblem). */
   error?: ProblemBody;
 }
