@@ -1,5 +1,3 @@
-import { lowerBound } from './lower-bound';
-
 /**
  * Where the index reads an entry's sort key and tie-breaker: the store's own columns. The
  * index keeps only row ids, so both must answer for a row from the moment it is inserted (or
@@ -66,8 +64,7 @@ export const CHUNK_CAPACITY = 2048;
  * at 2/3 (as in a B*-tree). So about 4 bytes per entry for appends and ~4.5-5 for random
  * inserts, against ~32 for three JS arrays of keys, ids and rows.
  *
- * Costs, in calls to `SortKeys` (each a random memory access, so the thing to count); every
- * binary search is lowerBound() (lower-bound.ts):
+ * Costs, in calls to `SortKeys` (each a random memory access, so the thing to count):
  * - insert: an append (the new entry sorts after the last one: payments created now arrive in
  *   createdAt order) is O(1): one key() call, no search, no copy. Any other insert finds the
  *   chunk by binary search over the cached last keys (no calls, except id() on equal keys),
@@ -142,26 +139,37 @@ export class SortedIndex implements SortedIndexView {
 
     // The first chunk whose last entry does not sort before the new one: one exists (not an
     // append) and it is not after `last`, so search [0, last).
-    const c = lowerBound(0, last, (i) => {
-      const mk = lastKeys[i];
-      return mk < k || (mk === k && this.#tiedBefore(chunks[i][lens[i] - 1], row));
-    });
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const mk = lastKeys[mid];
+      if (mk < k || (mk === k && this.#tiedBefore(chunks[mid][lens[mid] - 1], row))) lo = mid + 1;
+      else hi = mid;
+    }
+    const c = lo;
     const rows = chunks[c];
     const len = lens[c];
     // The first entry in chunk c that does not sort before the new one: its last entry does
     // not, so search [0, len - 1). The keys of the entries either side of the insertion point
-    // fall out of the search (lowerBound's last probe on each side), which keeps `distinct` for
-    // free; where a side is never probed, its key is the neighbouring chunk's last key.
+    // fall out of the search (the last probe on each side), which keeps `distinct` for free.
     let predKey = c > 0 ? lastKeys[c - 1] : NaN;
     let succKey = lastKeys[c];
-    const at = lowerBound(0, len - 1, (i) => {
-      const r = rows[i];
+    lo = 0;
+    hi = len - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = rows[mid];
       const mk = keys.key(r);
-      const before = mk < k || (mk === k && this.#tiedBefore(r, row));
-      if (before) predKey = mk;
-      else succKey = mk;
-      return before;
-    }); // < len, so the chunk's last key does not change
+      if (mk < k || (mk === k && this.#tiedBefore(r, row))) {
+        lo = mid + 1;
+        predKey = mk;
+      } else {
+        hi = mid;
+        succKey = mk;
+      }
+    }
+    const at = lo; // < len, so the chunk's last key does not change
     if (len < this.#capacity) {
       rows.copyWithin(at + 1, at, len);
       rows[at] = row;
@@ -375,16 +383,29 @@ export class SortedIndex implements SortedIndexView {
    */
   #seek(key: number): void {
     const lastKeys = this.#lastKeys;
-    const c = lowerBound(0, lastKeys.length, (i) => lastKeys[i] < key);
-    this.#seekChunk = c;
-    if (c === lastKeys.length || key === -Infinity) {
+    let lo = 0;
+    let hi = lastKeys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lastKeys[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#seekChunk = lo;
+    if (lo === lastKeys.length || key === -Infinity) {
       this.#seekEntry = 0;
       return;
     }
     // The chunk's last entry qualifies: search [0, len - 1).
     const keys = this.#keys;
-    const rows = this.#chunks[c];
-    this.#seekEntry = lowerBound(0, this.#lens[c] - 1, (i) => keys.key(rows[i]) < key);
+    const rows = this.#chunks[lo];
+    let a = 0;
+    let b = this.#lens[lo] - 1;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (keys.key(rows[mid]) < key) a = mid + 1;
+      else b = mid;
+    }
+    this.#seekEntry = a;
   }
 
   /** Appends a new chunk holding just `row`. */
