@@ -1,7 +1,8 @@
 /**
  * A server process for the HTTP cases, started by bench.ts (pinned to its own core):
  *   service: the real application (createApp) with the cache off and logs silent, its
- *            PaymentStore preloaded with the bench's N payments;
+ *            PaymentStore preloaded with the bench's N payments (write by write, or with
+ *            BENCH_PRELOAD=bulk as the load at start does: loadStoreInBulk);
  *   bare:    a bare Fastify serving GET /payments/:id from a Map of the same N payments and
  *            POST /payments with a JSON-schema-validated body (the issue's reference);
  *   nest:    plain NestJS serving GET /payments/:id through the QueryBus from such a Map and
@@ -12,7 +13,7 @@
 import '../src/tracing/register';
 import { randomUUID } from 'node:crypto';
 import { createPayment, NewPayment, Payment } from '../src/payments/payment';
-import { generatePayments, loadStore } from './dataset';
+import { generatePayments, loadStore, loadStoreInBulk } from './dataset';
 
 const MAX_AMOUNT = 99_999_999_999;
 
@@ -67,7 +68,9 @@ async function startService(payments: Payment[]): Promise<number> {
   const { PaymentStore } = await import('../src/payments/store/payment.store');
   const { BENCH_CONFIG } = await import('./project');
   const app = await createApp(BENCH_CONFIG);
-  loadStore(app.get(PaymentStore), payments);
+  // BENCH_PRELOAD=bulk: as a restart from PostgreSQL loads (bench:stall at 10M), else write by write
+  if (process.env.BENCH_PRELOAD === 'bulk') loadStoreInBulk(app.get(PaymentStore), payments);
+  else loadStore(app.get(PaymentStore), payments);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
