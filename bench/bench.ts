@@ -24,9 +24,12 @@
  * Ten million payments (issue 18), not in CI: `BENCH_N=10000000 BENCH_HTTP=0 BENCH_PG=0 npm run
  * bench` for the in-process cases (about 25 minutes: the naive scan reads 10M objects per query;
  * LokiJS is skipped), then the 10M figures of the other scripts: `BENCH_N=10000000 npm run
- * bench:import` (RSS after an import over HTTP), `BENCH_N=10000000 npm run bench:stall` (GET p99
- * beside the slowest query shapes), `BENCH_N=10000000 BENCH_PG_DIRECT=1 npm run bench:pg`
- * (PostgreSQL: restart time, and PostgreSQL queried directly).
+ * bench:import` (RSS after an import over HTTP), `BENCH_STALL_N=10000000 BENCH_STALL_S=60
+ * BENCH_STALL_BASE=<commit> npm run bench:stall` (GET p99 over 60 s, alone and beside the slowest
+ * query shapes, with the longest GC pause), `BENCH_N=10000000 PGSTART_VARIANTS=base=<commit>,new=.
+ * node --expose-gc --max-old-space-size=8192 -r ts-node/register/transpile-only bench/pg-start.ts`
+ * (the PostgreSQL restart), `BENCH_N=10000000 BENCH_PG_DIRECT_ONLY=1 BENCH_PG_DIRECT_SAMPLES=20
+ * npm run bench:pg` (PostgreSQL queried directly).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
