@@ -374,7 +374,7 @@ describe('PaymentReader', () => {
         const ix = store.indexes;
         const org = store.dictionaries.organization.find('org-a');
         let read = 0;
-        for (const index of [ix.amount, ix.createdAt, ix.createdAtOf(org)!]) {
+        for (const index of [ix.amount, ix.createdAt, ix.createdAtIndexOf(org)!]) {
           const walkFn = index.walk.bind(index);
           jest.spyOn(index, 'walk').mockImplementation((d, from, visit) => walkFn(d, from, (row) => (read++, visit(row))));
           const rangeFn = index.forEachInRange.bind(index);

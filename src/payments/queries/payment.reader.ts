@@ -170,7 +170,7 @@ export class PaymentReader {
     const params = plan.params;
     if (params === null || params.user >= 0) return undefined;
     const ix = this.store.indexes;
-    const index = byAmount ? (params.org < 0 ? ix.amount : undefined) : params.org < 0 ? ix.createdAt : ix.createdAtOf(params.org);
+    const index = byAmount ? (params.org < 0 ? ix.amount : undefined) : params.org < 0 ? ix.createdAt : ix.createdAtIndexOf(params.org);
     if (index === undefined) return undefined;
     const cells = this.store.cells;
     const counted = plan.driver === 'cells' ? plan.cells : cells.select(params);
@@ -185,7 +185,7 @@ export class PaymentReader {
       narrowed && params.minAmount === -Infinity && params.maxAmount === Infinity && params.statusMask === ALL_STATUSES && params.currencies === undefined
         ? params.org < 0
           ? ix.createdAt
-          : ix.createdAtOf(params.org)
+          : ix.createdAtIndexOf(params.org)
         : undefined;
     // the sort key's bounds [lo, hi): amounts are integers, so amount <= max is amount < max + 1
     const lo = byAmount ? params.minAmount : params.from;
@@ -374,7 +374,7 @@ export class PaymentReader {
   #timeRangeReader(params: FilterParams): (lo: number, hi: number, visit: (cell: Cell, slot: number) => void) => void {
     const ix = this.store.indexes;
     // the organization's own createdAt index holds only its rows: never more than the global one
-    const index = (params.org >= 0 ? ix.createdAtOf(params.org) : undefined) ?? ix.createdAt;
+    const index = (params.org >= 0 ? ix.createdAtIndexOf(params.org) : undefined) ?? ix.createdAt;
     const cells = this.store.cells;
     const selected = cells.select(params);
     const inCells = selected.reduce((n, c) => n + c.length, 0);

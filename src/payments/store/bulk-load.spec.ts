@@ -96,7 +96,7 @@ function view(store: PaymentStore, payments: Payment[]) {
     byId: payments.map((p) => store.withId(p.paymentId).length),
     amount: walk(ix.amount, store),
     createdAt: walk(ix.createdAt, store),
-    perOrganization: orgs.map((org) => walk(ix.createdAtOf(store.dictionaries.organization.find(org)), store)),
+    perOrganization: orgs.map((org) => walk(ix.createdAtIndexOf(store.dictionaries.organization.find(org)), store)),
     indexes: store.describeIndexes(),
     perOrganizationIndexes: orgs.map((org) => store.describeIndexes(org)),
     bytes: store.capacity.bytes,

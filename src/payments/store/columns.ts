@@ -1,3 +1,6 @@
+/** What Dictionary.find answers for a value no row ever held (codes are >= 0). */
+export const NOT_FOUND = -1;
+
 /** Interns strings as small integer codes, so that columns hold numbers, not strings. */
 export class Dictionary {
   readonly #codes = new Map<string, number>();
@@ -14,9 +17,9 @@ export class Dictionary {
     return code;
   }
 
-  /** The code of `value`, or -1 if no row ever held it. */
+  /** The code of `value`, or NOT_FOUND if no row ever held it. */
   find(value: string): number {
-    return this.#codes.get(value) ?? -1;
+    return this.#codes.get(value) ?? NOT_FOUND;
   }
 
   value(code: number): string {

@@ -125,7 +125,7 @@ function expectIndexesHold(store: PaymentStore, expected: Map<string, Payment>):
   // each organization's own createdAt index: its rows, in the same (createdAt, paymentId) order
   const byTime = [...ix.createdAt.range(-Infinity, Infinity)];
   for (const org of new Set([...expected.values()].map((p) => p.organizationId))) {
-    const own = ix.createdAtOf(dicts.organization.find(org))!;
+    const own = ix.createdAtIndexOf(dicts.organization.find(org))!;
     expect([...own.range(-Infinity, Infinity)]).toEqual(byTime.filter((row) => store.row(row).organizationId === org));
   }
 }

@@ -116,7 +116,7 @@ export class PaymentStore {
   #indexViews(): PaymentIndexes {
     const byOrg = this.#orgCreatedAt;
     return {
-      createdAtOf: (org) => byOrg[org],
+      createdAtIndexOf: (org) => byOrg[org],
       cells: this.#cells,
       userId: this.#userId,
       amount: this.#amount,

@@ -14,7 +14,7 @@ export interface PaymentIndexes {
   readonly amount: SortedIndexView;
   readonly createdAt: SortedIndexView;
   /** createdAt of one organization's payments (by organization code). */
-  createdAtOf(org: number): SortedIndexView | undefined;
+  createdAtIndexOf(org: number): SortedIndexView | undefined;
   readonly dictionaries: ColumnDictionaries;
 }
 
@@ -99,7 +99,7 @@ export function planSearch(f: PaymentFilter, ix: PaymentIndexes): Plan {
   }
   if (params.from !== -Infinity || params.to !== Infinity) {
     plans.push(range('createdAt', ix.createdAt, params, params.from, params.to));
-    const own = params.org >= 0 ? ix.createdAtOf(params.org) : undefined;
+    const own = params.org >= 0 ? ix.createdAtIndexOf(params.org) : undefined;
     if (own !== undefined) plans.push(range('orgCreatedAt', own, params, params.from, params.to));
   }
   return plans.reduce((best, p) => (p.cost < best.cost ? p : best));

@@ -1,9 +1,16 @@
 import { PAYMENT_STATUSES } from '../payment';
-import { ColumnDictionaries } from './columns';
+import { ColumnDictionaries, NOT_FOUND } from './columns';
 import { PaymentFilter } from './payment-filter';
 import { timeMs } from '../../iso-time';
 
-/** A filter with its strings resolved to column codes; -2 = no condition on that field. */
+/**
+ * FilterParams.org and .user when the filter puts no condition on that field. A condition is a
+ * code (>= 0), so `>= 0` asks "is there one"; a value no row holds (NOT_FOUND) never gets here:
+ * filterParams() answers null instead.
+ */
+export const ANY_CODE = -2;
+
+/** A filter with its strings resolved to column codes (org and user: a code, or ANY_CODE). */
 export interface FilterParams {
   org: number;
   user: number;
@@ -17,9 +24,9 @@ export interface FilterParams {
 
 /** Resolves a filter against the dictionaries; null when it can match nothing. */
 export function filterParams(f: PaymentFilter, dicts: ColumnDictionaries): FilterParams | null {
-  const org = f.organizationId === undefined ? -2 : dicts.organization.find(f.organizationId);
-  const user = f.userId === undefined ? -2 : dicts.user.find(f.userId);
-  if (org === -1 || user === -1) return null;
+  const org = f.organizationId === undefined ? ANY_CODE : dicts.organization.find(f.organizationId);
+  const user = f.userId === undefined ? ANY_CODE : dicts.user.find(f.userId);
+  if (org === NOT_FOUND || user === NOT_FOUND) return null;
   let statusMask = 0;
   for (const s of f.statuses ?? PAYMENT_STATUSES) statusMask |= 1 << PAYMENT_STATUSES.indexOf(s);
   let currencies: Uint8Array | undefined;
