@@ -1,4 +1,4 @@
-import { Payment, PAYMENT_STATUSES, PaymentStatus } from '../payment';
+import { Payment, PAYMENT_STATUS_COUNT, PAYMENT_STATUSES, PaymentStatus } from '../payment';
 import { timeMs } from '../../iso-time';
 
 /** An integer sum that never rounds: a number while safe, a bigint past 2^53 - 1. */
@@ -175,7 +175,7 @@ export class StatsAccumulator {
     for (const c of this.#byCurrency.values()) if (c.count !== 0) currencies.push(c);
     currencies.sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0));
     const byStatus = {} as Record<PaymentStatus, number>;
-    for (let i = 0; i < PAYMENT_STATUSES.length; i++) byStatus[PAYMENT_STATUSES[i]] = this.#byStatus[i];
+    for (let i = 0; i < PAYMENT_STATUS_COUNT; i++) byStatus[PAYMENT_STATUSES[i]] = this.#byStatus[i];
     const byCurrency: Record<string, number> = {};
     const amountByCurrency: Record<string, number | string> = {};
     const refundedAmountByCurrency: Record<string, number | string> = {};
@@ -210,7 +210,7 @@ export class StatsAccumulator {
  * largest amount) the caller folds into exact sums instead.
  */
 export class StatsFold {
-  /** By currency code x 4 + status index. */
+  /** By currency code x PAYMENT_STATUS_COUNT + status index. */
   readonly count: Float64Array;
   readonly amount: Float64Array;
   readonly refunded: Float64Array;
@@ -225,9 +225,9 @@ export class StatsFold {
     readonly currencies: number,
     series?: { fromMs: number; toMs: number; interval: Interval },
   ) {
-    this.count = new Float64Array(currencies * PAYMENT_STATUSES.length);
-    this.amount = new Float64Array(currencies * PAYMENT_STATUSES.length);
-    this.refunded = new Float64Array(currencies * PAYMENT_STATUSES.length);
+    this.count = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
+    this.amount = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
+    this.refunded = new Float64Array(currencies * PAYMENT_STATUS_COUNT);
     this.bucketMs = series === undefined ? 1 : INTERVAL_MS[series.interval];
     this.firstBucketMs = series === undefined ? 0 : Math.floor(series.fromMs / this.bucketMs) * this.bucketMs;
     const buckets = series === undefined ? 0 : bucketCount(series.fromMs, series.toMs, series.interval);
@@ -237,7 +237,7 @@ export class StatsFold {
 
   /** `count` payments of one status and currency (their buckets are added by the caller). */
   add(status: number, currency: number, count: number, amount: number, refunded: number): void {
-    const k = currency * PAYMENT_STATUSES.length + status;
+    const k = currency * PAYMENT_STATUS_COUNT + status;
     this.count[k] += count;
     this.amount[k] += amount;
     this.refunded[k] += refunded;
@@ -262,7 +262,7 @@ export class StatsFold {
 
   /** Adds everything folded to `acc`; `currencyOf` names a currency code. */
   addTo(acc: StatsAccumulator, currencyOf: (code: number) => string): void {
-    const statuses = PAYMENT_STATUSES.length;
+    const statuses = PAYMENT_STATUS_COUNT;
     for (let currency = 0; currency < this.currencies; currency++) {
       let totals: CurrencyTotals | undefined;
       for (let s = 0; s < statuses; s++) {
