@@ -144,6 +144,55 @@ describe('tenant isolation with auth on', () => {
     });
   });
 
+  /**
+   * The tenancy rule (tenancy.ts: actingOrganization), once per route that can name an
+   * organization: naming org B with org A's token is a 403 ORGANIZATION_FORBIDDEN naming the
+   * field, and org B's data is as it was. Bulk refuses the item, not the request.
+   */
+  describe('the tenancy rule, route by route', () => {
+    type Case = [route: string, send: (id: string) => Promise<Response>];
+    const cases: Case[] = [
+      ['POST /payments', (id) => post(t.url, '/payments', { ...secret(`${id}-new`), organizationId: orgB }, tokenA)],
+      ['GET /payments/search', () => get(t.url, `/payments/search?organizationId=${orgB}`, tokenA)],
+      ['GET /payments/stats', () => get(t.url, `/payments/stats?organizationId=${orgB}`, tokenA)],
+      ['GET /payments/stats/stream', () => get(t.url, `/payments/stats/stream?organizationId=${orgB}`, tokenA)],
+      ['GET /payments/:id', (id) => get(t.url, `${paymentPath(id)}?organizationId=${orgB}`, tokenA)],
+      ['POST /payments/:id/events', (id) => post(t.url, `${paymentPath(id)}/events?organizationId=${orgB}`, { type: 'PaymentFailed', data: { error: 'x' } }, tokenA)],
+      ['POST /admin/sync', () => post(t.url, '/admin/sync', { organizationId: orgB }, adminA)],
+      ['GET /admin/sync/:paymentId', (id) => get(t.url, `/admin/sync/${id}?organizationId=${orgB}`, adminA)],
+    ];
+
+    it.each(cases)('%s: naming another organization is a 403 and changes nothing of it', async (_route, send) => {
+      const id = uniqueId('pb');
+      expectStatus(await post(t.url, '/payments', secret(id), tokenB), 201);
+      const before = await get(t.url, '/payments/stats', tokenB);
+
+      const res = await send(id);
+
+      expectProblem(res, 403);
+      expect(res.body).toMatchObject({ code: 'ORGANIZATION_FORBIDDEN', detail: expect.stringMatching(/organizationId/) });
+      expect(JSON.stringify(res.body)).not.toContain('CONFIDENTIAL');
+      expect((await get(t.url, '/payments/stats', tokenB)).body).toEqual(before.body);
+      expect((await get(t.url, paymentPath(id), tokenB)).body).toMatchObject({ status: 'pending', version: 1 });
+    });
+
+    it('POST /payments/bulk: an item naming another organization fails alone with 403, before validation, and the others are stored', async () => {
+      const before = await get(t.url, '/payments/stats', tokenB);
+      const own = paymentBody({ organizationId: undefined });
+      const foreign = { ...secret(uniqueId('pb')), organizationId: orgB };
+      const foreignAndInvalid = { ...secret(uniqueId('pb')), organizationId: orgB, amount: -1 };
+
+      const res = await post(t.url, '/payments/bulk', { payments: [foreign, own, foreignAndInvalid] }, tokenA);
+
+      expectStatus(res, 200);
+      expect(res.body).toMatchObject({ created: 1, replayed: 0, failed: 2 });
+      expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([403, 201, 403]);
+      expect(res.body.results[2].error).toMatchObject({ code: 'ORGANIZATION_FORBIDDEN' });
+      expect((await get(t.url, '/payments/stats', tokenB)).body).toEqual(before.body);
+      expect((await get(t.url, paymentPath(own.paymentId as string), tokenA)).body).toMatchObject({ organizationId: orgA });
+    });
+  });
+
   describe('admin routes: an organization admin acts on its own organization, the operator on all', () => {
     it("refuses org A's admin a sync of org B (403) and syncs only org A when the body names none", async () => {
       expectStatus(await post(t.url, '/payments', paymentBody({ organizationId: undefined }), tokenB), 201);

@@ -37,6 +37,7 @@ export function countHeader(rawHeaders: readonly string[], name: string): number
 export async function registerProtection(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.decorateRequest('auth', null);
+  fastify.decorateRequest('refusedItems', null);
   if (config.authJwtSecret !== undefined) {
     const verifier = new JwtVerifier(config.authJwtSecret, {
       clockSkewSeconds: config.authClockSkewSeconds,

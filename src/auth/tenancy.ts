@@ -3,6 +3,25 @@ import type { FastifyRequest } from 'fastify';
 import { OrganizationForbiddenError, RequestValidationError } from '../errors';
 import { Caller, OPERATOR } from './caller';
 
+/*
+ * Tenancy, in one place. The rule (actingOrganization): a caller acts for its token's
+ * organization only; naming another is a 403, naming none means its own. It is applied at the
+ * edge, here, before a route's handler runs (by the ScopesGuard for routes marked
+ * @ActsForCaller, by the controllers for the paymentId routes and /admin), so that the commands
+ * and queries carry an organizationId that is already the caller's: below the controllers it is
+ * an address (paymentIds are unique per organization), never checked again.
+ */
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * POST /payments/bulk with auth on: the items the rule refused, by index (null otherwise).
+     * Each fails alone with its 403, before validation, as the same item sent alone would.
+     */
+    refusedItems: ReadonlyMap<number, OrganizationForbiddenError> | null;
+  }
+}
+
 /** The verified caller of a request, or undefined in open mode. */
 export const CurrentCaller = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Caller | undefined => ctx.switchToHttp().getRequest<FastifyRequest>().auth?.caller,
@@ -13,8 +32,8 @@ export const ACTS_FOR_CALLER = 'actsForCaller';
 /**
  * Marks a route whose body or query names an `organizationId`: tenancy at the edge, before
  * validation. The request acts for the token's organization: an `organizationId` that names
- * another one is a 403; an absent one becomes the token's. Bulk items get the default here and
- * are checked one by one by the import handler (a foreign item fails alone). Applied by the
+ * another one is a 403; an absent one becomes the token's. A bulk item for another organization
+ * is set aside in `request.refusedItems` (it fails alone, the others go on). Applied by the
  * ScopesGuard once the token and its scope are checked (guards run before the pipes), so that
  * no interceptor (and no Observable) runs on every request.
  */
@@ -24,7 +43,7 @@ export const ActsForCaller = () => SetMetadata(ACTS_FOR_CALLER, true);
 export function applyTenancy(request: FastifyRequest, caller: Caller): void {
   scope(request.query, caller);
   const body = request.body as { payments?: unknown } | undefined;
-  if (Array.isArray(body?.payments)) body.payments.forEach((item) => defaultOrganization(item, caller));
+  if (Array.isArray(body?.payments)) request.refusedItems = scopeItems(body.payments, caller);
   else scope(body, caller);
 }
 
@@ -37,7 +56,7 @@ export function applyTenancy(request: FastifyRequest, caller: Caller): void {
 export function addressedOrganization(request: FastifyRequest): string | undefined {
   const caller = request.auth?.caller;
   const named = namedOrganization(request);
-  return caller === undefined ? named : ownOrganization(caller, named);
+  return caller === undefined ? named : actingOrganization(caller, named);
 }
 
 /**
@@ -47,7 +66,7 @@ export function addressedOrganization(request: FastifyRequest): string | undefin
  * one named, or all.
  */
 export function administeredOrganization(caller: Caller | undefined, named: string | undefined): string | undefined {
-  return caller === undefined || caller.scopes.has(OPERATOR) ? named : ownOrganization(caller, named);
+  return caller === undefined || caller.scopes.has(OPERATOR) ? named : actingOrganization(caller, named);
 }
 
 /** The `organizationId` query parameter of a request, checked (one string of 1-64 characters). */
@@ -59,19 +78,37 @@ export function namedOrganization(request: FastifyRequest): string | undefined {
   return named;
 }
 
-/** The caller's organization; naming another (whatever the value) is a 403. */
-function ownOrganization(caller: Caller, named: unknown): string {
+/**
+ * The tenancy rule: the organization a caller acts for is its token's; naming another (whatever
+ * the value) is a 403, naming none (undefined) means its own.
+ */
+export function actingOrganization(caller: Caller, named: unknown): string {
   if (named !== undefined && named !== caller.org) throw new OrganizationForbiddenError('organizationId');
   return caller.org;
 }
 
 function scope(target: unknown, caller: Caller): void {
-  if (isRecord(target)) target.organizationId = ownOrganization(caller, target.organizationId);
+  if (isRecord(target)) target.organizationId = actingOrganization(caller, target.organizationId);
 }
 
-function defaultOrganization(item: unknown, caller: Caller): void {
-  if (isRecord(item) && item.organizationId === undefined) item.organizationId = caller.org;
+/** Scopes each item object as a single body; the refusals, by index (null when none). */
+function scopeItems(items: unknown[], caller: Caller): Map<number, OrganizationForbiddenError> | null {
+  let refused: Map<number, OrganizationForbiddenError> | null = null;
+  items.forEach((item, index) => {
+    try {
+      scope(item, caller);
+    } catch (error) {
+      if (!(error instanceof OrganizationForbiddenError)) throw error;
+      (refused ??= new Map()).set(index, error);
+    }
+  });
+  return refused;
 }
+
+/** The bulk items the tenancy rule refused (see applyTenancy); null in open mode or when none. */
+export const RefusedItems = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<FastifyRequest>().refusedItems,
+);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

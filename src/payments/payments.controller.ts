@@ -3,10 +3,10 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller } from '../auth/caller';
 import { callerKey } from '../auth/protection';
 import { RequireScope } from '../auth/scopes.guard';
-import { ActsForCaller, addressedOrganization, CurrentCaller } from '../auth/tenancy';
+import { ActsForCaller, addressedOrganization, RefusedItems } from '../auth/tenancy';
+import type { OrganizationForbiddenError } from '../errors';
 import { heavyLane } from '../http/heavy-lane';
 import { PAYMENT_SCHEMA, SEARCH_RESULT_SCHEMA } from '../http/payment.schema';
 import { ApiProblems } from '../openapi';
@@ -86,8 +86,8 @@ export class PaymentsController {
   @ApiOperation({ summary: 'Import many payments; each item stands or fails alone' })
   @ApiOkResponse({ type: ImportResponse })
   @ApiProblems(...BODY_ERRORS, ...WRITE_UNAVAILABLE)
-  import(@Body() body: ImportPaymentsDto, @CurrentCaller() caller?: Caller) {
-    return this.commandBus.execute(new ImportPaymentsCommand(body.payments, caller?.org));
+  import(@Body() body: ImportPaymentsDto, @RefusedItems() refused: ReadonlyMap<number, OrganizationForbiddenError> | null) {
+    return this.commandBus.execute(new ImportPaymentsCommand(body.payments, refused ?? undefined));
   }
 
   @Get('search')

@@ -7,7 +7,11 @@ export class ApplyPaymentEventCommand extends Command<Payment> {
     readonly paymentId: string,
     readonly eventId: string | undefined,
     readonly event: PaymentEvent,
-    /** The caller's tenant: a payment of another one is "not found". */
+    /**
+     * The payment's organization, as an address (paymentIds are unique per organization): with
+     * auth on, the caller's, decided at the edge (see tenancy.ts); undefined for the only payment
+     * with this paymentId.
+     */
     readonly organizationId?: string,
   ) {
     super();

@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import type { AppError } from '../../errors';
 import type { ProblemBody } from '../../problem.filter';
 
 export interface ImportItemResult {
@@ -18,10 +19,13 @@ export interface ImportResult {
 
 /** Imports many payments; each item succeeds or fails as it would alone. */
 export class ImportPaymentsCommand extends Command<ImportResult> {
-  /** `organizationId`: the caller's tenant; an item for another one fails with 403. */
+  /**
+   * `refused`: items the edge refused before validation, by index (with auth on, an item for
+   * another organization: see applyTenancy); each fails alone with its error.
+   */
   constructor(
     readonly items: readonly unknown[],
-    readonly organizationId?: string,
+    readonly refused?: ReadonlyMap<number, AppError>,
   ) {
     super();
   }

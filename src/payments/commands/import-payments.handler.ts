@@ -1,6 +1,6 @@
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
-import { AppError, OrganizationForbiddenError, RequestValidationError } from '../../errors';
+import { AppError, RequestValidationError } from '../../errors';
 import { ProblemBody, toProblem } from '../../problem.filter';
 import { validateDto } from '../../validation.pipe';
 import { CreatePaymentDto } from '../payment.dto';
@@ -14,14 +14,14 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
     private readonly config: AppConfig,
   ) {}
 
-  async execute({ items, organizationId }: ImportPaymentsCommand): Promise<ImportResult> {
+  async execute({ items, refused }: ImportPaymentsCommand): Promise<ImportResult> {
     if (items.length > this.config.bulkMaxItems) {
       throw RequestValidationError.field('payments', `payments may hold at most ${this.config.bulkMaxItems} items`);
     }
     // All items are submitted at once, in order: in PostgreSQL mode the group commit then
     // writes them in a few transactions instead of one round trip each. Each item still
     // succeeds or fails alone, and a paymentId repeated in the file is created once.
-    const results = await Promise.all(items.map((item, index) => this.#importOne(index, item, organizationId)));
+    const results = await Promise.all(items.map((item, index) => this.#importOne(index, item, refused?.get(index))));
     return {
       created: results.filter((r) => r.status === 201).length,
       replayed: results.filter((r) => r.status === 200).length,
@@ -30,22 +30,25 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
     };
   }
 
-  async #importOne(index: number, item: unknown, organizationId: string | undefined): Promise<ImportItemResult> {
+  /** `refusal`: the edge's answer for this item, if it refused it (checked first, as for a single create). */
+  async #importOne(index: number, item: unknown, refusal: AppError | undefined): Promise<ImportItemResult> {
     const claimedId = (item as { paymentId?: unknown } | null)?.paymentId;
     const paymentId = typeof claimedId === 'string' ? claimedId : null;
+    if (refusal !== undefined) return failed(index, paymentId, refusal);
     const valid = validateDto(CreatePaymentDto, item);
-    if (!valid.ok) return { index, paymentId, status: 400, error: problemOf(new RequestValidationError(valid.errors)) };
-    if (organizationId !== undefined && valid.value.organizationId !== organizationId) {
-      return { index, paymentId, status: 403, error: problemOf(new OrganizationForbiddenError('organizationId')) };
-    }
+    if (!valid.ok) return failed(index, paymentId, new RequestValidationError(valid.errors));
     try {
       const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(valid.value));
       return { index, paymentId: payment.paymentId, status: created ? 201 : 200 };
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
-      return { index, paymentId, status: e.status as ImportItemResult['status'], error: problemOf(e) };
+      return failed(index, paymentId, e);
     }
   }
+}
+
+function failed(index: number, paymentId: string | null, e: AppError): ImportItemResult {
+  return { index, paymentId, status: e.status as ImportItemResult['status'], error: problemOf(e) };
 }
 
 /**
