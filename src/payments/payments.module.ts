@@ -15,7 +15,9 @@ import { CheckSyncHandler } from './queries/check-sync.handler';
 import { GetPaymentStatsHandler } from './queries/get-payment-stats.handler';
 import { GetPaymentHandler } from './queries/get-payment.handler';
 import { GetStoreInfoHandler } from './queries/get-store-info.handler';
-import { PaymentReader } from './queries/payment.reader';
+import { QueryCache } from './queries/query-cache';
+import { SearchCalculator } from './queries/search-calculator';
+import { StatsCalculator } from './queries/stats-calculator';
 import { SearchPaymentsHandler } from './queries/search-payments.handler';
 import { StatsStreams } from './queries/stats-streams';
 import { PaymentStore } from './store/payment.store';
@@ -50,8 +52,10 @@ export class PaymentsModule {
         ImportPaymentsHandler,
         ApplyPaymentEventHandler,
         SynchronizeStoreHandler,
-        // query side: reads through the cached reader
-        PaymentReader,
+        // query side: the handlers compute through the calculators, behind the query cache
+        QueryCache,
+        SearchCalculator,
+        StatsCalculator,
         GetPaymentHandler,
         SearchPaymentsHandler,
         GetPaymentStatsHandler,

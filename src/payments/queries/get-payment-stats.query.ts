@@ -1,6 +1,11 @@
 import { Query } from '@nestjs/cqrs';
-import { PaymentStats } from '../store/stats';
-import { StatsRequest } from './payment.reader';
+import { PaymentFilter } from '../store/payment-filter';
+import { Interval, PaymentStats } from '../store/stats';
+
+export interface StatsRequest {
+  filter: PaymentFilter;
+  interval?: Interval;
+}
 
 export class GetPaymentStatsQuery extends Query<PaymentStats> {
   constructor(readonly request: StatsRequest) {
