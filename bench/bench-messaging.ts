@@ -41,7 +41,7 @@
  * service, e.g. --cpu-prof --cpu-prof-dir=.scratch/prof). Every queue and exchange of the
  * section's prefixes is deleted at the end. Alone, the results go to bench/results/messaging.json.
  */
-import { Histogram, histogramDelta, histogramOf, metricValue, parseMetrics, Sample } from './postgres';
+import { Histogram, histogramDelta, histogramOf, metricValue, parseMetrics, Sample } from './metrics-text';
 import amqplib, { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { goalLine } from './format';
 import { evaluateGoals } from './goals';
 import { hasTaskset, machineInfo, pinSelf } from './measure';
-import { postgresReport, postgresSection } from './postgres';
+import { postgresReport } from './pg-report';
+import { postgresSection } from './postgres';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const SMOKE = process.env.BENCH_SMOKE === '1';

@@ -64,7 +64,7 @@ async function withClient<T>(url: string, f: (c: Client) => Promise<T>): Promise
   }
 }
 
-/** The service's INSERT less its ON CONFLICT: the fill builds the keys after the rows (as bench/postgres.ts' fill). */
+/** The service's INSERT less its ON CONFLICT: the fill builds the keys after the rows (as bench/pg-fill.ts' fill). */
 const FILL_INSERT = INSERT_PAYMENTS.replace(/\s*ON CONFLICT \(organization_id, payment_id\) DO NOTHING\s*$/, '');
 
 /** Fills pgstart_<N> with the first N payments of the data set, unless a finished fill is there. */
@@ -91,7 +91,7 @@ async function ensureFilled(): Promise<string> {
   let b = 0;
   try {
     await migrate(pool);
-    // rows first, keys and indexes after (each one sort), as bench/postgres.ts' fill
+    // rows first, keys and indexes after (each one sort), as bench/pg-fill.ts' fill
     const { rows: indexes } = await pool.query<{ name: string; def: string }>(
       `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'payments'
          AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'payments'::regclass)`,
