@@ -4,7 +4,11 @@ import fastJsonStringify from 'fast-json-stringify';
 import { createPayment, Payment, PAYMENT_STATUSES, transition } from '../payments/payment';
 import { AppConfig } from '../config';
 import { MetricsService } from '../metrics/metrics.service';
-import { PaymentReader } from '../payments/queries/payment.reader';
+import { QueryCache } from '../payments/queries/query-cache';
+import { SearchCalculator } from '../payments/queries/search-calculator';
+import { SearchPaymentsHandler } from '../payments/queries/search-payments.handler';
+import { SearchPaymentsQuery } from '../payments/queries/search-payments.query';
+import { StatsCalculator } from '../payments/queries/stats-calculator';
 import { PaymentStore } from '../payments/store/payment.store';
 import { PAYMENT_FIELDS, PAYMENT_SCHEMA, SEARCH_RESULT_SCHEMA } from './payment.schema';
 
@@ -59,14 +63,16 @@ describe('PAYMENT_SCHEMA (the response serializer of the payment routes)', () =>
 describe('SEARCH_RESULT_SCHEMA (the response serializer of GET /payments/search)', () => {
   const serializeSearch = fastJsonStringify(SEARCH_RESULT_SCHEMA as object);
 
-  it('names the fields of a search answer, in the order the reader writes them', async () => {
+  it('names the fields of a search answer, in the order the search handler writes them', async () => {
     const config = new AppConfig({ cacheTtlSeconds: 0 });
     const store = new PaymentStore(config);
     store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 1, currency: 'EUR' }, 'p1', new Date(0).toISOString()));
-    const reader = new PaymentReader(store, {} as never, new MetricsService(), config);
+    // the cache is off (TTL 0): never reached
+    const cache = new QueryCache(store, {} as never, new MetricsService(), config);
+    const handler = new SearchPaymentsHandler(cache, new SearchCalculator(store, new StatsCalculator(store)));
     for (const req of [{}, { organizationId: 'o' }, { organizationId: 'nobody' }]) {
       for (const extra of [{}, { page: 3 }]) {
-        const answer = await reader.search({ filter: req, sort: '-createdAt', size: 1, ...extra });
+        const answer = await handler.execute(new SearchPaymentsQuery({ filter: req, sort: '-createdAt', size: 1, ...extra }));
         expect(Object.keys(answer)).toEqual(Object.keys(SEARCH_RESULT_SCHEMA.properties));
         expect(serializeSearch(answer)).toBe(JSON.stringify(answer));
       }

@@ -31,7 +31,7 @@ export const PAYMENT_SCHEMA = {
 /** The fields the schema serializes: a payment holding any other field must not use it. */
 export const PAYMENT_FIELDS: readonly string[] = Object.keys(PAYMENT_SCHEMA.properties);
 
-/** A search answer (PaymentReader's SearchResult): one page of payments and where it is. */
+/** A search answer (SearchPaymentsHandler's SearchResult): one page of payments and where it is. */
 export const SEARCH_RESULT_SCHEMA = {
   type: 'object',
   properties: {

@@ -1,4 +1,4 @@
-import { createCache } from 'cache-manager';
+import { type Cache, createCache } from 'cache-manager';
 import { createKeyv } from 'cacheable';
 import { AppConfig } from '../../config';
 import { AppError, RequestValidationError } from '../../errors';
@@ -8,8 +8,14 @@ import { SearchSort, SORTS } from '../payment.dto';
 import { PaymentStore } from '../store/payment.store';
 import { PaymentFilter } from '../store/payment-filter';
 import { Interval, PaymentStats } from '../store/stats';
-import { PaymentReader, SearchRequest, SearchResult } from './payment.reader';
+import { GetPaymentStatsHandler } from './get-payment-stats.handler';
+import { GetPaymentStatsQuery, StatsRequest } from './get-payment-stats.query';
+import { QueryCache } from './query-cache';
 import { ReadPacer } from './read-pacer';
+import { SearchCalculator } from './search-calculator';
+import { SearchPaymentsHandler } from './search-payments.handler';
+import { SearchPaymentsQuery, SearchRequest, SearchResult } from './search-payments.query';
+import { StatsCalculator } from './stats-calculator';
 
 /** A small seeded generator, so a failure can be replayed. */
 function lcg(seed: number): () => number {
@@ -28,16 +34,29 @@ const HOUR = 3_600_000;
 const BASE = Date.UTC(2026, 2, 1);
 const NOW = '2026-03-05T00:00:00.000Z';
 
-/** The reader against a real store, a real in-memory cache and a real metrics registry. */
+/** The search and stats handlers over one query cache, as PaymentsModule wires them. */
+function handlersOver(store: PaymentStore, cache: Cache, metrics: MetricsService, config: AppConfig, pacer?: ReadPacer) {
+  const queryCache = new QueryCache(store, cache, metrics, config, pacer);
+  const stats = new StatsCalculator(store);
+  const searchHandler = new SearchPaymentsHandler(queryCache, new SearchCalculator(store, stats));
+  const statsHandler = new GetPaymentStatsHandler(queryCache, stats);
+  return {
+    search: (request: SearchRequest) => searchHandler.execute(new SearchPaymentsQuery(request)),
+    stats: (request: StatsRequest) => statsHandler.execute(new GetPaymentStatsQuery(request)),
+  };
+}
+type Handlers = ReturnType<typeof handlersOver>;
+
+/** The handlers against a real store, a real in-memory cache and a real metrics registry. */
 function setup(config = new AppConfig()) {
   const store = new PaymentStore(config);
   // As in AppModule: values by reference, bounded LRU, no timers.
   const cache = createCache({ stores: [createKeyv({ ttl: 300_000, lruSize: 10_000, useClone: false, checkInterval: 0 })] });
   const metrics = new MetricsService();
-  const reader = new PaymentReader(store, cache, metrics, config);
+  const handlers = handlersOver(store, cache, metrics, config);
   const counter = async (which: 'cacheHits' | 'cacheMisses', query: 'search' | 'stats') =>
     (await metrics[which].get()).values.find((v) => v.labels.query === query)?.value ?? 0;
-  return { store, reader, metrics, counter };
+  return { store, handlers, metrics, counter };
 }
 
 /** Random writes through the store (the only writer), with a plain map of what it should hold. */
@@ -205,11 +224,11 @@ function expectPage(result: SearchResult, all: Payment[], req: SearchRequest): v
 }
 
 /** Follows nextCursor from the first page to the last, returning every page. */
-async function walk(reader: PaymentReader, filter: PaymentFilter, sort: SearchSort, size: number, between?: () => void) {
+async function walk(handlers: Handlers, filter: PaymentFilter, sort: SearchSort, size: number, between?: () => void) {
   const pages: SearchResult[] = [];
   let cursor: string | undefined;
   for (let guard = 0; guard < 10_000; guard++) {
-    const page = await reader.search({ filter, sort, size, cursor });
+    const page = await handlers.search({ filter, sort, size, cursor });
     pages.push(page);
     if (page.nextCursor === null) return pages;
     cursor = page.nextCursor;
@@ -218,10 +237,10 @@ async function walk(reader: PaymentReader, filter: PaymentFilter, sort: SearchSo
   throw new Error('the cursor walk did not end');
 }
 
-describe('PaymentReader', () => {
+describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
   describe('compared with a plain array filter and sort after random writes', () => {
     it.each([1, 2, 3])('answers search and stats like the reference, seed %i', async (seed) => {
-      const { store, reader, counter } = setup();
+      const { store, handlers, counter } = setup();
       const rand = lcg(seed * 7919);
       const world = new World(store, rand);
       for (let i = 0; i < 60; i++) world.write();
@@ -244,8 +263,8 @@ describe('PaymentReader', () => {
         const writes = rand() < 0.3 ? 0 : Math.floor(rand() * 25);
         for (let i = 0; i < writes; i++) world.write();
         const all = world.all();
-        for (const req of searches) expectPage(await reader.search(req), all, req);
-        for (const req of stats) expect(await reader.stats(req)).toEqual(refStats(all, req.filter, req.interval));
+        for (const req of searches) expectPage(await handlers.search(req), all, req);
+        for (const req of stats) expect(await handlers.stats(req)).toEqual(refStats(all, req.filter, req.interval));
       }
 
       expect(world.payments.size).toBeGreaterThan(100);
@@ -255,7 +274,7 @@ describe('PaymentReader', () => {
     });
 
     it.each(SORTS)('walks every match exactly once, in order, following nextCursor (sort %s)', async (sort) => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const rand = lcg(sort.length * 31 + (sort.startsWith('-') ? 1 : 0));
       const world = new World(store, rand);
       for (let i = 0; i < 300; i++) world.write();
@@ -263,7 +282,7 @@ describe('PaymentReader', () => {
         const filter = q === 0 ? {} : randomFilter(rand);
         const size = [1, 4, 25][q % 3];
         const expected = refSorted(world.all(), filter, sort);
-        const pages = await walk(reader, filter, sort, size);
+        const pages = await walk(handlers, filter, sort, size);
         expect(pages.flatMap((p) => p.items)).toEqual(expected);
         expect(pages.map((p) => p.page)).toEqual(pages.map((_, i) => i));
         for (const p of pages) {
@@ -277,22 +296,22 @@ describe('PaymentReader', () => {
 
   describe('search', () => {
     it('breaks ties by paymentId ascending, whatever the direction of the sort', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(4));
       const at = new Date(BASE).toISOString();
       const ids = ['c', 'a', 'b'].map(() => world.create({ createdAt: at, amount: 500, organizationId: 'org-t' }).paymentId);
       const sortedIds = [...ids].sort();
       for (const sort of SORTS) {
-        const result = await reader.search({ filter: { organizationId: 'org-t' }, sort, size: 10 });
+        const result = await handlers.search({ filter: { organizationId: 'org-t' }, sort, size: 10 });
         expect(result.items.map((p) => p.paymentId)).toEqual(sortedIds);
       }
     });
 
     it('answers a page past the end with no items, the full total and no cursor', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(5));
       for (let i = 0; i < 5; i++) world.create();
-      expect(await reader.search({ filter: {}, sort: 'amount', size: 10, page: 3 })).toEqual({
+      expect(await handlers.search({ filter: {}, sort: 'amount', size: 10, page: 3 })).toEqual({
         items: [],
         total: 5,
         page: 3,
@@ -302,8 +321,8 @@ describe('PaymentReader', () => {
     });
 
     it('answers an empty store with nothing and no cursor', async () => {
-      const { reader } = setup();
-      expect(await reader.search({ filter: {}, sort: '-createdAt', size: 20 })).toEqual({
+      const { handlers } = setup();
+      expect(await handlers.search({ filter: {}, sort: '-createdAt', size: 20 })).toEqual({
         items: [],
         total: 0,
         page: 0,
@@ -313,19 +332,19 @@ describe('PaymentReader', () => {
     });
 
     it('gives no cursor on a last page that is exactly full', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(6));
       for (let i = 0; i < 6; i++) world.create();
-      expect((await reader.search({ filter: {}, sort: 'amount', size: 3, page: 1 })).nextCursor).toBeNull();
-      expect((await reader.search({ filter: {}, sort: 'amount', size: 3, page: 0 })).nextCursor).not.toBeNull();
+      expect((await handlers.search({ filter: {}, sort: 'amount', size: 3, page: 1 })).nextCursor).toBeNull();
+      expect((await handlers.search({ filter: {}, sort: 'amount', size: 3, page: 0 })).nextCursor).not.toBeNull();
     });
 
     it('continues from a page-based nextCursor with the next page', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(7));
       for (let i = 0; i < 20; i++) world.create();
-      const page1 = await reader.search({ filter: {}, sort: 'amount', size: 5, page: 1 });
-      const page2 = await reader.search({ filter: {}, sort: 'amount', size: 5, cursor: page1.nextCursor! });
+      const page1 = await handlers.search({ filter: {}, sort: 'amount', size: 5, page: 1 });
+      const page2 = await handlers.search({ filter: {}, sort: 'amount', size: 5, cursor: page1.nextCursor! });
       const expected = refSorted(world.all(), {}, 'amount');
       expect(page2.page).toBe(2);
       expect(page2.items).toEqual(expected.slice(10, 15));
@@ -333,14 +352,14 @@ describe('PaymentReader', () => {
 
     it('neither skips nor repeats a payment that existed before the first page while others are written', async () => {
       for (const sort of SORTS) {
-        const { store, reader } = setup();
+        const { store, handlers } = setup();
         const rand = lcg(sort.length * 13 + (sort.startsWith('-') ? 3 : 0));
         const world = new World(store, rand);
         for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
         const filter = { organizationId: 'org-a' };
         const before = refSorted(world.all(), filter, sort).map((p) => p.paymentId);
 
-        const pages = await walk(reader, filter, sort, 9, () => {
+        const pages = await walk(handlers, filter, sort, 9, () => {
           // New payments sort anywhere (before and after the cursor); events change other payments.
           for (let i = 0; i < 4; i++) world.create({ organizationId: 'org-a' });
           world.event();
@@ -365,11 +384,11 @@ describe('PaymentReader', () => {
         ['createdAt', { organizationId: 'org-a', statuses: ['pending' as const], from: new Date(BASE + 10 * HOUR).toISOString(), to: new Date(BASE + 50 * HOUR).toISOString() }],
         ['-amount', { currencies: ['EUR', 'USD'], minAmount: 100, maxAmount: 5_000 }],
       ] as const) {
-        const { store, reader } = setup();
+        const { store, handlers } = setup();
         const world = new World(store, lcg(sort.length + 77));
         // large enough that a walk (a hundred times the cost of a scanned entry per row) beats a scan
         for (let i = 0; i < 20_000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
-        // count every row the reader reads out of any sorted index, and every candidate a scan reads
+        // count every row the search reads out of any sorted index, and every candidate a scan reads
         // (a bounded filter's count reads the candidates' columns too, the same at every depth)
         const ix = store.indexes;
         const org = store.dictionaries.organization.find('org-a');
@@ -391,7 +410,7 @@ describe('PaymentReader', () => {
         const seen: string[] = [];
         do {
           read = 0;
-          const page = await reader.search({ filter, sort, size: 25, cursor });
+          const page = await handlers.search({ filter, sort, size: 25, cursor });
           expect(page.total).toBe(expected.length);
           seen.push(...page.items.map((p) => p.paymentId));
           perPage.push(read);
@@ -406,7 +425,7 @@ describe('PaymentReader', () => {
     });
 
     it('counts a search narrowed by time alone with the createdAt index: no pass over the cells', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(91));
       for (let i = 0; i < 20_000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
       for (let i = 0; i < 300; i++) world.event();
@@ -421,10 +440,10 @@ describe('PaymentReader', () => {
       ] as const) {
         const expected = refSorted(world.all(), filter, sort);
         expect(expected.length).toBeGreaterThan(25);
-        const first = await reader.search({ filter, sort, size: 25 });
+        const first = await handlers.search({ filter, sort, size: 25 });
         expect(first.total).toBe(expected.length);
         expect(first.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 25).map((p) => p.paymentId));
-        const second = await reader.search({ filter, sort, size: 25, cursor: first.nextCursor! });
+        const second = await handlers.search({ filter, sort, size: 25, cursor: first.nextCursor! });
         expect(second.total).toBe(expected.length);
         expect(second.items.map((p) => p.paymentId)).toEqual(expected.slice(25, 50).map((p) => p.paymentId));
       }
@@ -432,13 +451,13 @@ describe('PaymentReader', () => {
       expect(scanPage).not.toHaveBeenCalled();
       // a status narrows it further: the index cannot count that, the cells do
       const pending = { organizationId: 'org-a', statuses: ['pending' as const], ...window };
-      const page = await reader.search({ filter: pending, sort: '-createdAt', size: 25 });
+      const page = await handlers.search({ filter: pending, sort: '-createdAt', size: 25 });
       expect(page.total).toBe(refSorted(world.all(), pending, '-createdAt').length);
       expect(count.mock.calls.length + scanPage.mock.calls.length).toBeGreaterThan(0);
     });
 
     it('counts a large organization by time and status through the daily aggregates: no pass over its cells', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(92));
       const DAY_MS = 24 * HOUR;
       // 100 payments a day over 400 days: a month's window holds ~3,000 of the organization's 40,000
@@ -456,10 +475,10 @@ describe('PaymentReader', () => {
       ]) {
         const expected = refSorted(world.all(), filter, '-createdAt');
         expect(expected.length).toBeGreaterThan(50);
-        const first = await reader.search({ filter, sort: '-createdAt', size: 25 });
+        const first = await handlers.search({ filter, sort: '-createdAt', size: 25 });
         expect(first.total).toBe(expected.length);
         expect(first.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 25).map((p) => p.paymentId));
-        const second = await reader.search({ filter, sort: '-createdAt', size: 25, cursor: first.nextCursor! });
+        const second = await handlers.search({ filter, sort: '-createdAt', size: 25, cursor: first.nextCursor! });
         expect(second.total).toBe(expected.length);
         expect(second.items.map((p) => p.paymentId)).toEqual(expected.slice(25, 50).map((p) => p.paymentId));
       }
@@ -477,24 +496,24 @@ describe('PaymentReader', () => {
           to: new Date(fromMs + Math.floor(rand() * 40 * DAY_MS)).toISOString(),
         };
         const expected = refSorted(world.all(), filter, '-createdAt');
-        const page = await reader.search({ filter, sort: '-createdAt', size: 10 });
+        const page = await handlers.search({ filter, sort: '-createdAt', size: 10 });
         expect({ round, total: page.total }).toEqual({ round, total: expected.length });
         expect(page.items.map((p) => p.paymentId)).toEqual(expected.slice(0, 10).map((p) => p.paymentId));
       }
     });
 
     it('refuses a cursor of other filters or another sort, naming the cursor', async () => {
-      const { store, reader } = setup();
+      const { store, handlers } = setup();
       const world = new World(store, lcg(8));
       for (let i = 0; i < 10; i++) world.create({ organizationId: 'org-a' });
-      const first = await reader.search({ filter: { organizationId: 'org-a' }, sort: 'amount', size: 2 });
+      const first = await handlers.search({ filter: { organizationId: 'org-a' }, sort: 'amount', size: 2 });
       const cursor = first.nextCursor!;
       for (const req of [
         { filter: { organizationId: 'org-b' }, sort: 'amount' as const },
         { filter: { organizationId: 'org-a' }, sort: '-amount' as const },
         { filter: { organizationId: 'org-a', minAmount: 1 }, sort: 'amount' as const },
       ]) {
-        const attempt = reader.search({ ...req, size: 2, cursor });
+        const attempt = handlers.search({ ...req, size: 2, cursor });
         await expect(attempt).rejects.toBeInstanceOf(RequestValidationError);
         await expect(attempt).rejects.toMatchObject({ errors: [expect.objectContaining({ field: 'cursor' })] });
       }
@@ -503,66 +522,11 @@ describe('PaymentReader', () => {
     it.each(['not-a-cursor', '', Buffer.from('{"v":2}').toString('base64url'), Buffer.from('[]').toString('base64url')])(
       'refuses a cursor it never issued (%j)',
       async (cursor) => {
-        const { reader } = setup();
-        await expect(reader.search({ filter: {}, sort: 'amount', size: 2, cursor })).rejects.toBeInstanceOf(RequestValidationError);
+        const { handlers } = setup();
+        await expect(handlers.search({ filter: {}, sort: 'amount', size: 2, cursor })).rejects.toBeInstanceOf(RequestValidationError);
       },
     );
 
-    it('reads one payment by id, as it is now', () => {
-      const { store, reader } = setup();
-      const world = new World(store, lcg(9));
-      const p = world.create();
-      expect(reader.get(p.paymentId, undefined)).toEqual(p);
-      const done = world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
-      expect(reader.get(p.paymentId, undefined)).toEqual(done);
-      expect(reader.get('missing', undefined)).toBeUndefined();
-    });
-  });
-
-  describe('stats', () => {
-    it('lists all four statuses even for no matches', async () => {
-      const { reader } = setup();
-      expect(await reader.stats({ filter: {} })).toEqual({
-        total: 0,
-        byStatus: { pending: 0, completed: 0, failed: 0, refunded: 0 },
-        byCurrency: {},
-        amountByCurrency: {},
-        refundedAmountByCurrency: {},
-      });
-    });
-
-    it('writes sums past Number.MAX_SAFE_INTEGER as exact digits, per currency', async () => {
-      const { store, reader } = setup();
-      const n = 91_000; // 91,000 * 99,999,999,999 > 2^53 - 1
-      for (let i = 0; i < n; i++) {
-        store.insertIfAbsent(
-          createPayment({ organizationId: 'o', userId: 'u', amount: 99_999_999_999, currency: 'USD', createdAt: NOW }, `b${i}`, NOW),
-        );
-      }
-      store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 5, currency: 'EUR', createdAt: NOW }, 'small', NOW));
-      const stats = await reader.stats({ filter: { organizationId: 'o' } });
-      expect(stats.amountByCurrency).toEqual({ USD: (BigInt(n) * 99_999_999_999n).toString(), EUR: 5 });
-      expect(stats.byCurrency).toEqual({ USD: n, EUR: 1 });
-      expect(stats.total).toBe(n + 1);
-    });
-
-    it('returns one bucket per UTC hour of [from, to), empty ones included', async () => {
-      const { store, reader } = setup();
-      const world = new World(store, lcg(11));
-      world.create({ createdAt: '2026-03-01T10:15:00.000Z', organizationId: 'org-s', amount: 100 });
-      world.create({ createdAt: '2026-03-01T12:59:59.999Z', organizationId: 'org-s', amount: 250 });
-      world.create({ createdAt: '2026-03-01T13:00:00.000Z', organizationId: 'org-s', amount: 999 });
-      const stats = await reader.stats({
-        filter: { organizationId: 'org-s', from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T13:00:00.000Z' },
-        interval: 'hour',
-      });
-      expect(stats.total).toBe(2);
-      expect(stats.series?.map((b) => [b.start, b.total])).toEqual([
-        ['2026-03-01T10:00:00.000Z', 1],
-        ['2026-03-01T11:00:00.000Z', 0],
-        ['2026-03-01T12:00:00.000Z', 1],
-      ]);
-    });
   });
 
   describe('cache', () => {
@@ -574,11 +538,11 @@ describe('PaymentReader', () => {
     }
 
     it('serves a repeated search without writes from the cache', async () => {
-      const { reader, counter, world } = await seeded();
+      const { handlers, counter, world } = await seeded();
       const req: SearchRequest = { filter: { currencies: ['EUR'] }, sort: 'amount', size: 5 };
-      const first = await reader.search(req);
+      const first = await handlers.search(req);
       const [hits, misses] = [await counter('cacheHits', 'search'), await counter('cacheMisses', 'search')];
-      const second = await reader.search(req);
+      const second = await handlers.search(req);
       expect(await counter('cacheHits', 'search')).toBe(hits + 1);
       expect(await counter('cacheMisses', 'search')).toBe(misses);
       expect(second).toEqual(first);
@@ -586,26 +550,26 @@ describe('PaymentReader', () => {
     });
 
     it('serves a repeated stats query without writes from the cache', async () => {
-      const { reader, counter } = await seeded();
+      const { handlers, counter } = await seeded();
       const req = { filter: { organizationId: 'org-a' }, interval: undefined };
-      const first = await reader.stats(req);
+      const first = await handlers.stats(req);
       const hits = await counter('cacheHits', 'stats');
-      expect(await reader.stats(req)).toEqual(first);
+      expect(await handlers.stats(req)).toEqual(first);
       expect(await counter('cacheHits', 'stats')).toBe(hits + 1);
     });
 
     it('counts a first query as a miss', async () => {
-      const { reader, counter } = await seeded();
-      await reader.search({ filter: { userId: 'u1' }, sort: 'amount', size: 5 });
+      const { handlers, counter } = await seeded();
+      await handlers.search({ filter: { userId: 'u1' }, sort: 'amount', size: 5 });
       expect(await counter('cacheMisses', 'search')).toBe(1);
       expect(await counter('cacheHits', 'search')).toBe(0);
     });
 
     it('exposes cache hits in the Prometheus text', async () => {
-      const { reader, metrics } = await seeded();
+      const { handlers, metrics } = await seeded();
       const req: SearchRequest = { filter: {}, sort: 'amount', size: 5 };
-      await reader.search(req);
-      await reader.search(req);
+      await handlers.search(req);
+      await handlers.search(req);
       expect(await metrics.registry.getSingleMetricAsString('payments_query_cache_hits_total')).toContain(
         'payments_query_cache_hits_total{query="search"} 1',
       );
@@ -615,77 +579,77 @@ describe('PaymentReader', () => {
       ['a search of the organization', { organizationId: 'org-a' }],
       ['a search of every organization', {}],
     ])('never serves a cached answer after a create that changes it (%s)', async (_name, filter: PaymentFilter) => {
-      const { reader, world } = await seeded();
+      const { handlers, world } = await seeded();
       const req: SearchRequest = { filter, sort: '-createdAt', size: 100 };
-      const before = await reader.search(req);
-      await reader.search(req);
+      const before = await handlers.search(req);
+      await handlers.search(req);
       const p = world.create({ organizationId: 'org-a' });
-      const after = await reader.search(req);
+      const after = await handlers.search(req);
       expect(after.total).toBe(before.total + 1);
       expect(after.items.map((i) => i.paymentId)).toContain(p.paymentId);
       expectPage(after, world.all(), req);
     });
 
     it('never serves a cached search after an event that changes a status', async () => {
-      const { reader, world } = await seeded();
+      const { handlers, world } = await seeded();
       const pending = world.create({ organizationId: 'org-a' });
       const req: SearchRequest = { filter: { organizationId: 'org-a', statuses: ['completed'] }, sort: 'amount', size: 100 };
-      const before = await reader.search(req);
+      const before = await handlers.search(req);
       expect(before.items.map((i) => i.paymentId)).not.toContain(pending.paymentId);
       world.apply(pending.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
-      const after = await reader.search(req);
+      const after = await handlers.search(req);
       expect(after.total).toBe(before.total + 1);
       expect(after.items.map((i) => i.paymentId)).toContain(pending.paymentId);
     });
 
     it('never serves a cached payment in its old state after a refund', async () => {
-      const { reader, world } = await seeded();
+      const { handlers, world } = await seeded();
       const p = world.create({ organizationId: 'org-c', amount: 5_000 });
       world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW });
       const req: SearchRequest = { filter: {}, sort: 'amount', size: 100 };
-      await reader.search(req);
-      const statsBefore = await reader.stats({ filter: { organizationId: 'org-c' } });
+      await handlers.search(req);
+      const statsBefore = await handlers.stats({ filter: { organizationId: 'org-c' } });
       world.apply(p.paymentId, { type: 'PaymentRefunded', occurredAt: NOW, refundAmount: 1_234 });
-      const after = await reader.search(req);
+      const after = await handlers.search(req);
       expect(after.items.find((i) => i.paymentId === p.paymentId)?.refundedAmount).toBe(1_234);
       expectPage(after, world.all(), req);
-      const statsAfter = await reader.stats({ filter: { organizationId: 'org-c' } });
+      const statsAfter = await handlers.stats({ filter: { organizationId: 'org-c' } });
       expect(statsAfter).toEqual(refStats(world.all(), { organizationId: 'org-c' }));
       expect(statsAfter.byStatus.refunded).toBe(statsBefore.byStatus.refunded + 1);
     });
 
     it('never serves cached stats after a create, with or without an organization', async () => {
-      const { reader, world } = await seeded();
+      const { handlers, world } = await seeded();
       for (const filter of [{}, { organizationId: 'org-b' }, { organizationId: 'org-b', currencies: ['EUR', 'USD', 'JPY'] }]) {
-        const before = await reader.stats({ filter });
+        const before = await handlers.stats({ filter });
         world.create({ organizationId: 'org-b' });
-        const after = await reader.stats({ filter });
+        const after = await handlers.stats({ filter });
         expect(after.total).toBe(before.total + 1);
         expect(after).toEqual(refStats(world.all(), filter));
       }
     });
 
     it('keeps an organization\'s cached answer through writes in another organization', async () => {
-      const { reader, world, counter } = await seeded();
+      const { handlers, world, counter } = await seeded();
       const req: SearchRequest = { filter: { organizationId: 'org-a' }, sort: 'amount', size: 10 };
-      await reader.search(req);
+      await handlers.search(req);
       const hits = await counter('cacheHits', 'search');
       world.create({ organizationId: 'org-b' });
-      const again = await reader.search(req);
+      const again = await handlers.search(req);
       expect(await counter('cacheHits', 'search')).toBe(hits + 1);
       expectPage(again, world.all(), req);
     });
 
     it('keeps the cached answer through writes that change nothing (a redelivered or refused event)', async () => {
-      const { reader, world, counter } = await seeded();
+      const { handlers, world, counter } = await seeded();
       const p = world.create({ organizationId: 'org-a' });
       world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW }, 'evt-1');
       const req: SearchRequest = { filter: { organizationId: 'org-a' }, sort: 'amount', size: 10 };
-      await reader.search(req);
+      await handlers.search(req);
       const hits = await counter('cacheHits', 'search');
       world.apply(p.paymentId, { type: 'PaymentProcessed', occurredAt: NOW }, 'evt-1');
       world.apply(p.paymentId, { type: 'PaymentFailed', occurredAt: NOW, error: 'late' });
-      await reader.search(req);
+      await handlers.search(req);
       expect(await counter('cacheHits', 'search')).toBe(hits + 1);
     });
 
@@ -693,26 +657,26 @@ describe('PaymentReader', () => {
       ['a TTL of 0', { cacheTtlSeconds: 0 }],
       ['no entries', { cacheMaxEntries: 0 }],
     ])('answers every query afresh when the cache is turned off (%s)', async (_name, overrides) => {
-      const { store, reader, counter } = setup(new AppConfig(overrides));
+      const { store, handlers, counter } = setup(new AppConfig(overrides));
       const world = new World(store, lcg(13));
       for (let i = 0; i < 30; i++) world.write();
       const req: SearchRequest = { filter: {}, sort: 'amount', size: 50 };
-      await reader.search(req);
-      await reader.search(req);
-      await reader.stats({ filter: {} });
+      await handlers.search(req);
+      await handlers.search(req);
+      await handlers.stats({ filter: {} });
       world.create();
-      expectPage(await reader.search(req), world.all(), req);
-      expect(await reader.stats({ filter: {} })).toEqual(refStats(world.all(), {}));
+      expectPage(await handlers.search(req), world.all(), req);
+      expect(await handlers.stats({ filter: {} })).toEqual(refStats(world.all(), {}));
       expect(await counter('cacheHits', 'search')).toBe(0);
       expect(await counter('cacheHits', 'stats')).toBe(0);
     });
 
     it('caches pages and sorts apart', async () => {
-      const { reader, world } = await seeded();
+      const { handlers, world } = await seeded();
       for (const sort of SORTS) {
         for (const page of [0, 1, 2]) {
           const req: SearchRequest = { filter: {}, sort, size: 4, page };
-          expectPage(await reader.search(req), world.all(), req);
+          expectPage(await handlers.search(req), world.all(), req);
         }
       }
     });
@@ -720,7 +684,7 @@ describe('PaymentReader', () => {
 
   describe('paced reads', () => {
     /**
-     * A reader whose reads pause after every few entries or rows (a slice of 0 ms on a clock
+     * Handlers whose reads pause after every few entries or rows (a slice of 0 ms on a clock
      * that never moves: always due), `onPause` running at each pause as other requests would.
      */
     function pacedSetup(onPause: () => void | Promise<void>, restarts = 2) {
@@ -739,13 +703,13 @@ describe('PaymentReader', () => {
           await onPause();
         },
       });
-      const reader = new PaymentReader(store, cache, new MetricsService(), config, pacer);
-      return { store, reader, pacer, pauses: () => pauses };
+      const handlers = handlersOver(store, cache, new MetricsService(), config, pacer);
+      return { store, handlers, pacer, pauses: () => pauses };
     }
 
     it('answers as of one state of the store, never a mix, while writes land between the slices of its reads', async () => {
       const rand = lcg(2024);
-      const { store, reader, pacer, pauses } = pacedSetup(() => {
+      const { store, handlers, pacer, pauses } = pacedSetup(() => {
         // other requests' writes, in any organization, between two slices of a read
         if (rand() < 0.3) world.write();
       });
@@ -755,12 +719,12 @@ describe('PaymentReader', () => {
         const filter = randomFilter(rand);
         if (round % 2 === 0) {
           const interval: Interval | undefined = filter.from && filter.to && rand() < 0.6 ? (rand() < 0.5 ? 'hour' : 'day') : undefined;
-          const stats = await reader.stats({ filter, interval });
+          const stats = await handlers.stats({ filter, interval });
           // no write lands after a read's last attempt began: the store now is the state it read
           expect({ round, stats }).toEqual({ round, stats: refStats(world.all(), filter, interval) });
         } else {
           const req: SearchRequest = { filter, sort: SORTS[Math.floor(rand() * SORTS.length)], size: [1, 5, 20][round % 3], page: rand() < 0.3 ? 1 : 0 };
-          expectPage(await reader.search(req), world.all(), req);
+          expectPage(await handlers.search(req), world.all(), req);
         }
       }
       // the reads did pause, and writes during pauses made some start over
@@ -769,39 +733,39 @@ describe('PaymentReader', () => {
     });
 
     it('starts a read over at most `restarts` times, then answers it in one go', async () => {
-      const { store, reader, pacer } = pacedSetup(() => void world.create({ organizationId: 'org-a' }), 3);
+      const { store, handlers, pacer } = pacedSetup(() => void world.create({ organizationId: 'org-a' }), 3);
       const world = new World(store, lcg(5));
       for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
       const filter = { organizationId: 'org-a', minAmount: 250 };
-      const stats = await reader.stats({ filter });
+      const stats = await handlers.stats({ filter });
       expect(pacer.restarted).toBe(3);
       expect(stats).toEqual(refStats(world.all(), filter));
       expect(stats.total).toBeGreaterThan(0);
     });
 
     it('lets writes in another organization land without starting over a read of one organization', async () => {
-      const { store, reader, pacer, pauses } = pacedSetup(() => void world.create({ organizationId: 'org-b' }));
+      const { store, handlers, pacer, pauses } = pacedSetup(() => void world.create({ organizationId: 'org-b' }));
       const world = new World(store, lcg(6));
       for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a' });
       const filter = { organizationId: 'org-a', minAmount: 250 };
-      expect(await reader.stats({ filter })).toEqual(refStats(world.all(), filter));
+      expect(await handlers.stats({ filter })).toEqual(refStats(world.all(), filter));
       expect(pauses()).toBeGreaterThan(10);
       expect(pacer.restarted).toBe(0);
     });
 
     it('answers a read that began before a write, and one that began after it, both with the write', async () => {
       const held: (() => void)[] = [];
-      const { store, reader } = pacedSetup(() => new Promise<void>((resolve) => held.push(resolve)));
+      const { store, handlers } = pacedSetup(() => new Promise<void>((resolve) => held.push(resolve)));
       const world = new World(store, lcg(7));
       for (let i = 0; i < 200; i++) world.create({ organizationId: 'org-a', amount: 1_000 });
       const filter = { organizationId: 'org-a', minAmount: 999 };
-      const before = reader.stats({ filter });
+      const before = handlers.stats({ filter });
       // past the cache lookup, into its first pause
       for (let guard = 0; held.length === 0 && guard < 100; guard++) await new Promise((resolve) => setImmediate(resolve));
       expect(held.length).toBe(1);
       const written = world.create({ organizationId: 'org-a', amount: 5_000 });
-      const after = reader.stats({ filter });
-      const page = reader.search({ filter, sort: '-amount', size: 1 });
+      const after = handlers.stats({ filter });
+      const page = handlers.search({ filter, sort: '-amount', size: 1 });
       let settled = false;
       void Promise.all([before, after, page]).then(() => (settled = true));
       for (let guard = 0; !settled && guard < 10_000; guard++) {
@@ -816,7 +780,7 @@ describe('PaymentReader', () => {
     });
 
     it('walks a page in pieces, going on after each pause from the last row it read, through runs of equal keys', async () => {
-      const { store, reader, pauses } = pacedSetup(() => undefined);
+      const { store, handlers, pauses } = pacedSetup(() => undefined);
       const world = new World(store, lcg(8));
       // large enough that a walk beats a scan (see 'reads a cursor page by walking the sort index')
       for (let i = 0; i < 20_000; i++) world.create({ organizationId: i % 3 === 0 ? 'org-b' : 'org-a' });
@@ -830,7 +794,7 @@ describe('PaymentReader', () => {
         const seen: Payment[] = [];
         let cursor: string | undefined;
         for (let page = 0; page < 6; page++) {
-          const result = await reader.search({ filter, sort, size: 25, cursor });
+          const result = await handlers.search({ filter, sort, size: 25, cursor });
           seen.push(...result.items);
           cursor = result.nextCursor!;
         }
@@ -840,7 +804,7 @@ describe('PaymentReader', () => {
     });
 
     it('sums exactly past Number.MAX_SAFE_INTEGER in a scan with a series, bucket by bucket', async () => {
-      const { store, reader } = pacedSetup(() => undefined);
+      const { store, handlers } = pacedSetup(() => undefined);
       const day = '2026-03-02T10:00:00.000Z';
       // 91,000 * 99,999,999,999 > 2^53 - 1, all in one day's bucket, but half of them completed:
       // each status' sum stays below 2^53, only the bucket's passes it
@@ -851,7 +815,7 @@ describe('PaymentReader', () => {
       }
       store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 7, currency: 'EUR', createdAt: '2026-03-01T10:00:00.000Z' }, 'small', NOW));
       const filter = { organizationId: 'o', minAmount: 2, from: '2026-03-01T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' };
-      const stats = await reader.stats({ filter, interval: 'day' });
+      const stats = await handlers.stats({ filter, interval: 'day' });
       const big = (BigInt(n) * 99_999_999_999n).toString();
       expect(stats.amountByCurrency).toEqual({ USD: big, EUR: 7 });
       expect(stats.series).toEqual([

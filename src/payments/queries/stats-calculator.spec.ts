@@ -1,24 +1,26 @@
-import { createCache } from 'cache-manager';
 import { AppConfig } from '../../config';
-import { MetricsService } from '../../metrics/metrics.service';
 import { createPayment, PAYMENT_STATUSES, transition } from '../payment';
 import { matchesFilter, PaymentFilter } from '../store/payment-filter';
 import { PaymentStore } from '../store/payment.store';
 import { StatsAccumulator } from '../store/stats';
-import { PaymentReader } from './payment.reader';
+import { Pace } from './read-pacer';
+import { StatsCalculator } from './stats-calculator';
+
+/** A read that runs to its end at once (the pacing is read-pacer.spec's and the handlers'). */
+const ONE_GO: Pace = { stepEntries: Infinity, stepRows: Infinity, due: () => false, pause: () => Promise.resolve() };
 
 function lcg(seed: number) {
   return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 /** The aggregated stats path (whole days from cells, ragged ends scanned) against a plain fold. */
-describe('PaymentReader stats from daily aggregates', () => {
+describe('StatsCalculator: stats from the daily aggregates', () => {
   const rnd = lcg(2026);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const base = Date.parse('2026-03-01T00:00:00Z');
   const hour = 3_600_000;
   const store = new PaymentStore(new AppConfig());
-  const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+  const calculator = new StatsCalculator(store);
   let n = 0;
 
   function write(): void {
@@ -72,15 +74,15 @@ describe('PaymentReader stats from daily aggregates', () => {
       if (rnd() < 0.3) f.statuses = PAYMENT_STATUSES.filter(() => rnd() < 0.5);
       if (rnd() < 0.3) f.currencies = ['EUR', 'JPY', 'GBP'].filter(() => rnd() < 0.6);
       const interval = f.from && f.to && rnd() < 0.5 ? ('day' as const) : undefined;
-      expect(await reader.stats({ filter: f, interval })).toEqual(reference(f, interval));
+      expect(await calculator.calculate({ filter: f, interval }, ONE_GO)).toEqual(reference(f, interval));
     }
   });
 });
 
-describe('PaymentReader stats for a small organization among big ones', () => {
+describe('StatsCalculator for a small organization among big ones', () => {
   it('counts each payment once across whole days and ragged ends read through its partition', async () => {
     const store = new PaymentStore(new AppConfig());
-    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    const calculator = new StatsCalculator(store);
     const add = (id: string, org: string, createdAt: string) =>
       store.insertIfAbsent(createPayment({ organizationId: org, userId: 'u', amount: 100, currency: 'EUR', createdAt }, id, '2026-04-01T00:00:00.000Z'));
     // a big organization fills the ragged ends, so the small one's partition is the cheaper scan
@@ -89,20 +91,21 @@ describe('PaymentReader stats for a small organization among big ones', () => {
     add('t2', 'tiny', '2026-03-02T00:30:00.000Z'); // first hour of the whole day
     add('t3', 'tiny', '2026-03-03T01:00:00.000Z'); // ragged end
     add('t4', 'tiny', '2026-03-03T13:00:00.000Z'); // after the window
-    const stats = await reader.stats({
+    const request = {
       filter: { organizationId: 'tiny', from: '2026-03-01T12:00:00.000Z', to: '2026-03-03T12:00:00.000Z' },
-      interval: 'day',
-    });
+      interval: 'day' as const,
+    };
+    const stats = await calculator.calculate(request, ONE_GO);
     expect(stats.total).toBe(3);
     expect(stats.amountByCurrency).toEqual({ EUR: 300 });
     expect(stats.series?.map((b) => b.total)).toEqual([1, 1, 1]);
   });
 });
 
-describe('PaymentReader stats: a ragged end as its whole day minus the rest of the day', () => {
+describe('StatsCalculator: a ragged end as its whole day minus the rest of the day', () => {
   it('takes the day aggregate and subtracts the fewer payments outside the window, listing no emptied currency', async () => {
     const store = new PaymentStore(new AppConfig());
-    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    const calculator = new StatsCalculator(store);
     const at = (iso: string, id: string, amount: number, currency: string, refund?: number) => {
       store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount, currency, createdAt: iso }, id, '2026-04-01T00:00:00.000Z'));
       if (refund !== undefined) {
@@ -129,7 +132,7 @@ describe('PaymentReader stats: a ragged end as its whole day minus the rest of t
       addDays(org, first, end, out);
     });
     const filter = { organizationId: 'o', from: '2026-03-02T01:00:00.000Z', to: '2026-03-05T23:00:00.000Z' };
-    const stats = await reader.stats({ filter });
+    const stats = await calculator.calculate({ filter }, ONE_GO);
 
     const expected = new StatsAccumulator();
     for (let row = 0; row < store.size; row++) if (matchesFilter(store.row(row), filter)) expected.add(store.row(row));
@@ -146,10 +149,10 @@ describe('PaymentReader stats: a ragged end as its whole day minus the rest of t
   });
 });
 
-describe('PaymentReader stats: whole days summed in place', () => {
+describe('StatsCalculator: whole days summed in place', () => {
   it('adds whole days cell by cell, exactly, once their sum passes Number.MAX_SAFE_INTEGER', async () => {
     const store = new PaymentStore(new AppConfig());
-    const reader = new PaymentReader(store, createCache(), new MetricsService(), new AppConfig({ cacheTtlSeconds: 0 }));
+    const calculator = new StatsCalculator(store);
     // each day's cell is exact (5e15 < 2^53), their sum is not
     const big = 5_000_000_000_000_001;
     // (their sum, 2 x big + 1, is odd past 2^53: a float sum would round it)
@@ -158,7 +161,7 @@ describe('PaymentReader stats: whole days summed in place', () => {
     }
     store.insertIfAbsent(createPayment({ organizationId: 'o', userId: 'u', amount: 7, currency: 'USD', createdAt: '2026-03-02T11:00:00.000Z' }, 'c', '2026-04-01T00:00:00.000Z'));
     expect(store.aggregates.exact).toBe(true);
-    const stats = await reader.stats({ filter: { organizationId: 'o', from: '2026-03-01T00:00:00.000Z', to: '2026-03-05T00:00:00.000Z' } });
+    const stats = await calculator.calculate({ filter: { organizationId: 'o', from: '2026-03-01T00:00:00.000Z', to: '2026-03-05T00:00:00.000Z' } }, ONE_GO);
     expect(stats.amountByCurrency).toEqual({ EUR: (2n * BigInt(big) + 1n).toString(), USD: 7 });
     expect(stats.byCurrency).toEqual({ EUR: 2, USD: 1 });
   });
