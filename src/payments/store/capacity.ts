@@ -69,6 +69,12 @@ interface Usage {
   bytes: number;
 }
 
+/**
+ * StoreCapacity as a reader sees it (see PaymentStore.capacity: metrics, /admin/store): the
+ * figures and limits, never admit or add (the store counts every write it makes).
+ */
+export type StoreCapacityView = Pick<StoreCapacity, 'limits' | 'payments' | 'bytes' | 'usageOf'>;
+
 /** Admits the creates of one batch as if each admitted one were already stored. */
 export interface CapacityBatch {
   /** Throws as StoreCapacity.admit does; `userKnown`: the store already holds a payment of this userId. */

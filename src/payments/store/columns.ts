@@ -36,3 +36,17 @@ export interface ColumnDictionaries {
   readonly user: Dictionary;
   readonly currency: Dictionary;
 }
+
+/**
+ * A Dictionary as a reader sees it: lookups, never intern (a code is assigned as a row is
+ * written, by the store alone). An allow-list: a method added to Dictionary stays out of it
+ * until it is named here.
+ */
+export type DictionaryView = Pick<Dictionary, 'find' | 'value' | 'size'>;
+
+/** The store's dictionaries as the query side sees them (see PaymentStore.dictionaries). */
+export interface ColumnDictionariesView {
+  readonly organization: DictionaryView;
+  readonly user: DictionaryView;
+  readonly currency: DictionaryView;
+}

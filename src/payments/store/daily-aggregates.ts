@@ -345,6 +345,12 @@ export class DailyAggregates {
   }
 }
 
+/**
+ * DailyAggregates as the query side sees it (see PaymentStore.aggregates): the reads, never
+ * apply (the store applies every write). An allow-list: a new method stays out until named here.
+ */
+export type DailyAggregatesView = Pick<DailyAggregates, 'exact' | 'forEachCell' | 'addDays'>;
+
 /** Totals by currency code x status (code x PAYMENT_STATUS_COUNT + status index): counts, amount and refunded sums. */
 export class DayTotals {
   readonly count: Float64Array;

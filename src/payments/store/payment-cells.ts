@@ -37,12 +37,19 @@ export class Cell {
 }
 
 /**
+ * A cell as everything but PaymentCells sees it: its fields cannot be reassigned. Their arrays'
+ * entries are PaymentCells' alone to write too, by convention: TypeScript has no read-only
+ * typed array, and a copy would cost what the scans save.
+ */
+export type CellView = Readonly<Cell>;
+
+/**
  * Slots [start, end) of one cell: the unit a scan reads. A long scan is cut into runs so that
  * its reader can pause between two of them (see ReadPacer: a write meanwhile makes the read
  * start over, so the runs of one read always describe the cells as they are).
  */
 export interface CellRun {
-  readonly cell: Cell;
+  readonly cell: CellView;
   readonly start: number;
   readonly end: number;
 }
@@ -51,7 +58,7 @@ export interface CellRun {
  * `cells` as runs of at most `maxEntries` slots. `backward`: each cell's last run first (for a
  * scan that reads each cell from its end, see scanPage).
  */
-export function cellRuns(cells: readonly Cell[], maxEntries = Infinity, backward = false): CellRun[] {
+export function cellRuns(cells: readonly CellView[], maxEntries = Infinity, backward = false): CellRun[] {
   const runs: CellRun[] = [];
   for (const cell of cells) {
     const n = cell.length;
@@ -90,12 +97,12 @@ export class PaymentCells {
     return this.#rows;
   }
 
-  get cells(): readonly Cell[] {
+  get cells(): readonly CellView[] {
     return this.#cells;
   }
 
   /** The cell of a stored row. */
-  cellOf(row: number): Cell {
+  cellOf(row: number): CellView {
     return this.#cells[this.#cellOf[row]];
   }
 
@@ -139,7 +146,7 @@ export class PaymentCells {
 
   /** Moves a row to the cell of its new status (its other fields never change). O(1). */
   setStatus(row: number, status: number): void {
-    const from = this.cellOf(row);
+    const from = this.#cells[this.#cellOf[row]];
     if (from.status === status) return;
     const slot = this.#slotOf[row];
     const amount = from.amount[slot];
@@ -150,7 +157,7 @@ export class PaymentCells {
   }
 
   setRefunded(row: number, refunded: number): void {
-    const cell = this.cellOf(row);
+    const cell = this.#cells[this.#cellOf[row]];
     const slot = this.#slotOf[row];
     if (cell.refunded === undefined) {
       if (refunded === 0) return;
@@ -168,9 +175,9 @@ export class PaymentCells {
    * The cells a filter selects: of its organization (or every one), statuses and currencies.
    * The sum of their lengths is the exact number of candidates.
    */
-  select(params: Pick<FilterParams, 'org' | 'statusMask' | 'currencies'>): Cell[] {
+  select(params: Pick<FilterParams, 'org' | 'statusMask' | 'currencies'>): CellView[] {
     const { org, statusMask, currencies } = params;
-    const out: Cell[] = [];
+    const out: CellView[] = [];
     const consider = (cell: Cell) => {
       if (cell.length === 0 || ((statusMask >> cell.status) & 1) === 0) return;
       if (currencies !== undefined && currencies[cell.currency] !== 1) return;
@@ -232,7 +239,7 @@ export class PaymentCells {
    * Visits the entries of `runs` that pass the rest of the filter (amount, createdAt, user):
    * tight loops over each cell's arrays. `visit(cell, slot)`.
    */
-  scan(runs: readonly CellRun[], params: FilterParams, visit: (cell: Cell, slot: number) => void): void {
+  scan(runs: readonly CellRun[], params: FilterParams, visit: (cell: CellView, slot: number) => void): void {
     const { user: u, minAmount, maxAmount, from, to } = params;
     const userOf = this.#userOf;
     for (const { cell, start, end } of runs) {
@@ -422,6 +429,17 @@ export class PaymentCells {
     if (cell.refunded !== undefined) cell.refunded[last] = 0;
   }
 }
+
+/**
+ * PaymentCells as the query side sees it (see PaymentStore.cells): counts, selects and scans,
+ * never add, setStatus, setRefunded or reserve (the store moves a row as it writes it). An
+ * allow-list: a method added to PaymentCells stays out of it until it is named here. The
+ * static readsBackward is the class's, not an instance's.
+ */
+export type PaymentCellsView = Pick<
+  PaymentCells,
+  'size' | 'cells' | 'cellOf' | 'slotOf' | 'amount' | 'createdAt' | 'user' | 'orgCount' | 'select' | 'count' | 'scan' | 'scanPage' | 'fold' | 'predicate'
+>;
 
 function growTo<A extends Int32Array | Float64Array>(a: A, n: number, make: (k: number) => A): A {
   const b = make(Math.max(n, a.length + 1));

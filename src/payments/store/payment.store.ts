@@ -2,16 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { PaymentIdAmbiguousError } from '../../errors';
 import { Payment, PAYMENT_STATUSES } from '../payment';
-import { capacityLimits, StoreCapacity } from './capacity';
-import { ColumnDictionaries, Dictionary } from './columns';
-import { DailyAggregates } from './daily-aggregates';
+import { capacityLimits, StoreCapacity, StoreCapacityView } from './capacity';
+import { ColumnDictionaries, ColumnDictionariesView, Dictionary } from './columns';
+import { DailyAggregates, DailyAggregatesView } from './daily-aggregates';
 import { processHeapGauge } from './heap-gauge';
 import { IdTable } from './id-table';
-import { PaymentCells } from './payment-cells';
+import { PaymentCells, PaymentCellsView } from './payment-cells';
 import { PaymentColumns } from './payment-columns';
 import { PostingIndex } from './posting.index';
 import { eventIdBytes, grownBytes, NEW_ORGANIZATION_BYTES, NEW_USER_BYTES, paymentBytes } from './payment-bytes';
-import { PaymentIndexes } from './query-planner';
+import { PaymentIndexesView } from './query-planner';
 import { BulkLoad, LoadedPayment } from './bulk-load';
 import { orderTies, RadixWorkspace, sortByKey, tiePrefix } from './radix-sort';
 import { SortedIndex } from './sorted.index';
@@ -31,6 +31,11 @@ export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
  * - a write is visible to every read as soon as the method returns (no buffer);
  * - `version` grows on every write, and `versionOf(org)` on every write in that organization,
  *   so a cache keyed on them can never serve an answer from before a write.
+ *
+ * The one writer: its structures are `#private`, and what it hands out (`indexes`, `cells`,
+ * `dictionaries`, `aggregates`, `capacity`) is typed as views without their mutators, so the
+ * query side cannot write through them (the compiler checks it: payment.store.spec.ts). The
+ * views are the structures themselves, typed narrower: no copy, no wrapper, no cost per read.
  */
 @Injectable()
 export class PaymentStore {
@@ -80,6 +85,8 @@ export class PaymentStore {
     currency: new Dictionary(),
   };
   #aggregates = new DailyAggregates();
+  /** What `indexes` answers: built over the structures above, again whenever adopt() swaps them. */
+  #indexes: PaymentIndexesView;
   /**
    * Row id -> event ids already applied to it (at-least-once delivery is deduplicated): the id
    * itself while there is one, a set from the second on.
@@ -99,7 +106,7 @@ export class PaymentStore {
     // Memory is the primary repository unless a database is configured: then the store is
     // loaded from it at start, and not ready before.
     this.#loaded = !config.databaseUrl;
-    this.indexes = this.#indexViews();
+    this.#indexes = this.#indexViews();
     const heap = processHeapGauge();
     this.#capacity = new StoreCapacity(capacityLimits(config, heap.limitBytes), heap);
   }
@@ -113,7 +120,7 @@ export class PaymentStore {
     };
   }
 
-  #indexViews(): PaymentIndexes {
+  #indexViews(): PaymentIndexesView {
     const byOrg = this.#orgCreatedAt;
     return {
       createdAtIndexOf: (org) => byOrg[org],
@@ -191,8 +198,8 @@ export class PaymentStore {
     return org < 0 ? 0 : this.#cells.orgCount(org);
   }
 
-  /** What the store holds against its limits (read-only use: the store is its only writer). */
-  get capacity(): StoreCapacity {
+  /** What the store holds against its limits (the store is its only writer: see capacityBatch). */
+  get capacity(): StoreCapacityView {
     return this.#capacity;
   }
 
@@ -236,15 +243,20 @@ export class PaymentStore {
     return this.#columns.compareIds(a, b) || compareIds(this.#organizationOf(a), this.#organizationOf(b));
   }
 
-  /** Read-only views of the indexes, for the query side (planner and reader). */
-  indexes: PaymentIndexes;
+  /**
+   * Read-only views of the indexes, for the query side (planner and reader). A getter: adopt()
+   * swaps a rebuilt store's indexes in, so a reader takes them afresh for each read.
+   */
+  get indexes(): PaymentIndexesView {
+    return this.#indexes;
+  }
 
   /** The column store (organization x status x currency cells), for scans. */
-  get cells(): PaymentCells {
+  get cells(): PaymentCellsView {
     return this.#cells;
   }
 
-  get dictionaries(): ColumnDictionaries {
+  get dictionaries(): ColumnDictionariesView {
     return this.#dicts;
   }
 
@@ -554,7 +566,7 @@ export class PaymentStore {
     this.#capacity = rebuilt.#capacity;
     this.#orgVersions = versions;
     this.#version += rebuilt.#version + 1;
-    this.indexes = this.#indexViews();
+    this.#indexes = this.#indexViews();
   }
 
   /** Every stored payment, in row order (for rebuilding a store without one organization). */
@@ -604,7 +616,7 @@ export class PaymentStore {
   }
 
   /** Pre-aggregated stats per organization x day x status x currency (see DailyAggregates). */
-  get aggregates(): DailyAggregates {
+  get aggregates(): DailyAggregatesView {
     return this.#aggregates;
   }
 

@@ -1,21 +1,25 @@
-import { ColumnDictionaries } from './columns';
+import { ColumnDictionariesView } from './columns';
 import { HashIndexView } from './hash.index';
-import { Cell, PaymentCells } from './payment-cells';
+import { CellView, PaymentCellsView } from './payment-cells';
 import { PaymentFilter } from './payment-filter';
 import { FilterParams, filterParams } from './row-filter';
 import { SortedIndexView } from './sorted.index';
 
-/** What the planner may read: the store's indexes, read-only. */
-export interface PaymentIndexes {
+/**
+ * What the planner and the readers may read: the store's indexes, through views without their
+ * mutators (the store is their one writer). Types only: each member is the store's own
+ * structure, not a copy or a wrapper, so a read costs what it did.
+ */
+export interface PaymentIndexesView {
   /** organizationId x status x currency (see PaymentCells). */
-  readonly cells: PaymentCells;
+  readonly cells: PaymentCellsView;
   /** userId code -> rows. */
   readonly userId: HashIndexView<number>;
   readonly amount: SortedIndexView;
   readonly createdAt: SortedIndexView;
   /** createdAt of one organization's payments (by organization code). */
   createdAtIndexOf(org: number): SortedIndexView | undefined;
-  readonly dictionaries: ColumnDictionaries;
+  readonly dictionaries: ColumnDictionariesView;
 }
 
 /**
@@ -34,7 +38,7 @@ export interface Plan {
   /** The filter resolved to codes; null for the `none` plan. */
   readonly params: FilterParams | null;
   /** For the `cells` driver: the cells to scan (every candidate is in one of them). */
-  readonly cells: readonly Cell[];
+  readonly cells: readonly CellView[];
   /**
    * The candidate rows, unordered; a sorted-index driver (`amount`, `createdAt`,
    * `orgCreatedAt`) yields them in the order of its key, descending when asked.
@@ -62,7 +66,7 @@ export const ROW_COST = 100;
  * hundred times the cost of the cells' scan (0.4 s instead of 4 ms over 1M payments). With no
  * filter, the cells are every payment.
  */
-export function planSearch(f: PaymentFilter, ix: PaymentIndexes): Plan {
+export function planSearch(f: PaymentFilter, ix: PaymentIndexesView): Plan {
   const params = filterParams(f, ix.dictionaries);
   if (params === null) {
     return { driver: 'none', estimate: 0, cost: 0, params: null, cells: [], forEach: () => undefined };

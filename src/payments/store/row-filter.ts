@@ -1,5 +1,5 @@
 import { PAYMENT_STATUSES } from '../payment';
-import { ColumnDictionaries, NOT_FOUND } from './columns';
+import { ColumnDictionariesView, NOT_FOUND } from './columns';
 import { PaymentFilter } from './payment-filter';
 import { timeMs } from '../../iso-time';
 
@@ -23,7 +23,7 @@ export interface FilterParams {
 }
 
 /** Resolves a filter against the dictionaries; null when it can match nothing. */
-export function filterParams(f: PaymentFilter, dicts: ColumnDictionaries): FilterParams | null {
+export function filterParams(f: PaymentFilter, dicts: ColumnDictionariesView): FilterParams | null {
   const org = f.organizationId === undefined ? ANY_CODE : dicts.organization.find(f.organizationId);
   const user = f.userId === undefined ? ANY_CODE : dicts.user.find(f.userId);
   if (org === NOT_FOUND || user === NOT_FOUND) return null;
