@@ -536,6 +536,71 @@ describe('PaymentStore bulk load (the load at start)', () => {
   });
 });
 
+describe('PaymentStore views for the query side', () => {
+  it('are the live structures: a view taken before a write sees it, and indexes read after adopt see the adopted state', () => {
+    const store = new PaymentStore(new AppConfig());
+    const { cells, indexes, dictionaries, aggregates, capacity } = store;
+    store.insertIfAbsent(payment('p1', { amount: 500 }));
+    expect(cells.size).toBe(1);
+    expect(indexes.amount.countRange(500, 501)).toBe(1);
+    expect(indexes.userId.count(dictionaries.user.find('u1'))).toBe(1);
+    const day: number[] = [];
+    aggregates.forEachCell(dictionaries.organization.find('org-a'), -1e9, 1e9, (_ms, _status, _currency, count) => day.push(count));
+    expect(day).toEqual([1]);
+    expect(capacity.payments).toBe(1);
+
+    const rebuilt = new PaymentStore(new AppConfig());
+    rebuilt.applyCommitted(payment('p2', { amount: 9 }));
+    store.adopt(rebuilt);
+    expect(store.indexes.amount.countRange(9, 10)).toBe(1);
+    expect(store.indexes.amount.countRange(500, 501)).toBe(0);
+    expect(store.indexes.cells.size).toBe(1);
+  });
+});
+
+/**
+ * The views have no mutators, and the compiler holds them to it: `npm run typecheck` (tsc over
+ * src/) compiles this function, never called (ts-jest only transpiles, as tsconfig sets
+ * isolatedModules, so jest checks no type). Each line writes through what the store hands out
+ * and passes what the concrete class would accept; were a view to expose that mutator, the line
+ * would compile, its @ts-expect-error would be unused, and tsc would fail.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- compiled by tsc, never run: see above
+function readersCannotWrite(store: PaymentStore, p: Payment, other: PaymentStore): void {
+  // @ts-expect-error readonly: only adopt() swaps the indexes
+  store.indexes = other.indexes;
+  // @ts-expect-error the store adds a row to its cells as it writes it
+  store.cells.add(0, 0, 0, 0, 0, 0, 0, 0);
+  // @ts-expect-error the store moves a row between cells as it writes its status
+  store.indexes.cells.setStatus(0, 1);
+  // @ts-expect-error the store writes refunds
+  store.cells.setRefunded(0, 1);
+  // @ts-expect-error a bulk load reserves room
+  store.cells.reserve(1);
+  // @ts-expect-error a cell's fields are PaymentCells' to reassign
+  store.cells.cellOf(0).length = 0;
+  // @ts-expect-error the same for a cell a filter selects
+  store.cells.select({ org: 0, statusMask: 1, currencies: undefined })[0].refunded = undefined;
+  // @ts-expect-error the store applies every write to the aggregates
+  store.aggregates.apply(1, 0, 0, 0, 0, 0, 0);
+  // @ts-expect-error codes are assigned as a row is written
+  store.dictionaries.organization.intern('org');
+  // @ts-expect-error the same dictionaries through the indexes
+  store.indexes.dictionaries.user.intern('user');
+  // @ts-expect-error the store adds each row to the userId postings
+  store.indexes.userId.add(0, 0);
+  // @ts-expect-error the store inserts into the sorted indexes
+  store.indexes.amount.insert(0);
+  // @ts-expect-error a bulk load builds them
+  store.indexes.createdAt.load([0]);
+  // @ts-expect-error the same for an organization's own index
+  store.indexes.createdAtIndexOf(0)?.clear();
+  // @ts-expect-error the store counts what it stores
+  store.capacity.add('org', 1, 0);
+  // @ts-expect-error admitting is part of a write (a writer elsewhere uses capacityBatch())
+  store.capacity.admit(p, false);
+}
+
 /** The organization of the only payment `paymentId` in `store` ('' when there is none). */
 function ownerOf(store: PaymentStore, paymentId: string): string {
   return store.resolve(paymentId, undefined)?.organizationId ?? '';
