@@ -1,5 +1,6 @@
 import { createPayment, Payment, PAYMENT_STATUSES, PaymentEvent, transition } from '../src/payments/payment';
 import type { LoadedPayment } from '../src/payments/store/bulk-load';
+import { mulberry32 } from '../test/seeded-random';
 
 /**
  * The data set of issue 4, deterministic from a seed: 100 organizations with Zipf(s=1) sizes
@@ -36,17 +37,8 @@ export const LARGEST_ORG_RANK = 1;
 /** The "mid-size" class of the issue: ranks 10-30 (~5-20k payments each at 1M). */
 export const MID_ORG_RANKS = Array.from({ length: 21 }, (_, i) => 10 + i);
 
-/** mulberry32: a tiny, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// test/pg-helpers.ts takes it from here (as seededRandom)
+export { mulberry32 };
 
 /** First index whose cumulative weight exceeds u. */
 function pick(cdf: Float64Array, u: number): number {

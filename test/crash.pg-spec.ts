@@ -1,5 +1,6 @@
 import { createTestDatabase, TestDatabase } from './test-app';
-import { killStrayServices, runCrashCheck } from '../scripts/crash-check';
+import { runCrashCheck } from './crash-check/crash-check';
+import { killStrayServices } from './crash-check/service';
 
 /**
  * Crash durability of the PostgreSQL mode, on the real process: 32 clients write (creates
@@ -7,7 +8,7 @@ import { killStrayServices, runCrashCheck } from '../scripts/crash-check';
  * must be refused with 400, 404, 409 and 422), the service is killed with SIGKILL in the
  * middle of it, restarted on the same database, and every answer is checked against what
  * survived, over HTTP and in SQL. Three rounds, each continuing from the state the previous
- * one left. The model and each invariant are described in scripts/crash-check.ts.
+ * one left. The model and each invariant are described in test/crash-check/crash-check.ts.
  */
 describe('crash durability: kill -9 under write load, restart, nothing acknowledged is lost', () => {
   // three loads of 2000+ writes, three restarts and checks: minutes on a loaded machine

@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a tiny, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). The bench's data
+ * set and the tests' seeded runs (the crash check, the PostgreSQL bursts) replay from a seed.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
