@@ -13,6 +13,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ClassEventIds } from './payments/event-ids';
 import { PaymentsModule } from './payments/payments.module';
+import { PersistenceModule } from './persistence/persistence.module';
 import { BusTracing } from './tracing/bus-tracing';
 
 @Global()
@@ -49,7 +50,8 @@ export class AppModule {
           ],
         }),
         MetricsModule,
-        PaymentsModule.forRoot(config),
+        // PostgreSQL is the primary repository with DATABASE_URL; else memory (the store itself)
+        PaymentsModule.forRoot({ primary: config.databaseUrl === undefined ? undefined : PersistenceModule.forRoot(config) }),
         MessagingModule.forRoot(config),
         HealthModule,
         DashboardModule,

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createApp } from '../src/app.setup';
 import { AppConfig } from '../src/config';
 import { PrimaryRepository } from '../src/payments/primary.repository';
-import { StoreSync } from '../src/persistence/store-sync';
+import { PostgresPrimaryRepository } from '../src/persistence/postgres-primary.repository';
 import { createPayment, expectStatus, getPayment, moveTo, Payment, paymentBody, paymentPath, sendEvent, uniqueId } from './e2e-helpers';
 import {
   comparableStats,
@@ -116,7 +116,7 @@ describe('PostgreSQL unreachable for a running instance', () => {
     const elsewhere = await createPayment(d.url, { organizationId, amount: 900 });
     const elsewhereDone = await applyOk(d.url, completed.paymentId, { type: 'PaymentRefunded', data: { refundAmount: 500 } });
     // which the cut instance cannot know yet, even after a catch-up run now
-    await (p.app.get(PrimaryRepository) as StoreSync).feed.drain();
+    await (p.app.get(PrimaryRepository) as PostgresPrimaryRepository).feed.drain();
     expectStatus(await request(p.url).get(paymentPath(elsewhere.paymentId)), 404);
     expectStatus(await request(p.url).get('/health/ready'), 503);
 

@@ -1,5 +1,8 @@
+import { Logger } from '@nestjs/common';
+import type { EventBus } from '@nestjs/cqrs';
 import { Client } from 'pg';
 import { AppConfig } from '../src/config';
+import { MetricsService } from '../src/metrics/metrics.service';
 import type { Payment } from '../src/payments/payment';
 import { PaymentStore } from '../src/payments/store/payment.store';
 import { copyOut } from '../src/persistence/copy-out';
@@ -7,8 +10,8 @@ import { migrate } from '../src/persistence/migrations';
 import { PAYMENT_COPY_COLUMNS, PaymentCopyDecoder, paymentOf } from '../src/persistence/payment-copy';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from '../src/persistence/payment-rows';
 import { createClient, createPool } from '../src/persistence/postgres';
-import { StoreSync } from '../src/persistence/store-sync';
-import { createApp } from '../src/app.setup';
+import { PostgresPrimaryRepository } from '../src/persistence/postgres-primary.repository';
+import { WatchdogClock } from '../src/persistence/stall-watchdog';
 import { eventually, TcpProxy } from './pg-helpers';
 import { createTestDatabase, TestDatabase } from './test-app';
 
@@ -149,25 +152,39 @@ describe('the load at start: COPY in binary format, decoded', () => {
     expect(order(bulk, 'createdAt')).toEqual(order(applied, 'createdAt'));
   });
 
-  it('ends a load whose connection goes silent in the middle of the COPY, and loads on a later attempt', async () => {
+  it('ends a load whose connection goes silent in the middle of the COPY once its clock has run past databaseTimeoutMs, and loads on a later attempt', async () => {
     const target = new URL(db.url);
     const proxy = await TcpProxy.start(Number(target.port || 5432), target.hostname);
     // the COPY is sent and lost, and nothing comes back: without its watchdog the load would wait forever
     proxy.partitionOn('COPY (SELECT');
-    const app = await createApp(new AppConfig({ databaseUrl: proxy.urlFor(db.url), databaseTimeoutMs: 1000, logLevel: 'silent', maxEventLoopDelayMs: 0 }));
+    const silent = new AppConfig({ databaseUrl: proxy.urlFor(db.url), databaseTimeoutMs: 1000, logLevel: 'silent' });
+    // The watchdog's time is this test's: tick() is its timer firing (the last load's watchdog).
+    let now = 0;
+    let tick = (): void => undefined;
+    const clock: WatchdogClock = { now: () => now, every: (_ms, watch) => ((tick = watch), () => undefined) };
+    // no other instance writes here: the change feed brings nothing to publish
+    const events = { publish: () => undefined } as unknown as EventBus;
+    // the retries' warnings, which no app's logger silences here
+    Logger.overrideLogger(false);
+    const primary = new PostgresPrimaryRepository(new PaymentStore(silent), createPool(silent), silent, new MetricsService(), events, clock);
+    primary.onApplicationBootstrap();
     try {
       await eventually(() => expect(proxy.mode).toBe('partition'), 30_000);
       const accepted = proxy.accepted;
+      // a look that sees the progress made up to the COPY, then none for longer than databaseTimeoutMs
+      tick();
+      now += 1001;
+      tick();
       // the next attempt opens connections again: the stalled one was ended
       await eventually(() => expect(proxy.accepted).toBeGreaterThan(accepted), 30_000);
       proxy.restore();
-      const sync = app.get(StoreSync);
-      await sync.whenLoaded();
-      expect(sync.lastLoad?.rows).toBe((await byText()).size);
-      expect(app.get(PaymentStore).size).toBe(sync.lastLoad?.rows);
+      await primary.whenLoaded();
+      expect(primary.lastLoad?.rows).toBe((await byText()).size);
+      expect(primary.store.size).toBe(primary.lastLoad?.rows);
     } finally {
-      await app.close();
+      // the proxy first: a load still stalled ends with its connection, and then the repository can stop
       await proxy.close();
+      await primary.onApplicationShutdown();
     }
   }, 90_000);
 });

@@ -3,7 +3,7 @@ import type { Client } from 'pg';
 import request, { Response } from 'supertest';
 import { PrimaryRepository } from '../src/payments/primary.repository';
 import { COMMIT_LOCK } from '../src/persistence/postgres';
-import { StoreSync } from '../src/persistence/store-sync';
+import { PostgresPrimaryRepository } from '../src/persistence/postgres-primary.repository';
 import { Body, expectStatus, paymentBody, paymentPath } from './e2e-helpers';
 import { connectSql, countBy, eventually, expectDatabaseUnavailable } from './pg-helpers';
 import { maintenance, TEST_PG_URL } from './postgres-run';
@@ -66,7 +66,7 @@ afterAll(async () => {
   }
 });
 
-const pool = () => (t.app.get(PrimaryRepository) as StoreSync).pool;
+const pool = () => (t.app.get(PrimaryRepository) as PostgresPrimaryRepository).pool;
 
 /**
  * Ends every session of the app (pool and LISTEN; `except` spared) and waits until the pool has

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../src/app.setup';
 import { AppConfig } from '../src/config';
-import { StoreSync } from '../src/persistence/store-sync';
+import { PostgresPrimaryRepository } from '../src/persistence/postgres-primary.repository';
 import { PrimaryRepository } from '../src/payments/primary.repository';
 import { maintenance, runDatabaseUrl } from './postgres-run';
 
@@ -63,7 +63,7 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
   const app = await createApp(config);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const primary = app.get(PrimaryRepository);
-  if (primary instanceof StoreSync) await primary.whenLoaded();
+  if (primary instanceof PostgresPrimaryRepository) await primary.whenLoaded();
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

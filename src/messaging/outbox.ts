@@ -4,7 +4,7 @@ import type { Client } from 'pg';
 import { AppConfig } from '../config';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payments/payment.events';
 import { createClient, OUTBOX_LOCK, reasonOf } from '../persistence/postgres';
-import { StoreSync } from '../persistence/store-sync';
+import { PostgresPrimaryRepository } from '../persistence/postgres-primary.repository';
 import { traceHeaders, tracingOn } from '../tracing/tracing';
 import { outboundMessage, OutboundType, TraceAttributes, traceOfBody } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
@@ -115,7 +115,7 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
   #leader = false;
 
   constructor(
-    private readonly sync: StoreSync,
+    private readonly sync: PostgresPrimaryRepository,
     private readonly config: AppConfig,
   ) {
     super();

@@ -1,7 +1,4 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { AppConfig } from '../config';
-import { PostgresPaymentWriter } from '../persistence/postgres.writer';
-import { StoreSync } from '../persistence/store-sync';
 import { AdminController } from './admin.controller';
 import { ApplyPaymentEventHandler } from './commands/apply-payment-event.handler';
 import { CreatePaymentHandler } from './commands/create-payment.handler';
@@ -22,31 +19,34 @@ import { SearchPaymentsHandler } from './queries/search-payments.handler';
 import { StatsStreams } from './queries/stats-streams';
 import { PaymentStore } from './store/payment.store';
 
+export interface PaymentsModuleOptions {
+  /**
+   * The module that provides the primary repository and its writer (PrimaryRepository and
+   * PaymentWriter): PostgreSQL's PersistenceModule.forRoot(config) when DATABASE_URL is set.
+   * Without one, memory is the primary repository: the store itself.
+   */
+  primary?: DynamicModule;
+}
+
+/** Memory as the primary repository: every write is one synchronous store call. */
+const MEMORY_PRIMARY: Provider[] = [
+  { provide: PrimaryRepository, useClass: MemoryPrimaryRepository },
+  { provide: PaymentWriter, useClass: MemoryPaymentWriter },
+];
+
 @Module({})
 export class PaymentsModule {
-  /**
-   * The primary repository decides the writer: memory (the store itself) by default, or
-   * PostgreSQL when DATABASE_URL is set (commit first, then the store; change feed; sync).
-   */
-  static forRoot(config: AppConfig): DynamicModule {
-    const primary: Provider[] = config.databaseUrl
-      ? [
-          StoreSync,
-          { provide: PrimaryRepository, useExisting: StoreSync },
-          { provide: PaymentWriter, useClass: PostgresPaymentWriter },
-        ]
-      : [
-          { provide: PrimaryRepository, useClass: MemoryPrimaryRepository },
-          { provide: PaymentWriter, useClass: MemoryPaymentWriter },
-        ];
+  /** The primary repository decides the writer: memory by default, or the one `primary` provides. */
+  static forRoot({ primary }: PaymentsModuleOptions = {}): DynamicModule {
     return {
       module: PaymentsModule,
       // the store and the primary repository are needed by health and metrics too
       global: true,
+      imports: primary === undefined ? [] : [primary],
       controllers: [PaymentsController, AdminController],
       providers: [
         PaymentStore,
-        ...primary,
+        ...(primary === undefined ? MEMORY_PRIMARY : []),
         // command side: the only path to the writer
         CreatePaymentHandler,
         ImportPaymentsHandler,
@@ -64,7 +64,8 @@ export class PaymentsModule {
         StatsStreams,
         PaymentEventsMetrics,
       ],
-      exports: [PaymentStore, PrimaryRepository, ...(config.databaseUrl ? [StoreSync] : [])],
+      // a primary module exports its own (it is global: health, metrics and messaging read it)
+      exports: [PaymentStore, ...(primary === undefined ? [PrimaryRepository] : [])],
     };
   }
 }

@@ -1,22 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { Context, context, Link, trace, TraceFlags } from '@opentelemetry/api';
-import type { PoolClient } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { ChangeResult, PaymentChange, PaymentWriter } from '../payments/commands/payment.writer';
+import { ChangeResult, LifecycleChange, PaymentWriter } from '../payments/commands/payment.writer';
 import { Payment } from '../payments/payment';
-import { InsertResult } from '../payments/store/payment.store';
+import { InsertResult, PaymentStore } from '../payments/store/payment.store';
 import { OutboundMessage, outboundMessage, OutboundType } from '../messaging/cloud-events';
 import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
 import { CHANGES_CHANNEL, checkout, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';
-import { StoreSync } from './store-sync';
+import { PostgresPrimaryRepository } from './postgres-primary.repository';
 import { inSpan, traceHeaders, tracingOn } from '../tracing/tracing';
 
 /** `origin`: with tracing on, the context of the write's caller (its command's span). */
 type Pending = { origin?: Context } & (
   | { kind: 'create'; payment: Payment; resolve: (r: InsertResult) => void; reject: (e: unknown) => void }
-  | { kind: 'change'; change: PaymentChange; resolve: (r: ChangeResult) => void; reject: (e: unknown) => void }
+  | { kind: 'change'; change: LifecycleChange; resolve: (r: ChangeResult) => void; reject: (e: unknown) => void }
 );
 
 type Outcome = { ok: true; value: InsertResult | ChangeResult } | { ok: false; error: unknown };
@@ -46,7 +46,10 @@ export class PostgresPaymentWriter extends PaymentWriter {
   #draining = false;
 
   constructor(
-    private readonly sync: StoreSync,
+    private readonly pool: Pool,
+    private readonly store: PaymentStore,
+    /** Its apply() is the one way a committed payment reaches the store (a rebuild replays it). */
+    private readonly primary: PostgresPrimaryRepository,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
@@ -57,7 +60,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'create', payment, resolve, reject }));
   }
 
-  change(change: PaymentChange): Promise<ChangeResult> {
+  change(change: LifecycleChange): Promise<ChangeResult> {
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'change', change, resolve, reject }));
   }
 
@@ -129,7 +132,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
 
   async #transact(batch: Pending[]): Promise<Outcome[]> {
     const started = performance.now();
-    const { client, release } = await checkout(this.sync.pool);
+    const { client, release } = await checkout(this.pool);
     let state: Map<string, Payment>;
     let outcomes: Outcome[];
     try {
@@ -146,7 +149,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
     this.metrics.commitDuration.observe((performance.now() - started) / 1000);
     // Committed: now memory. Rows only read (replays, events on payments another instance
     // wrote) are applied too, so this instance never answers from older state than it saw.
-    for (const payment of state.values()) this.sync.apply(payment);
+    for (const payment of state.values()) this.primary.apply(payment);
     return outcomes;
   }
 
@@ -168,7 +171,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
       state.set(keyOf(payment), payment);
     }
     /** The payment a change addresses: by its organization, or by paymentId alone when unique. */
-    const addressed = ({ paymentId, organizationId }: PaymentChange): Payment | undefined => {
+    const addressed = ({ paymentId, organizationId }: LifecycleChange): Payment | undefined => {
       if (organizationId !== undefined) return state.get(keyOf({ organizationId, paymentId }));
       const found = [...state.values()].filter((p) => p.paymentId === paymentId);
       if (found.length > 1) throw new PaymentIdAmbiguousError(paymentId, found.length);
@@ -204,7 +207,7 @@ export class PostgresPaymentWriter extends PaymentWriter {
     const events: { organizationId: string; paymentId: string; eventId: string; type: string }[] = [];
     // The store mirrors the database: its capacity is the one to keep (each create admitted
     // counts for the next; the store records them when it applies the commit, and never refuses).
-    const admit = this.sync.store.capacityBatch();
+    const admit = this.store.capacityBatch();
     const outcomes = batch.map((op): Outcome => {
       try {
         if (op.kind === 'create') {

@@ -3,7 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createApp } from '../../src/app.setup';
 import { loadConfig } from '../../src/config';
 import { PrimaryRepository } from '../../src/payments/primary.repository';
-import { StoreSync } from '../../src/persistence/store-sync';
+import { PostgresPrimaryRepository } from '../../src/persistence/postgres-primary.repository';
 
 /**
  * The service with tracing into memory, for tracing.e2e-spec.ts, run as a child process (fork,
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const app = await createApp(loadConfig(process.env));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const primary = app.get(PrimaryRepository);
-  if (primary instanceof StoreSync) await primary.whenLoaded();
+  if (primary instanceof PostgresPrimaryRepository) await primary.whenLoaded();
   const send = (reply: Reply) => process.send?.(reply);
 
   let stopping = false;

@@ -3,7 +3,7 @@ import { Payment } from '../payment';
 import { InsertResult, PaymentStore } from '../store/payment.store';
 
 /** One lifecycle change: `next` is the state machine, run on the payment's current state. */
-export interface PaymentChange {
+export interface LifecycleChange {
   paymentId: string;
   /** An event id already applied to this payment makes the change a no-op. */
   eventId: string | undefined;
@@ -30,7 +30,7 @@ export type ChangeResult = { payment: Payment; before: Payment; applied: boolean
 export abstract class PaymentWriter {
   /** Stores `candidate` unless its paymentId is taken; then returns the stored payment. */
   abstract create(candidate: Payment): Promise<InsertResult>;
-  abstract change(change: PaymentChange): Promise<ChangeResult>;
+  abstract change(change: LifecycleChange): Promise<ChangeResult>;
 }
 
 /** Memory is the primary repository: every write is one synchronous store call. */
@@ -44,7 +44,7 @@ export class MemoryPaymentWriter extends PaymentWriter {
     return this.store.insertIfAbsent(candidate);
   }
 
-  async change({ paymentId, eventId, organizationId, next }: PaymentChange): Promise<ChangeResult> {
+  async change({ paymentId, eventId, organizationId, next }: LifecycleChange): Promise<ChangeResult> {
     // A payment's organization never changes, so the one resolved here is the one updated below.
     const owner = this.store.resolve(paymentId, organizationId)?.organizationId;
     if (owner === undefined) return undefined;

@@ -7,7 +7,7 @@ import { PaymentStats } from '../store/stats';
 import { GetPaymentStatsQuery } from './get-payment-stats.query';
 import { StreamSlot, StreamSlots } from './stream-slots';
 
-type PaymentChange = PaymentCreated | PaymentProcessed | PaymentFailed | PaymentRefunded | PaymentSynced;
+type StoreChangeEvent = PaymentCreated | PaymentProcessed | PaymentFailed | PaymentRefunded | PaymentSynced;
 
 /** Where a stream writes: the HTTP response of one subscriber. */
 export interface StatsSink {
@@ -73,7 +73,7 @@ export const PING_INTERVAL_MS = 15_000;
  */
 @Injectable()
 @EventsHandler(PaymentCreated, PaymentProcessed, PaymentFailed, PaymentRefunded, PaymentSynced)
-export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestroy {
+export class StatsStreams implements IEventHandler<StoreChangeEvent>, OnModuleDestroy {
   readonly #logger = new Logger('StatsStreams');
   readonly #subscribers = new Set<Subscriber>();
   readonly #slots: StreamSlots;
@@ -138,7 +138,7 @@ export class StatsStreams implements IEventHandler<PaymentChange>, OnModuleDestr
     return () => this.#close(subscriber);
   }
 
-  handle(event: PaymentChange): void {
+  handle(event: StoreChangeEvent): void {
     const org = event.payment.organizationId;
     for (const s of this.#subscribers) {
       if (s.organizationId === undefined || s.organizationId === org) {

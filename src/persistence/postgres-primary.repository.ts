@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ROOT_CONTEXT, Span } from '@opentelemetry/api';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -14,7 +14,8 @@ import { copyOut } from './copy-out';
 import { migrate } from './migrations';
 import { PAYMENT_COPY_COLUMNS, PaymentCopyDecoder, paymentOf } from './payment-copy';
 import { PAYMENT_COLUMNS, paymentFromRow, PaymentRow } from './payment-rows';
-import { createClient, createPool, isUnavailable, reasonOf } from './postgres';
+import { createClient, isUnavailable, reasonOf } from './postgres';
+import { StallWatchdog, WatchdogClock } from './stall-watchdog';
 import { DatabaseUnavailableError } from '../errors';
 import { inSpan, tracingOn } from '../tracing/tracing';
 
@@ -30,7 +31,8 @@ export interface LoadResult {
 }
 
 /**
- * PostgreSQL mode: keeps the in-memory store a faithful read model of the database.
+ * PostgreSQL is the primary repository: this keeps the in-memory store a faithful read model
+ * of the database.
  * - At start: migrations, then a streamed load of every payment from one consistent snapshot
  *   (the store is not "loaded", so /health/ready is 503 and /payments answers 503, until then).
  * - Then the change feed applies what any instance commits.
@@ -38,27 +40,29 @@ export interface LoadResult {
  * Every change reaches the store through apply(), which is idempotent (payment versions).
  */
 @Injectable()
-export class StoreSync extends PrimaryRepository implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PostgresPrimaryRepository extends PrimaryRepository implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly kind = 'postgresql' as const;
-  readonly #logger = new Logger('StoreSync');
-  readonly pool: Pool;
+  readonly #logger = new Logger('PostgresPrimaryRepository');
   readonly feed: ChangeFeed;
   #started: Promise<void> | undefined;
   #stopping = false;
   readonly #abort = new AbortController();
   /** While a rebuild runs: every payment applied to the live store, to replay into the new one. */
-  #tee: Payment[] | null = null;
+  #appliedDuringRebuild: Payment[] | null = null;
   #rebuild: Promise<unknown> = Promise.resolve();
   #lastLoad: LoadResult | undefined;
 
   constructor(
     readonly store: PaymentStore,
+    /** Ended here, after the feed that queries it: Nest runs one module's shutdown hooks concurrently. */
+    readonly pool: Pool,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly eventBus: EventBus,
+    /** The time the load's stall watchdog reads (a spec drives its own). */
+    private readonly clock: WatchdogClock,
   ) {
     super();
-    this.pool = createPool(config);
     // What the feed brings that this instance did not have: another instance's write, which
     // reaches this instance's reactions (live stats) as a PaymentSynced event.
     this.feed = new ChangeFeed(config, this.pool, (p) => this.#applyFromFeed(p), metrics);
@@ -95,7 +99,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
 
   /** The one way a committed payment reaches the store. */
   apply(payment: Payment): boolean {
-    this.#tee?.push(payment);
+    this.#appliedDuringRebuild?.push(payment);
     return this.store.applyCommitted(payment);
   }
 
@@ -154,19 +158,10 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
     // its failures reach the pending query; without a listener one would crash the process
     client.on('error', () => undefined);
     // a stall: no progress (a statement answered, a row copied) for databaseTimeoutMs
-    let progress = 0;
-    let seen = -1;
-    let idleSince = performance.now();
-    const watchdog = setInterval(() => {
-      if (progress !== seen) {
-        seen = progress;
-        idleSince = performance.now();
-      } else if (performance.now() - idleSince > this.config.databaseTimeoutMs) client.connection.stream.destroy();
-    }, Math.max(50, this.config.databaseTimeoutMs / 4));
-    watchdog.unref();
+    const watchdog = new StallWatchdog(this.config.databaseTimeoutMs, () => client.connection.stream.destroy(), this.clock);
     try {
       await client.connect();
-      progress++;
+      watchdog.progress();
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       // the decoder reads text as UTF-8, whatever the database's encoding
       await client.query("SET LOCAL client_encoding = 'UTF8'");
@@ -175,27 +170,27 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
                 (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'payments'::regclass)::bigint AS estimate`,
       );
       const estimate = organizationId === undefined ? Math.min(head[0].estimate, this.config.maxPayments) : 0;
-      if (bulk && !into.beginBulkLoad(estimate)) throw new Error('StoreSync.load: a bulk load needs a store that holds no payment');
+      if (bulk && !into.beginBulkLoad(estimate)) throw new Error('PostgresPrimaryRepository.load: a bulk load needs a store that holds no payment');
       const decoder = new PaymentCopyDecoder(bulk ? (p) => into.appendLoaded(p) : (p) => into.applyCommitted(paymentOf(p)));
       const where = organizationId === undefined ? '' : ` WHERE organization_id = ${client.escapeLiteral(organizationId)}`;
       const copied = await copyOut(client, `COPY (SELECT ${PAYMENT_COPY_COLUMNS} FROM payments${where}) TO STDOUT (FORMAT binary)`, (bytes, start, end) => {
-        progress++;
+        watchdog.progress();
         decoder.write(bytes, start, end);
       });
       decoder.end();
-      if (decoder.rows !== copied) throw new Error(`StoreSync.load: decoded ${decoder.rows} payments of the ${copied} copied`);
+      if (decoder.rows !== copied) throw new Error(`PostgresPrimaryRepository.load: decoded ${decoder.rows} payments of the ${copied} copied`);
       await client.query('COMMIT');
       if (bulk) {
         // the index builds, a step at a time (at 10M several seconds in all): /health/live still answers
         const steps = into.endBulkLoadSteps();
         while (!steps.next().done) {
-          progress++;
+          watchdog.progress();
           await yieldToEventLoop();
         }
       }
       return { rows: decoder.rows, position: head[0].position, ms: performance.now() - started };
     } finally {
-      clearInterval(watchdog);
+      watchdog.stop();
       await client.end().catch(() => undefined);
     }
   }
@@ -214,7 +209,7 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
 
   async #synchronize(organizationId: string | undefined): Promise<number> {
     await this.#started;
-    this.#tee = [];
+    this.#appliedDuringRebuild = [];
     try {
       const fresh = new PaymentStore(this.config);
       fresh.markLoaded();
@@ -226,12 +221,12 @@ export class StoreSync extends PrimaryRepository implements OnApplicationBootstr
         }
       }
       const { rows } = await this.load(fresh, organizationId);
-      for (const payment of this.#tee) fresh.applyCommitted(payment);
+      for (const payment of this.#appliedDuringRebuild) fresh.applyCommitted(payment);
       this.store.adopt(fresh);
       this.#logger.log(`synchronized ${rows} payments${organizationId ? ` of ${organizationId}` : ''} from PostgreSQL`);
       return rows;
     } finally {
-      this.#tee = null;
+      this.#appliedDuringRebuild = null;
     }
   }
 
