@@ -47,7 +47,7 @@ export async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
     const r = instance.ready;
     const postgresMs = backendsDelta(before, seen);
     const postgresPct = (postgresMs / r.startMs) * 100;
-    log(`PostgreSQL load: ${int(r.rows)} rows in ${(r.startMs / 1000).toFixed(1)} s (StoreSync.load ${(r.loadMs / 1000).toFixed(1)} s); checking`);
+    log(`PostgreSQL load: ${int(r.rows)} rows in ${(r.startMs / 1000).toFixed(1)} s (PostgresPrimaryRepository.load ${(r.loadMs / 1000).toFixed(1)} s); checking`);
     const got = await instance.request<{ size: number; digest: string; answers: { query: string; checksum: string }[] }>('checks');
     if (got.size !== n || r.rows !== n) throw new Error(`MISMATCH: the instance loaded ${r.rows} rows and holds ${got.size} payments, not ${n}`);
     if (got.digest !== expectedDigest) {
@@ -67,7 +67,7 @@ export async function loadCase(ctx: Ctx, filled: Filled): Promise<PgLoadCase> {
       startMs: r.startMs,
       seconds: r.startMs / 1000,
       rowsPerS: r.rows / (r.startMs / 1000),
-      storeSyncLoadMs: r.loadMs,
+      primaryLoadMs: r.loadMs,
       heapMB: r.heapMB,
       cpu: {
         instancePct: r.selfCpuPct,

@@ -21,7 +21,7 @@ export function postgresReport(r: PgResults, goals: GoalResult[]): string {
     rows.push([
       `load at start: ${int(l.n)} payments, createApp() until loaded`,
       `${sec(l.startMs)} s, ${int(l.rowsPerS)} rows/s`,
-      `StoreSync.load ${sec(l.storeSyncLoadMs)} s; apart: COPY read ${sec(b.copyMs)} s (this side's CPU ${sec(b.copyCpuMs)} s; executor ${sec(b.executorMs)} s) + decoding ${sec(b.decodeMs)} s + store appends ${sec(b.appendMs)} s + index builds ${sec(b.indexMs)} s`,
+      `PostgresPrimaryRepository.load ${sec(l.primaryLoadMs)} s; apart: COPY read ${sec(b.copyMs)} s (this side's CPU ${sec(b.copyCpuMs)} s; executor ${sec(b.executorMs)} s) + decoding ${sec(b.decodeMs)} s + store appends ${sec(b.appendMs)} s + index builds ${sec(b.indexMs)} s`,
       '-',
       goalCell(goals, ['pg.load.s']),
       cpu(l.cpu),

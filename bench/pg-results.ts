@@ -15,12 +15,12 @@ export interface PgFill {
 }
 
 export interface PgLoadCase extends PgFill {
-  /** the figure: createApp() until StoreSync.whenLoaded(), in a fresh process */
+  /** the figure: createApp() until PostgresPrimaryRepository.whenLoaded(), in a fresh process */
   startMs: number;
   seconds: number;
   rowsPerS: number;
-  /** StoreSync.load alone (its lastLoad.ms: after migrations, from BEGIN to COMMIT) */
-  storeSyncLoadMs: number;
+  /** PostgresPrimaryRepository.load alone (its lastLoad.ms: after migrations, from BEGIN to COMMIT) */
+  primaryLoadMs: number;
   heapMB: number;
   /** CPU over the load, % of one core: the instance, the PostgreSQL backends serving it, the rest of the machine */
   cpu: Cpu;

@@ -1,7 +1,7 @@
 /**
  * One service instance in PostgreSQL mode, as a child process of bench/postgres.ts (with an
  * IPC channel): createApp({ databaseUrl, groupCommitMaxBatch, cache off, logs silent }), timed
- * from createApp() until StoreSync has loaded the store, as a restart of the service would be.
+ * from createApp() until PostgresPrimaryRepository has loaded the store, as a restart of the service would be.
  *
  * Env: BENCH_PG_APP_URL (DATABASE_URL of the app), BENCH_PG_GROUP (groupCommitMaxBatch),
  * BENCH_PG_LISTEN=1 (listen on a random local port once loaded), BENCH_PG_RECORD=1 (note when
@@ -16,7 +16,7 @@ import { AppConfig } from '../src/config';
 import { createApp } from '../src/app.setup';
 import type { Payment } from '../src/payments/payment';
 import { PaymentStore } from '../src/payments/store/payment.store';
-import { StoreSync } from '../src/persistence/store-sync';
+import { PostgresPrimaryRepository } from '../src/persistence/postgres-primary.repository';
 import { CpuProbe, gc, runQueueWaitMs } from './measure';
 import { checkAnswers, paymentsDigest } from './pg-checks';
 import { ProjectEngine } from './project';
@@ -31,7 +31,7 @@ const config = new AppConfig({
   cacheTtlSeconds: 0,
   logLevel: process.env.LOG_LEVEL ?? 'silent',
 });
-/** Longest wait for the load: StoreSync retries a failing load forever (its warnings are silent here). */
+/** Longest wait for the load: PostgresPrimaryRepository retries a failing load forever (its warnings are silent here). */
 const LOAD_TIMEOUT_MS = 600_000;
 
 let app: NestFastifyApplication | undefined;
@@ -50,9 +50,9 @@ async function start(): Promise<void> {
   const probe = new CpuProbe();
   const wait0 = runQueueWaitMs('self');
   app = await createApp(config);
-  const sync = app.get(StoreSync);
+  const sync = app.get(PostgresPrimaryRepository);
   if (process.env.BENCH_PG_RECORD === '1') {
-    // Both paths into the store go through StoreSync.apply: the writer after its COMMIT, and
+    // Both paths into the store go through PostgresPrimaryRepository.apply: the writer after its COMMIT, and
     // the change feed (its callback reads this.apply at each call, so this override sees it).
     const original = sync.apply.bind(sync);
     sync.apply = (payment: Payment): boolean => {
@@ -68,7 +68,7 @@ async function start(): Promise<void> {
     sync.whenLoaded(),
     new Promise((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`not loaded after ${LOAD_TIMEOUT_MS / 1000} s (StoreSync retries silently; rerun with LOG_LEVEL=warn)`)),
+        () => reject(new Error(`not loaded after ${LOAD_TIMEOUT_MS / 1000} s (PostgresPrimaryRepository retries silently; rerun with LOG_LEVEL=warn)`)),
         LOAD_TIMEOUT_MS,
       );
     }),
@@ -78,7 +78,7 @@ async function start(): Promise<void> {
   const cpu = probe.stop();
   const wait1 = runQueueWaitMs('self');
   const last = sync.lastLoad;
-  if (last === undefined) throw new Error('StoreSync resolved whenLoaded() without a load');
+  if (last === undefined) throw new Error('PostgresPrimaryRepository resolved whenLoaded() without a load');
   let port: number | undefined;
   if (process.env.BENCH_PG_LISTEN === '1') {
     await app.listen({ port: 0, host: '127.0.0.1' });

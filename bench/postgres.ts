@@ -5,7 +5,7 @@
  *
  *   load:        N payments of the data set written to the table (untimed: the rows by
  *                INSERT ... SELECT FROM unnest, then the keys and indexes), then a fresh
- *                instance timed from createApp() until StoreSync has loaded them; its store
+ *                instance timed from createApp() until PostgresPrimaryRepository has loaded them; its store
  *                must hold the data set field for field and answer as the in-memory engine.
  *                Where the time goes is measured apart (executor, COPY read, decoding, appends, index builds).
  *   direct:      PostgreSQL queried directly (bench/pg-direct.ts), on the load's table: three
