@@ -3,8 +3,9 @@
  * baselines in the same process run and prints the ratio; every answer is checked against the
  * baselines (a checksum), so a fast wrong answer fails the run.
  *
- *   in process: PaymentStore + PaymentReader (cache off) vs naive Map scan vs LokiJS, on the
- *               same N payments: search, stats, incremental insert, memory per payment;
+ *   in process: PaymentStore + the search and stats handlers (cache off) vs naive Map scan vs
+ *               LokiJS, on the same N payments: search, stats, incremental insert, memory per
+ *               payment;
  *   over HTTP:  the service (createApp, cache off, run with npm run start:prod's node flags) vs
  *               a bare Fastify server, each in its own process pinned to core 0, autocannon in
  *               this process pinned to core 1; GET-by-id and POST also beside a plain NestJS
