@@ -1,3 +1,5 @@
+import { lowerBound, lowerBoundOfRows } from './lower-bound';
+
 /**
  * Where the index reads an entry's sort key and tie-breaker: the store's own columns. The
  * index keeps only row ids, so both must answer for a row from the moment it is inserted (or
@@ -64,7 +66,8 @@ export const CHUNK_CAPACITY = 2048;
  * at 2/3 (as in a B*-tree). So about 4 bytes per entry for appends and ~4.5-5 for random
  * inserts, against ~32 for three JS arrays of keys, ids and rows.
  *
- * Costs, in calls to `SortKeys` (each a random memory access, so the thing to count):
+ * Costs, in calls to `SortKeys` (each a random memory access, so the thing to count); the
+ * seeks' binary searches are lowerBound() and lowerBoundOfRows() (lower-bound.ts):
  * - insert: an append (the new entry sorts after the last one: payments created now arrive in
  *   createdAt order) is O(1): one key() call, no search, no copy. Any other insert finds the
  *   chunk by binary search over the cached last keys (no calls, except id() on equal keys),
@@ -137,6 +140,12 @@ export class SortedIndex implements SortedIndexView {
       return;
     }
 
+    // The insert's two searches are the only ones here that are not lowerBound(): they order
+    // by (key, tie), the tie read through #tiedBefore on equal keys, and the second keeps the
+    // key of its last probe on each side, which gives `distinct` without another key() call.
+    // With lowerBound's key-only forms an insert would take a second search, for the tie over
+    // the run of equal keys, and two more key() calls; a form taking a predicate costs a
+    // closure per insert (2b855b0: 8-12% slower, reverted).
     // The first chunk whose last entry does not sort before the new one: one exists (not an
     // append) and it is not after `last`, so search [0, last).
     let lo = 0;
@@ -383,29 +392,14 @@ export class SortedIndex implements SortedIndexView {
    */
   #seek(key: number): void {
     const lastKeys = this.#lastKeys;
-    let lo = 0;
-    let hi = lastKeys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (lastKeys[mid] < key) lo = mid + 1;
-      else hi = mid;
-    }
-    this.#seekChunk = lo;
-    if (lo === lastKeys.length || key === -Infinity) {
+    const c = lowerBound(lastKeys, 0, lastKeys.length, key);
+    this.#seekChunk = c;
+    if (c === lastKeys.length || key === -Infinity) {
       this.#seekEntry = 0;
       return;
     }
     // The chunk's last entry qualifies: search [0, len - 1).
-    const keys = this.#keys;
-    const rows = this.#chunks[lo];
-    let a = 0;
-    let b = this.#lens[lo] - 1;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (keys.key(rows[mid]) < key) a = mid + 1;
-      else b = mid;
-    }
-    this.#seekEntry = a;
+    this.#seekEntry = lowerBoundOfRows(this.#chunks[c], 0, this.#lens[c] - 1, this.#keys, key);
   }
 
   /** Appends a new chunk holding just `row`. */
