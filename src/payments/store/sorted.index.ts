@@ -45,7 +45,8 @@ export interface SortedIndexView {
   /**
    * Visits rows in (key, paymentId) order, ascending or descending, starting strictly after
    * `from` in that direction (from the first entry when `from` is undefined), until `visit`
-   * returns false. O(log n) to start, then O(1) per row: keyset pagination.
+   * returns false. O(log n + r) to start, r the entries with from.key that sort before `from`
+   * (a run of equal keys is scanned), then O(1) per row: keyset pagination.
    */
   walk(descending: boolean, from: { key: number; id: string } | undefined, visit: (row: number) => boolean): void;
 }
@@ -275,7 +276,11 @@ export class SortedIndex implements SortedIndexView {
       c = descending ? chunks.length - 1 : 0;
       i = descending ? lens[c] - 1 : 0;
     } else {
-      // the first entry at or after `from` (ascending: strictly after it)
+      // the first entry at or after `from` (ascending: strictly after it). The run of entries
+      // with from.key is scanned, one key() and one tie string per entry: within it the order
+      // is the tie string's, which lowerBound's numeric forms do not read, and a search by tie
+      // would build a string per probe and need the run's end first. Runs are short in the bench's
+      // data (createdAt near unique, an amount ~10 times at 10M); a run of thousands costs that.
       this.#seek(from.key);
       c = this.#seekChunk;
       i = this.#seekEntry;
