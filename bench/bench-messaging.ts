@@ -44,21 +44,18 @@
 import { Histogram, histogramDelta, histogramOf, metricValue, parseMetrics, Sample } from './metrics-text';
 import amqplib, { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import net from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { brokerNames, BrokerNames } from '../src/messaging/topology';
+import { freePort, ServiceProcess, waitUntil } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { int, ms, ratio, table } from './format';
 import { CpuProbe, hasTaskset, machineInfo, percentile, pinSelf, runQueueWaitMs } from './measure';
 
-const ROOT = resolve(__dirname, '..');
 export const BROKER_DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /** The service's default BROKER_PREFETCH (BENCH_MSG_PREFETCH overrides it): the HTTP side gets as many connections. */
@@ -261,15 +258,6 @@ function call(url: string, method = 'GET', body?: string, via: Agent = agent): P
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 /** Pids of processes whose command name is `comm` (RabbitMQ's beam.smp, postgres), for their CPU. */
 function pidsOf(comm: string): number[] {
   const out: number[] = [];
@@ -333,47 +321,22 @@ function commitsBetween(before: Samples, after: Samples): Commits | undefined {
 
 // ---------------------------------------------------------------------------- the service process
 
-class Service {
-  #output = '';
+class Service extends ServiceProcess {
   /** The largest nodejs_eventloop_lag_max_seconds (ms) of the scrapes since `meter` reset it. */
   lagMaxMs: number | undefined;
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.stdout?.on('data', (b) => (this.#output = (this.#output + String(b)).slice(-20_000)));
-    child.stderr?.on('data', (b) => (this.#output = (this.#output + String(b)).slice(-20_000)));
-  }
 
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  output(): string {
-    return this.#output;
-  }
-
+  /** The build's src/main.ts with the production flags, once /health/ready answers 200; its last 20 kB of output kept. */
   static async start(env: Record<string, string>, core: number | undefined): Promise<Service> {
     const port = await freePort();
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const nodeArgs = [...serviceNodeFlags(), ...extra, compiled('src/main.ts')];
-    const [cmd, args] = core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
-    const child = spawn(cmd, args, {
-      cwd: ROOT,
+    const service = new Service(port, {
+      nodeArgs: [...serviceNodeFlags(), ...extra, compiled('src/main.ts')],
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', CACHE_TTL_SECONDS: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      core,
+      keepLast: 20_000,
     });
-    const service = new Service(child, `http://127.0.0.1:${port}`);
-    for (const started = Date.now(); ; ) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited before it was ready:\n${service.output()}`);
-      if (Date.now() - started > 120_000) {
-        await service.stop();
-        throw new Error(`the service was not ready within 120 s:\n${service.output()}`);
-      }
-      const ok = await call(`${service.url}/health/ready`).then((r) => r.status === 200, () => false);
-      if (ok) return service;
-      await sleep(100);
-    }
+    await waitUntil(service, '/health/ready', { timeoutMs: 120_000 });
+    return service;
   }
 
   async metrics(): Promise<Samples> {
@@ -385,13 +348,9 @@ class Service {
     return samples;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+  /** SIGTERM, SIGKILL after 15 s. */
+  override stop(): Promise<void> {
+    return super.stop(15_000);
   }
 }
 

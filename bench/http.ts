@@ -1,12 +1,9 @@
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { NodeProcess } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { CpuProbe } from './measure';
 import { searchChecksum, statsChecksum, StatsAnswer } from './queries';
-
-const ROOT = resolve(__dirname, '..');
 
 export type ServerKind = 'service' | 'bare' | 'nest';
 
@@ -17,7 +14,7 @@ export class ServerProcess {
 
   private constructor(
     readonly kind: ServerKind,
-    readonly child: ChildProcess,
+    readonly node: NodeProcess,
     readonly url: string,
     readonly info: Record<string, unknown>,
   ) {}
@@ -43,7 +40,7 @@ export class ServerProcess {
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.node.pid;
   }
 
   /** `env`: variables added to the server's environment (the tracing section's OTEL_* settings). */
@@ -62,22 +59,18 @@ export class ServerProcess {
     const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const production = kind === 'service' ? serviceNodeFlags() : [];
     const nodeArgs = [...production, ...extra, ...flags, '--expose-gc', '--max-old-space-size=8192', script, kind];
-    const [cmd, args] =
-      core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
-    const child = spawn(cmd, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env, BENCH_N: String(n) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const node = new NodeProcess({ nodeArgs, env: { ...process.env, ...env, BENCH_N: String(n) }, core, stdio: 'stdout' });
+    const child = node.child;
     return new Promise((resolvePromise, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`${kind} server did not start within 10 minutes`));
       }, 600_000);
-      child.once('exit', (code) => {
+      const early = (code: number | null) => {
         clearTimeout(timer);
         reject(new Error(`${kind} server exited with code ${code} before it was ready`));
-      });
+      };
+      child.once('exit', early);
       const lines = createInterface({ input: child.stdout! });
       let server: ServerProcess | undefined;
       lines.on('line', (line) => {
@@ -85,8 +78,8 @@ export class ServerProcess {
         const m = /^READY (\d+) (.*)$/.exec(line);
         if (!m) return;
         clearTimeout(timer);
-        child.removeAllListeners('exit');
-        const ready = new ServerProcess(kind, child, `http://127.0.0.1:${m[1]}`, JSON.parse(m[2]));
+        child.off('exit', early);
+        const ready = new ServerProcess(kind, node, `http://127.0.0.1:${m[1]}`, JSON.parse(m[2]));
         server = ready;
         ServerProcess.live.add(ready);
         child.once('exit', () => ServerProcess.live.delete(ready));
@@ -96,11 +89,7 @@ export class ServerProcess {
   }
 
   stop(): Promise<void> {
-    return new Promise((done) => {
-      if (this.child.exitCode !== null) return done();
-      this.child.once('exit', () => done());
-      this.child.kill('SIGTERM');
-    });
+    return this.node.stop();
   }
 }
 

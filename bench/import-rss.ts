@@ -12,10 +12,9 @@
  * (requests in flight, default 4). The creates are the data set's payments as clients send
  * them (paymentId, organizationId, userId, amount, currency, createdAt): every one pending.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, ServiceProcess, waitUntil } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { DatasetGenerator } from './dataset';
 import { int } from './format';
@@ -24,18 +23,6 @@ const N = Number(process.env.BENCH_N ?? 1_000_000);
 const IDLE_S = Number(process.env.BENCH_IMPORT_IDLE_S ?? 30);
 const CONCURRENCY = Number(process.env.BENCH_IMPORT_CONCURRENCY ?? 4);
 const BATCH = 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -55,25 +42,19 @@ async function main(): Promise<void> {
   const script = compiled('src/main.ts');
   // BENCH_SERVER_NODE_ARGS: extra node flags for the service (e.g. --cpu-prof --cpu-prof-dir=.scratch/prof)
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...serviceNodeFlags(), ...extra, script], {
+  const service = new ServiceProcess(port, {
+    nodeArgs: [...serviceNodeFlags(), ...extra, script],
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_PAYMENTS: String(Math.max(N * 2, 1000)) },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: 'inherit',
   });
+  const child = service.child;
   const stop = () => child.kill('SIGTERM');
   child.once('exit', (code) => {
     if (code !== 0 && code !== null) throw new Error(`the service exited with code ${code}`);
   });
   process.once('exit', stop);
-  const base = `http://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    try {
-      if ((await fetch(`${base}/health/ready`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (tries > 600) throw new Error('the service did not become ready');
-    await sleep(100);
-  }
+  const base = service.url;
+  await waitUntil(service, '/health/ready', { timeoutMs: 60_000 });
   const idleRss = rssBytes(child.pid!);
 
   const gen = new DatasetGenerator();

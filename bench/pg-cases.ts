@@ -3,9 +3,8 @@
  * at start and where its time goes, PostgreSQL queried directly, group commit against one
  * transaction per write, and replication from A to B.
  */
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NodeProcess } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { int } from './format';
 import type { LoadResult } from './http';
@@ -17,8 +16,6 @@ import { backendsCpu, backendsDelta, distribution, drive, POST_201, postOptions,
 import type { Filled } from './pg-fill';
 import { Instance } from './pg-instance';
 import type { Cpu, PgCommitCase, PgCommitRun, PgLoadCase, PgReplicationCase } from './pg-results';
-
-const ROOT = resolve(__dirname, '..');
 
 const wallNow = () => performance.timeOrigin + performance.now();
 
@@ -93,9 +90,8 @@ async function loadParts(ctx: Ctx, url: string): Promise<PgLoadCase['breakdown']
   const script = compiled('bench/pg-load-parts.ts');
   const nodeArgs = [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', script];
   const core = ctx.core(0);
-  const [cmd, args] = core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
   const out = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, BENCH_PG_APP_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const { child } = new NodeProcess({ nodeArgs, env: { ...process.env, BENCH_PG_APP_URL: url }, core, stdio: 'stdout' });
     let text = '';
     child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     child.once('exit', (code) => (code === 0 ? resolvePromise(text) : reject(new Error(`pg-load-parts exited with code ${code}`))));

@@ -1,10 +1,8 @@
 /** A service instance of the PostgreSQL section (bench/pg-server.ts) as a child process, driven over IPC. */
-import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { NodeProcess } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import type { Ctx } from './pg-context';
-
-const ROOT = resolve(__dirname, '..');
 
 export interface Ready {
   port?: number;
@@ -54,13 +52,7 @@ export class Instance {
 
   static start(ctx: Ctx, name: string, env: Record<string, string>, core: number | undefined): Promise<Instance> {
     const nodeArgs = [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', compiled('bench/pg-server.ts')];
-    const [cmd, args] =
-      core === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]];
-    const child = spawn(cmd, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const { child } = new NodeProcess({ nodeArgs, env: { ...process.env, ...env }, core, stdio: 'inherit', ipc: true });
     return new Promise((resolvePromise, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${name} exited with code ${code} before it was loaded`));
       child.once('exit', onExit);

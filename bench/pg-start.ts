@@ -22,13 +22,10 @@
  * COMMIT, migrations excluded), its CPU, the CPU of the PostgreSQL backends of the database,
  * its peak RSS, and the heap after the load.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool } from 'pg';
+import { freePort, NodeProcess, ServiceProcess, statusOf } from '../test/service-process';
 import { compiled, compiledAt, serviceNodeFlags } from './build';
 import { DatasetGenerator } from './dataset';
 import { INSERT_PAYMENTS, insertParams } from '../src/persistence/payment-rows';
@@ -37,7 +34,6 @@ import { paymentsDigest } from './pg-checks';
 import { processCpuMs } from './measure';
 import type { Payment } from '../src/payments/payment';
 
-const ROOT = resolve(__dirname, '..');
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const BASE_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DB = `pgstart_${N}`;
@@ -154,31 +150,6 @@ async function ensureFilled(): Promise<string> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => res(port));
-    });
-    server.on('error', rej);
-  });
-}
-
-function readyStatus(port: number): Promise<number> {
-  return new Promise((res) => {
-    const req = httpGet({ host: '127.0.0.1', port, path: '/health/ready', timeout: 1000 }, (r) => {
-      r.resume();
-      r.on('end', () => res(r.statusCode ?? 0));
-    });
-    req.on('error', () => res(0));
-    req.on('timeout', () => {
-      req.destroy();
-      res(0);
-    });
-  });
-}
-
 function peakRssMB(pid: number): number | undefined {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -206,24 +177,12 @@ interface StartRun {
 async function startOnce(variant: string, main: string, admin: Client): Promise<StartRun> {
   const port = await freePort();
   const before = await backendsCpuMs(admin);
-  let loadMs: number | undefined;
-  let output = '';
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...serviceNodeFlags(), main], {
-    cwd: ROOT,
+  const service = new ServiceProcess(port, {
+    nodeArgs: [...serviceNodeFlags(), main],
     env: { ...process.env, DATABASE_URL: urlOf(DB), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'development' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    keepLast: 1 << 20,
   });
-  const onLine = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-    const m = /loaded (\d+) payments from PostgreSQL in (\d+) ms/.exec(output);
-    if (m && loadMs === undefined) loadMs = Number(m[2]);
-    if (output.length > 1 << 20) output = output.slice(-4096);
-  };
-  child.stdout!.on('data', onLine);
-  child.stderr!.on('data', onLine);
-  let exited = false;
-  child.once('exit', () => (exited = true));
   // the load's connection ends with the load: its backend's CPU is sampled while it lives
   const seen = new Map<number, number>();
   const sample = async () => {
@@ -232,8 +191,8 @@ async function startOnce(variant: string, main: string, admin: Client): Promise<
   try {
     let lastSample = 0;
     for (;;) {
-      if (exited) throw new Error(`${variant} exited before it was ready:\n${output.slice(-2000)}`);
-      if ((await readyStatus(port)) === 200) break;
+      if (!service.running) throw new Error(`${variant} exited before it was ready:\n${service.output().slice(-2000)}`);
+      if ((await statusOf(`${service.url}/health/ready`, 1000)) === 200) break;
       if (performance.now() - t0 > READY_TIMEOUT_MS) throw new Error(`${variant} not ready after ${READY_TIMEOUT_MS / 1000} s`);
       if (performance.now() - lastSample > 250) {
         lastSample = performance.now();
@@ -242,30 +201,31 @@ async function startOnce(variant: string, main: string, admin: Client): Promise<
       await sleep(20);
     }
     const readyMs = performance.now() - t0;
-    const serviceCpuMs = processCpuMs(child.pid!) ?? NaN;
+    const serviceCpuMs = processCpuMs(service.pid) ?? NaN;
     await sample();
     let postgresCpuMs = 0;
     for (const [pid, t] of seen) postgresCpuMs += t - (before.get(pid) ?? 0);
-    return { variant, readyMs, loadMs, serviceCpuMs, postgresCpuMs, peakRssMB: peakRssMB(child.pid!) };
+    // logged before the service is ready, so in the output kept by then
+    const m = /loaded (\d+) payments from PostgreSQL in (\d+) ms/.exec(service.output());
+    const loadMs = m ? Number(m[2]) : undefined;
+    return { variant, readyMs, loadMs, serviceCpuMs, postgresCpuMs, peakRssMB: peakRssMB(service.pid) };
   } finally {
-    const gone = new Promise((done) => child.once('exit', done));
-    if (!exited) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await gone;
-    clearTimeout(timer);
+    await service.stop(15_000);
   }
 }
 
 /** The store a build loads, checked: bench/pg-server.ts of that build, its 'checks' command. */
 async function checkVariant(variant: string, server: string): Promise<{ digest: string; size: number; answers: { query: string; checksum: string }[] }> {
-  const child = spawn(process.execPath, [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', server], {
-    cwd: ROOT,
+  const instance = new NodeProcess({
+    nodeArgs: [...serviceNodeFlags(), '--expose-gc', '--max-old-space-size=8192', server],
     env: { ...process.env, BENCH_PG_APP_URL: urlOf(DB) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: 'inherit',
+    ipc: true,
   });
+  const child = instance.child;
   try {
     await new Promise<void>((res, rej) => {
-      child.once('exit', (code) => rej(new Error(`${variant}: pg-server exited (${code})`)));
+      void instance.exited.then(({ code }) => rej(new Error(`${variant}: pg-server exited (${code})`)));
       child.on('message', (m: { type?: string }) => m.type === 'ready' && res());
     });
     return await new Promise((res, rej) => {
@@ -277,8 +237,7 @@ async function checkVariant(variant: string, server: string): Promise<{ digest: 
       child.send({ id: 1, cmd: 'checks' });
     });
   } finally {
-    child.removeAllListeners('exit');
-    child.kill('SIGKILL');
+    instance.kill9();
   }
 }
 

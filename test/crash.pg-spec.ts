@@ -1,6 +1,6 @@
 import { createTestDatabase, TestDatabase } from './test-app';
 import { runCrashCheck } from './crash-check/crash-check';
-import { killStrayServices } from './crash-check/service';
+import { killStrayServices } from './service-process';
 
 /**
  * Crash durability of the PostgreSQL mode, on the real process: 32 clients write (creates

@@ -11,7 +11,7 @@ import { RESERVED_IDS } from './generators';
 import { call } from './http-call';
 import type { Load } from './load';
 import { eventKey, keyOf, nameOf, paymentPath, Tracked } from './model';
-import type { ServiceProcess } from './service';
+import type { ServiceProcess } from '../service-process';
 
 const SQL_PAYMENTS = `
   SELECT payment_id, organization_id, user_id, amount::text AS amount, currency, status, description, metadata,
