@@ -18,7 +18,7 @@
  *                            pgstart_<N>, so that the next run skips the fill: 10M take minutes)
  *   BENCH_PG_URL             a database to connect to for CREATE DATABASE (default the local test one)
  *
- * Per start: wall time to ready, the service's own "loaded ... in" figure (StoreSync: BEGIN to
+ * Per start: wall time to ready, the service's own "loaded ... in" figure (PostgresPrimaryRepository: BEGIN to
  * COMMIT, migrations excluded), its CPU, the CPU of the PostgreSQL backends of the database,
  * its peak RSS, and the heap after the load.
  */
