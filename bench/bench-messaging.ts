@@ -54,7 +54,7 @@ import { brokerNames, BrokerNames } from '../src/messaging/topology';
 import { freePort, ServiceProcess, waitUntil } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { int, ms, ratio, table } from './format';
-import { CpuProbe, hasTaskset, machineInfo, percentile, pinSelf, runQueueWaitMs } from './measure';
+import { CpuProbe, distribution, Distribution, hasTaskset, machineInfo, pinSelf, runQueueWaitMs } from './measure';
 
 export const BROKER_DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -109,14 +109,6 @@ export interface Cpu {
   otherPct: number | undefined;
 }
 
-export interface Dist {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
 export interface RateRun {
   messages: number;
   /** messages per second: HTTP over the autocannon run; broker over the drain after publishing */
@@ -154,11 +146,11 @@ export interface E2eHttp {
   achievedRate: number;
   sent: number;
   /** sending -> its 201 (read-your-writes: readable on this instance then; PostgreSQL: after the commit) */
-  postTo201: Dist;
+  postTo201: Distribution;
   /** sending -> the search answer that first listed it (the same poller as the broker's) */
-  postToSeen: Dist;
+  postToSeen: Distribution;
   /** sending -> the payment's createdAt */
-  postToCommand: Dist;
+  postToCommand: Distribution;
   /** the most requests in flight at once */
   maxInFlight: number;
   polls: number;
@@ -177,11 +169,11 @@ export interface ModeResults {
     rate: number;
     achievedRate: number;
     published: number;
-    latency: Dist;
+    latency: Distribution;
     /** publish -> the payment's createdAt (delivery, the wait behind the prefetch, parsing) */
-    publishToCommand: Dist;
+    publishToCommand: Distribution;
     /** createdAt -> the search answer that listed it (the command, the poll's round trip) */
-    commandToSeen: Dist;
+    commandToSeen: Distribution;
     polls: number;
     pollRttMs: number;
     cpu: Cpu;
@@ -195,16 +187,16 @@ export interface ModeResults {
     achievedRate: number;
     writes: number;
     received: number;
-    latency: Dist;
+    latency: Distribution;
     histogram: { count: number; p50Le: number; p99Le: number; meanMs: number };
     cpu: Cpu;
   };
   backpressure: {
     backlog: number;
     getRate: number;
-    baseline: Dist & { errors: number };
+    baseline: Distribution & { errors: number };
     baselineCpu: Cpu;
-    draining: Dist & { errors: number };
+    draining: Distribution & { errors: number };
     publishS: number;
     waitingAtPublishEnd: number;
     drainS: number;
@@ -225,17 +217,6 @@ export interface MessagingResults {
 }
 
 // ---------------------------------------------------------------------------- small helpers
-
-function distribution(xs: number[]): Dist {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return {
-    n: sorted.length,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: sorted[sorted.length - 1] ?? NaN,
-    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-  };
-}
 
 function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
@@ -901,7 +882,7 @@ async function outboundCase(ctx: Ctx): Promise<ModeResults['outbound']> {
 }
 
 /** GET /payments/:id at a steady rate (open loop) until `done()`; latencies in ms. */
-async function getLoad(ctx: Ctx, paths: string[], rate: number, done: () => boolean): Promise<Dist & { errors: number }> {
+async function getLoad(ctx: Ctx, paths: string[], rate: number, done: () => boolean): Promise<Distribution & { errors: number }> {
   const latency: number[] = [];
   let errors = 0;
   const inFlight = new Set<Promise<void>>();

@@ -5,11 +5,11 @@
  */
 import autocannon from 'autocannon';
 import { LoadResult, postRequests, toLoadResult } from './http';
-import { CpuProbe, percentile, processCpuMs, runQueueWaitMs } from './measure';
+import { CpuProbe, processCpuMs, runQueueWaitMs } from './measure';
 import { parseMetrics, Sample } from './metrics-text';
 import type { Ctx } from './pg-context';
 import type { Instance } from './pg-instance';
-import type { Cpu, Distribution } from './pg-results';
+import type { Cpu } from './pg-results';
 
 export async function scrape(instance: Instance): Promise<Sample[]> {
   const res = await fetch(`${instance.url}/metrics`);
@@ -18,17 +18,6 @@ export async function scrape(instance: Instance): Promise<Sample[]> {
 }
 
 export const POST_201 = { method: 'POST', route: '/payments', status: '201' };
-
-export function distribution(xs: number[]): Distribution {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return {
-    n: sorted.length,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: sorted[sorted.length - 1] ?? NaN,
-    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-  };
-}
 
 /** CPU time (ms) of every PostgreSQL backend connected to the bench's database, by pid. */
 export async function backendsCpu(ctx: Ctx): Promise<Map<number, number>> {

@@ -1,5 +1,6 @@
 /** What the PostgreSQL section (bench/postgres.ts) measures: one shape per case, as bench-pg.ts writes them to JSON. */
 import type { LoadResult } from './http';
+import type { Distribution } from './measure';
 import type { PgDirectCase } from './pg-direct';
 import type { PgSettings } from './pg-settings';
 
@@ -70,14 +71,6 @@ export interface PgCommitCase {
   single: PgCommitRun;
   /** group req/s / single req/s */
   ratio: number;
-}
-
-export interface Distribution {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  mean: number;
 }
 
 export interface PgReplicationCase {

@@ -47,7 +47,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { Client } from 'pg';
+import { maintenance, runDatabaseUrl, TEST_PG_URL } from '../postgres-run';
 import { mulberry32 } from '../seeded-random';
 import { Load } from './load';
 import type { RoundStats } from './model';
@@ -202,25 +202,13 @@ export async function runCrashCheck(options: CrashCheckOptions): Promise<CrashCh
 // On its own: a database of its own, dropped at the end
 
 async function main(): Promise<void> {
-  const server = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const name = `crash_check_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new Client({ connectionString: server });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
+  await maintenance(TEST_PG_URL, `CREATE DATABASE ${name}`);
   const onSignal = () => killStrayServices();
   process.once('SIGINT', onSignal);
   try {
     const result = await runCrashCheck({
-      databaseUrl: url.toString(),
+      databaseUrl: runDatabaseUrl(name),
       rounds: Number(process.env.ROUNDS ?? 3),
       clients: Number(process.env.CLIENTS ?? 32),
       seed: process.env.SEED ? Number(process.env.SEED) : undefined,
@@ -233,7 +221,7 @@ async function main(): Promise<void> {
     process.exitCode = result.lost.length + result.problems.length + result.unexpected.length === 0 ? 0 : 1;
   } finally {
     killStrayServices();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await maintenance(TEST_PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 
