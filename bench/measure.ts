@@ -43,14 +43,8 @@ export interface Timing {
 }
 
 export function summarize(samplesMs: number[]): Timing {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  return {
-    iterations: sorted.length,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-    max: sorted[sorted.length - 1] ?? NaN,
-  };
+  const { n, p50, p99, mean, max } = distribution(samplesMs);
+  return { iterations: n, p50, p99, mean, max };
 }
 
 /** GC pauses of this process as [start, end] in performance.now() time, as V8 reports them. */
