@@ -54,10 +54,10 @@ import { brokerNames, BrokerNames } from '../src/messaging/topology';
 import { freePort, ServiceProcess, waitUntil } from '../test/service-process';
 import { compiled, serviceNodeFlags } from './build';
 import { int, ms, ratio, table } from './format';
+import { PG_DEFAULT_URL } from './pg-database';
 import { CpuProbe, distribution, Distribution, hasTaskset, machineInfo, pinSelf, runQueueWaitMs } from './measure';
 
 export const BROKER_DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /** The service's default BROKER_PREFETCH (BENCH_MSG_PREFETCH overrides it): the HTTP side gets as many connections. */
 const PREFETCH = 100;
 

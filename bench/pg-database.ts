@@ -1,6 +1,9 @@
 /** The PostgreSQL section's database helpers: URLs of its databases and schemas, one-off connections, row counts. */
 import { Client } from 'pg';
 
+/** The server of BENCH_PG_URL's default: the local one the tests use. */
+export const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
 /** `base` with another database name (and search_path set to `schema`, when given). */
 export function urlOf(base: string, database: string, schema?: string): string {
   const url = new URL(base);

@@ -36,7 +36,7 @@ import { Client } from 'pg';
 import { gc } from './measure';
 import { commitCase, directCase, loadCase, replicationCase } from './pg-cases';
 import type { Ctx } from './pg-context';
-import { redact, urlOf, withClient } from './pg-database';
+import { PG_DEFAULT_URL, redact, urlOf, withClient } from './pg-database';
 import type { PgDirectCase } from './pg-direct';
 import { Filled, fillCase } from './pg-fill';
 import { Instance } from './pg-instance';
@@ -44,10 +44,8 @@ import { multiCase } from './pg-multi';
 import type { PgLoadCase, PgResults } from './pg-results';
 import { pgSettings } from './pg-settings';
 
-// bench.ts and bench-pg.ts take the section and its report from here
+// bench.ts takes the report from here too (bench-pg.ts from pg-report.ts)
 export { postgresReport } from './pg-report';
-
-export const PG_DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 export async function postgresSection(o: { n: number; smoke: boolean; pinned: boolean; log: (msg: string) => void }): Promise<PgResults> {
   const base = process.env.BENCH_PG_URL ?? PG_DEFAULT_URL;
