@@ -16,7 +16,7 @@ import { Command, CommandBus, CommandHandler, CqrsModule, ICommandHandler, IQuer
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { createPayment, type Payment } from '../src/payments/payment';
-import { CreatePaymentDto } from '../src/payments/payment.dto';
+import { CreatePaymentDto } from '../src/payments/create-payment.dto';
 
 const byId = new Map<string, Payment>();
 

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { AppConfig } from '../src/config';
 import { parseJsonBody } from '../src/json-body';
 import { createPayment, transition } from '../src/payments/payment';
-import { CreatePaymentDto } from '../src/payments/payment.dto';
+import { CreatePaymentDto } from '../src/payments/create-payment.dto';
 import { PaymentStore } from '../src/payments/store/payment.store';
 import { validateDto } from '../src/validation.pipe';
 

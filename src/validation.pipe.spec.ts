@@ -1,5 +1,7 @@
 import { FieldError, RequestValidationError } from './errors';
-import { CreatePaymentDto, PaymentEventDto, PaymentStatsQueryDto, SearchPaymentsQueryDto } from './payments/payment.dto';
+import { CreatePaymentDto } from './payments/create-payment.dto';
+import { PaymentEventDto } from './payments/payment-event.dto';
+import { PaymentStatsQueryDto, SearchPaymentsQueryDto } from './payments/payment-query.dto';
 import { ProblemValidationPipe, validateDto, validateDtoWithDecorators } from './validation.pipe';
 
 const valid = { organizationId: 'org-456', userId: 'user-789', amount: 10_000, currency: 'EUR' };

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { canonicalFilter } from '../src/payments/store/payment-filter';
+import { canonicalFilter } from '../src/payments/payment-filter';
 import { queryFingerprint } from '../src/payments/queries/search-cursor';
 import { startTestApp, TestApp } from './test-app';
 import { FC_SEED } from './fc-seed';

@@ -2,7 +2,8 @@ import { CloudEvent, ValidationError } from 'cloudevents';
 import secureJson from 'secure-json-parse';
 import { AppError, FieldError, RequestValidationError } from '../errors';
 import { NewPayment, Payment, PAYMENT_EVENT_TYPES, PaymentEvent, PaymentEventType } from '../payments/payment';
-import { CreatePaymentDto, PaymentEventDto } from '../payments/payment.dto';
+import { CreatePaymentDto } from '../payments/create-payment.dto';
+import { PaymentEventDto } from '../payments/payment-event.dto';
 import { validateDto } from '../validation.pipe';
 
 /** What the service accepts on its command queue: a create, or a lifecycle event a processor reports. */

@@ -9,7 +9,7 @@ import { validateDto } from '../validation.pipe';
 import { RequireScope } from '../auth/scopes.guard';
 import { ApiProblems } from '../openapi';
 import { SynchronizeStoreCommand } from './commands/synchronize-store.command';
-import { SynchronizeStoreDto } from './payment.dto';
+import { SynchronizeStoreDto } from './synchronize-store.dto';
 import { StoreInfoResponse, SyncCheckResponse, SynchronizeResponse } from './payment.responses';
 import { CheckSyncQuery } from './queries/check-sync.query';
 import { GetStoreInfoQuery } from './queries/get-store-info.query';

@@ -10,6 +10,26 @@ export const REFUNDED_STATUS_INDEX = PAYMENT_STATUSES.indexOf('refunded');
 export const PAYMENT_EVENT_TYPES = ['PaymentProcessed', 'PaymentFailed', 'PaymentRefunded'] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 
+/*
+ * The limits of a payment's fields, as the API states them: the DTOs check them, the OpenAPI
+ * document shows them, and the store's byte budget per payment relies on them.
+ */
+/** paymentId, organizationId and userId: 1 to this many characters. */
+export const ID_MAX_LENGTH = 64;
+/** The largest amount, in minor units (below 2^53: sums of many stay exact far longer). */
+export const MAX_AMOUNT = 99_999_999_999;
+export const DESCRIPTION_MAX_LENGTH = 1000;
+/** metadata: at most this many keys, of 1 to METADATA_KEY_MAX_LENGTH characters, string values. */
+export const METADATA_MAX_KEYS = 50;
+export const METADATA_KEY_MAX_LENGTH = 40;
+export const METADATA_VALUE_MAX_LENGTH = 500;
+/** A PaymentFailed event's error text. */
+export const EVENT_ERROR_MAX_LENGTH = 1000;
+/** An imported createdAt may lie this far in the future (clock skew), no further. */
+export const CREATED_AT_MAX_FUTURE_MS = 5 * 60_000;
+/** paymentIds that name routes (/payments/search, /stats, /bulk) or path segments: never readable by id. */
+export const RESERVED_PAYMENT_IDS: readonly string[] = ['search', 'stats', 'bulk', '.', '..'];
+
 /** Money is an integer in the currency's minor unit; times are ISO-8601 UTC strings. */
 export interface Payment {
   readonly paymentId: string;
@@ -29,6 +49,9 @@ export interface Payment {
   readonly refundedAt: string | null;
   readonly version: number;
 }
+
+/** A create's outcome: the stored payment, and whether this call stored it (false: a replay). */
+export type InsertResult = { payment: Payment; created: boolean };
 
 /** What a client may say when it creates a payment (already validated). */
 export interface NewPayment {

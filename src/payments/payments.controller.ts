@@ -13,14 +13,9 @@ import { ApiProblems } from '../openapi';
 import { ApplyPaymentEventCommand } from './commands/apply-payment-event.command';
 import { CreatePaymentCommand } from './commands/create-payment.command';
 import { ImportPaymentsCommand } from './commands/import-payments.command';
-import {
-  CreatePaymentDto,
-  ImportPaymentsDto,
-  PaymentEventDto,
-  PaymentStatsQueryDto,
-  SearchPaymentsQueryDto,
-  toPaymentFilter,
-} from './payment.dto';
+import { CreatePaymentDto, ImportPaymentsDto } from './create-payment.dto';
+import { PaymentEventDto } from './payment-event.dto';
+import { PaymentStatsQueryDto, SearchPaymentsQueryDto, toPaymentFilter } from './payment-query.dto';
 import { ImportResponse, PaymentResponse, SearchResponse, StatsResponse } from './payment.responses';
 import { GetPaymentStatsQuery } from './queries/get-payment-stats.query';
 import { GetPaymentQuery } from './queries/get-payment.query';

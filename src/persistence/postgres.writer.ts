@@ -6,7 +6,8 @@ import { AppError, DatabaseUnavailableError, PaymentIdAmbiguousError } from '../
 import { MetricsService } from '../metrics/metrics.service';
 import { ChangeResult, LifecycleChange, PaymentWriter } from '../payments/commands/payment.writer';
 import { Payment } from '../payments/payment';
-import { InsertResult, PaymentStore } from '../payments/store/payment.store';
+import { InsertResult } from '../payments/payment';
+import { PaymentStore } from '../payments/store/payment.store';
 import { OutboundMessage, outboundMessage, OutboundType } from '../messaging/cloud-events';
 import { INSERT_PAYMENTS, insertParams, PAYMENT_COLUMNS, paymentFromRow, PaymentRow, UPDATE_PAYMENTS, updateParams } from './payment-rows';
 import { CHANGES_CHANNEL, checkout, COMMIT_LOCK, isUnavailable, reasonOf } from './postgres';

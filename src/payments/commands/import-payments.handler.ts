@@ -3,7 +3,7 @@ import { AppConfig } from '../../config';
 import { AppError, RequestValidationError } from '../../errors';
 import { ProblemBody, toProblem } from '../../problem.filter';
 import { validateDto } from '../../validation.pipe';
-import { CreatePaymentDto } from '../payment.dto';
+import { CreatePaymentDto } from '../create-payment.dto';
 import { CreatePaymentCommand } from './create-payment.command';
 import { ImportItemResult, ImportPaymentsCommand, ImportResult } from './import-payments.command';
 

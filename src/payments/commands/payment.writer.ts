@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Payment } from '../payment';
-import { InsertResult, PaymentStore } from '../store/payment.store';
+import { InsertResult } from '../payment';
+import { PaymentStore } from '../store/payment.store';
 
 /** One lifecycle change: `next` is the state machine, run on the payment's current state. */
 export interface LifecycleChange {

@@ -1,6 +1,6 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { canonicalFilter } from '../store/payment-filter';
-import { PaymentStats } from '../store/stats';
+import { canonicalFilter } from '../payment-filter';
+import { PaymentStats } from '../payment-query';
 import { GetPaymentStatsQuery } from './get-payment-stats.query';
 import { QueryCache } from './query-cache';
 import { StatsCalculator } from './stats-calculator';

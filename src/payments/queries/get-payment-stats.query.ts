@@ -1,6 +1,6 @@
 import { Query } from '@nestjs/cqrs';
-import { PaymentFilter } from '../store/payment-filter';
-import { Interval, PaymentStats } from '../store/stats';
+import { PaymentFilter } from '../payment-filter';
+import { Interval, PaymentStats } from '../payment-query';
 
 export interface StatsRequest {
   filter: PaymentFilter;

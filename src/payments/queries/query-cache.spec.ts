@@ -4,7 +4,7 @@ import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { createPayment } from '../payment';
 import { PaymentStore } from '../store/payment.store';
-import { PaymentFilter } from '../store/payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { QueryCache } from './query-cache';
 import { Pace, ReadPacer } from './read-pacer';
 

@@ -4,7 +4,7 @@ import type { Cache } from 'cache-manager';
 import { AppConfig } from '../../config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { PaymentStore } from '../store/payment.store';
-import { PaymentFilter } from '../store/payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { Pace, ReadPacer } from './read-pacer';
 
 /**

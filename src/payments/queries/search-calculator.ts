@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { timeMs } from '../../iso-time';
 import { Payment, PAYMENT_STATUSES } from '../payment';
-import { SearchSort } from '../payment.dto';
+import { SearchSort } from '../payment-query';
 import { cellRuns, PaymentCells } from '../store/payment-cells';
-import { PaymentFilter } from '../store/payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { compareIds, PaymentStore, tieOf } from '../store/payment.store';
 import { Plan, planSearch } from '../store/query-planner';
 import { walkSearchOrder } from '../store/sorted.index';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalFilter } from '../store/payment-filter';
+import { canonicalFilter } from '../payment-filter';
 import { decodeCursor, encodeCursor, queryFingerprint } from './search-cursor';
 
 describe('search cursors', () => {

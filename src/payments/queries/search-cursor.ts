@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { RequestValidationError } from '../../errors';
-import { SearchSort } from '../payment.dto';
+import { SearchSort } from '../payment-query';
 
 /**
  * Where the previous page ended: the last item's sort key and tie-breaker (keyset pagination;

@@ -4,10 +4,10 @@ import { AppConfig } from '../../config';
 import { AppError, RequestValidationError } from '../../errors';
 import { MetricsService } from '../../metrics/metrics.service';
 import { createPayment, Payment, PAYMENT_STATUSES, PaymentEvent, PaymentStatus, transition } from '../payment';
-import { SearchSort, SORTS } from '../payment.dto';
+import { SEARCH_SORTS, SearchSort } from '../payment-query';
 import { PaymentStore } from '../store/payment.store';
-import { PaymentFilter } from '../store/payment-filter';
-import { Interval, PaymentStats } from '../store/stats';
+import { PaymentFilter } from '../payment-filter';
+import { Interval, PaymentStats } from '../payment-query';
 import { GetPaymentStatsHandler } from './get-payment-stats.handler';
 import { GetPaymentStatsQuery, StatsRequest } from './get-payment-stats.query';
 import { QueryCache } from './query-cache';
@@ -248,7 +248,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
       const sizes = [1, 3, 7, 20, 100];
       const searches: SearchRequest[] = Array.from({ length: 30 }, () => ({
         filter: randomFilter(rand),
-        sort: SORTS[Math.floor(rand() * SORTS.length)],
+        sort: SEARCH_SORTS[Math.floor(rand() * SEARCH_SORTS.length)],
         size: sizes[Math.floor(rand() * sizes.length)],
         page: rand() < 0.3 ? undefined : Math.floor(rand() * 4),
       }));
@@ -273,7 +273,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
       expect(await counter('cacheHits', 'stats')).toBeGreaterThan(0);
     });
 
-    it.each(SORTS)('walks every match exactly once, in order, following nextCursor (sort %s)', async (sort) => {
+    it.each(SEARCH_SORTS)('walks every match exactly once, in order, following nextCursor (sort %s)', async (sort) => {
       const { store, handlers } = setup();
       const rand = lcg(sort.length * 31 + (sort.startsWith('-') ? 1 : 0));
       const world = new World(store, rand);
@@ -301,7 +301,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
       const at = new Date(BASE).toISOString();
       const ids = ['c', 'a', 'b'].map(() => world.create({ createdAt: at, amount: 500, organizationId: 'org-t' }).paymentId);
       const sortedIds = [...ids].sort();
-      for (const sort of SORTS) {
+      for (const sort of SEARCH_SORTS) {
         const result = await handlers.search({ filter: { organizationId: 'org-t' }, sort, size: 10 });
         expect(result.items.map((p) => p.paymentId)).toEqual(sortedIds);
       }
@@ -351,7 +351,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
     });
 
     it('neither skips nor repeats a payment that existed before the first page while others are written', async () => {
-      for (const sort of SORTS) {
+      for (const sort of SEARCH_SORTS) {
         const { store, handlers } = setup();
         const rand = lcg(sort.length * 13 + (sort.startsWith('-') ? 3 : 0));
         const world = new World(store, rand);
@@ -673,7 +673,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
 
     it('caches pages and sorts apart', async () => {
       const { handlers, world } = await seeded();
-      for (const sort of SORTS) {
+      for (const sort of SEARCH_SORTS) {
         for (const page of [0, 1, 2]) {
           const req: SearchRequest = { filter: {}, sort, size: 4, page };
           expectPage(await handlers.search(req), world.all(), req);
@@ -723,7 +723,7 @@ describe('SearchPaymentsHandler and GetPaymentStatsHandler', () => {
           // no write lands after a read's last attempt began: the store now is the state it read
           expect({ round, stats }).toEqual({ round, stats: refStats(world.all(), filter, interval) });
         } else {
-          const req: SearchRequest = { filter, sort: SORTS[Math.floor(rand() * SORTS.length)], size: [1, 5, 20][round % 3], page: rand() < 0.3 ? 1 : 0 };
+          const req: SearchRequest = { filter, sort: SEARCH_SORTS[Math.floor(rand() * SEARCH_SORTS.length)], size: [1, 5, 20][round % 3], page: rand() < 0.3 ? 1 : 0 };
           expectPage(await handlers.search(req), world.all(), req);
         }
       }

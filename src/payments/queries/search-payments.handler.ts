@@ -1,5 +1,5 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { canonicalFilter } from '../store/payment-filter';
+import { canonicalFilter } from '../payment-filter';
 import { QueryCache } from './query-cache';
 import { SearchCalculator } from './search-calculator';
 import { SearchPaymentsQuery, SearchResult } from './search-payments.query';

@@ -1,7 +1,7 @@
 import { Query } from '@nestjs/cqrs';
 import { Payment } from '../payment';
-import { SearchSort } from '../payment.dto';
-import { PaymentFilter } from '../store/payment-filter';
+import { SearchSort } from '../payment-query';
+import { PaymentFilter } from '../payment-filter';
 
 export interface SearchRequest {
   filter: PaymentFilter;

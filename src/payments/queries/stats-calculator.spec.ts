@@ -1,6 +1,6 @@
 import { AppConfig } from '../../config';
 import { createPayment, PAYMENT_STATUSES, transition } from '../payment';
-import { matchesFilter, PaymentFilter } from '../store/payment-filter';
+import { matchesFilter, PaymentFilter } from '../payment-filter';
 import { PaymentStore } from '../store/payment.store';
 import { StatsAccumulator } from '../store/stats';
 import { Pace } from './read-pacer';

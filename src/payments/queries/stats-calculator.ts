@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { timeMs } from '../../iso-time';
 import { DAY_MS, DayTotals } from '../store/daily-aggregates';
-import { PaymentFilter } from '../store/payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { Cell, cellRuns } from '../store/payment-cells';
 import { PaymentStore } from '../store/payment.store';
 import { planSearch } from '../store/query-planner';
 import { FilterParams, filterParams } from '../store/row-filter';
-import { CurrencyTotals, Interval, PaymentStats, StatsAccumulator, StatsFold } from '../store/stats';
+import { CurrencyTotals, StatsAccumulator, StatsFold } from '../store/stats';
+import { Interval, PaymentStats } from '../payment-query';
 import { StatsRequest } from './get-payment-stats.query';
 import { candidates, paced, pacedRows } from './paced';
 import { Pace } from './read-pacer';

@@ -4,7 +4,7 @@ import { AppConfig } from '../../config';
 import { StreamsFullError, TooManyStreamsError } from '../../errors';
 import { createPayment } from '../payment';
 import { PaymentCreated, PaymentSynced } from '../payment.events';
-import { PaymentStats } from '../store/stats';
+import { PaymentStats } from '../payment-query';
 import { GetPaymentStatsQuery } from './get-payment-stats.query';
 import { PING_INTERVAL_MS, STREAM_MIN_INTERVAL_MS, StatsStreams, StatsSink, StreamTimers } from './stats-streams';
 

@@ -3,7 +3,7 @@ import { EventsHandler, IEventHandler, QueryBus } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
 import { StreamsFullError, TooManyStreamsError } from '../../errors';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payment.events';
-import { PaymentStats } from '../store/stats';
+import { PaymentStats } from '../payment-query';
 import { GetPaymentStatsQuery } from './get-payment-stats.query';
 import { StreamSlot, StreamSlots } from './stream-slots';
 

@@ -4,7 +4,7 @@ import { Cell, cellRuns, PaymentCells } from './payment-cells';
 import { StatsAccumulator, StatsFold } from './stats';
 import { TopK } from './top-k';
 import { PaymentStore } from './payment.store';
-import { matchesFilter, PaymentFilter } from './payment-filter';
+import { matchesFilter, PaymentFilter } from '../payment-filter';
 import { filterParams } from './row-filter';
 
 function lcg(seed: number) {

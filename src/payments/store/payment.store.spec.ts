@@ -2,7 +2,7 @@ import { AppConfig } from '../../config';
 import { AppError, InvalidTransitionError, PaymentIdAmbiguousError, StoreFullError } from '../../errors';
 import { createPayment, NewPayment, Payment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
 import { PaymentStore } from './payment.store';
-import { PaymentFilter } from './payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { filterParams } from './row-filter';
 import { SortedIndexView } from './sorted.index';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { PaymentIdAmbiguousError } from '../../errors';
-import { Payment, PAYMENT_STATUSES } from '../payment';
+import { InsertResult, Payment, PAYMENT_STATUSES } from '../payment';
 import { capacityLimits, StoreCapacity, StoreCapacityView } from './capacity';
 import { ColumnDictionaries, ColumnDictionariesView, Dictionary } from './columns';
 import { DailyAggregates, DailyAggregatesView } from './daily-aggregates';
@@ -17,7 +17,6 @@ import { orderTies, RadixWorkspace, sortByKey, tiePrefix } from './radix-sort';
 import { SortedIndex } from './sorted.index';
 import { timeMs } from '../../iso-time';
 
-export type InsertResult = { payment: Payment; created: boolean };
 export type UpdateResult = { payment: Payment; applied: boolean } | undefined;
 
 /**

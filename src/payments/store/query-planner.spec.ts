@@ -1,7 +1,7 @@
 import { AppConfig } from '../../config';
 import { createPayment, Payment, PAYMENT_STATUSES, PaymentEvent, transition } from '../payment';
 import { PaymentStore } from './payment.store';
-import { PaymentFilter } from './payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { Driver, Plan, planSearch, ROW_COST, SCAN_ENTRY_COST } from './query-planner';
 
 /** A small seeded generator, so a failure can be replayed. */

@@ -1,7 +1,7 @@
 import { ColumnDictionariesView } from './columns';
 import { HashIndexView } from './hash.index';
 import { CellView, PaymentCellsView } from './payment-cells';
-import { PaymentFilter } from './payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { FilterParams, filterParams } from './row-filter';
 import { SortedIndexView } from './sorted.index';
 

@@ -1,6 +1,6 @@
 import { PAYMENT_STATUSES } from '../payment';
 import { ColumnDictionariesView, NOT_FOUND } from './columns';
-import { PaymentFilter } from './payment-filter';
+import { PaymentFilter } from '../payment-filter';
 import { timeMs } from '../../iso-time';
 
 /**

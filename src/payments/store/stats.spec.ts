@@ -1,6 +1,7 @@
 import { createPayment, Payment, PaymentEvent, transition } from '../payment';
 import { PAYMENT_STATUSES } from '../payment';
-import { bucketCount, bucketStarts, ExactSum, Interval, StatsAccumulator, StatsFold } from './stats';
+import { bucketCount, bucketStarts, Interval } from '../payment-query';
+import { ExactSum, StatsAccumulator, StatsFold } from './stats';
 
 /** A small seeded generator, so a failure can be replayed. */
 function lcg(seed: number): () => number {

@@ -1,5 +1,6 @@
 import { Payment, PAYMENT_STATUS_COUNT, PAYMENT_STATUSES, PaymentStatus } from '../payment';
 import { timeMs } from '../../iso-time';
+import { bucketCount, bucketStarts, Interval, INTERVAL_MS, PaymentStats } from '../payment-query';
 
 /** An integer sum that never rounds: a number while safe, a bigint past 2^53 - 1. */
 export class ExactSum {
@@ -37,40 +38,6 @@ const STATUS_INDEX: Record<PaymentStatus, number> = Object.fromEntries(PAYMENT_S
   PaymentStatus,
   number
 >;
-
-export type Interval = 'hour' | 'day';
-
-export interface StatsBucket {
-  start: string;
-  total: number;
-  amountByCurrency: Record<string, number | string>;
-}
-
-export interface PaymentStats {
-  total: number;
-  byStatus: Record<PaymentStatus, number>;
-  byCurrency: Record<string, number>;
-  amountByCurrency: Record<string, number | string>;
-  refundedAmountByCurrency: Record<string, number | string>;
-  series?: StatsBucket[];
-}
-
-const INTERVAL_MS: Record<Interval, number> = { hour: 3_600_000, day: 86_400_000 };
-
-/** UTC-aligned bucket starts covering [from, to): the first is the unit that holds `from`. */
-export function bucketStarts(fromMs: number, toMs: number, interval: Interval): number[] {
-  const step = INTERVAL_MS[interval];
-  const starts: number[] = [];
-  if (!(fromMs < toMs)) return starts;
-  for (let t = Math.floor(fromMs / step) * step; t < toMs; t += step) starts.push(t);
-  return starts;
-}
-
-export function bucketCount(fromMs: number, toMs: number, interval: Interval): number {
-  if (!(fromMs < toMs)) return 0;
-  const step = INTERVAL_MS[interval];
-  return Math.ceil(toMs / step) - Math.floor(fromMs / step);
-}
 
 /**
  * Folds payments into the stats document. Money is summed per currency only, exactly.

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { validateDto, validateDtoWithDecorators } from '../validation.pipe';
-import { CREATED_AT_MAX_FUTURE_MS, CreatePaymentDto, MAX_AMOUNT, RESERVED_PAYMENT_IDS } from './payment.dto';
+import { CREATED_AT_MAX_FUTURE_MS, MAX_AMOUNT, RESERVED_PAYMENT_IDS } from './payment';
+import { CreatePaymentDto } from './create-payment.dto';
 
 /**
  * CreatePaymentDto.fast, the fast path of POST /payments and of bulk items, against the

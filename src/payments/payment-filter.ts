@@ -1,4 +1,4 @@
-import { Payment, PaymentStatus } from '../payment';
+import { Payment, PaymentStatus } from './payment';
 
 /**
  * The filters shared by search and stats, all combined with AND. `from`/`to` are ISO-8601

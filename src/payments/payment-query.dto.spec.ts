@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { validateDto, validateDtoWithDecorators } from '../validation.pipe';
-import { PaymentStatsQueryDto, SearchPaymentsQueryDto } from './payment.dto';
+import { PaymentStatsQueryDto, SearchPaymentsQueryDto } from './payment-query.dto';
 
 /**
  * The fast paths of the search and stats query DTOs against the class-validator decorators
