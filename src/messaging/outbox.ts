@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import type { Client } from 'pg';
+import { Pool } from 'pg';
 import { AppConfig } from '../config';
 import { PaymentCreated, PaymentFailed, PaymentProcessed, PaymentRefunded, PaymentSynced } from '../payments/payment.events';
 import { createClient, OUTBOX_LOCK, reasonOf } from '../persistence/postgres';
-import { PostgresPrimaryRepository } from '../persistence/postgres-primary.repository';
 import { traceHeaders, tracingOn } from '../tracing/tracing';
 import { outboundMessage, OutboundType, TraceAttributes, traceOfBody } from './cloud-events';
 import { MessagingMetrics } from './messaging.metrics';
@@ -115,7 +115,8 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
   #leader = false;
 
   constructor(
-    private readonly sync: PostgresPrimaryRepository,
+    /** PersistenceModule's pool: closed by PostgresPrimaryRepository, after this relay has stopped. */
+    private readonly pool: Pool,
     private readonly config: AppConfig,
   ) {
     super();
@@ -154,7 +155,7 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
   }
 
   async take(limit: number): Promise<OutboxEntry[]> {
-    const { rows } = await this.sync.pool.query<{ seq: string; event_id: string; type: string; body: string; committed_at: number }>(
+    const { rows } = await this.pool.query<{ seq: string; event_id: string; type: string; body: string; committed_at: number }>(
       'SELECT seq, event_id, type, body, (extract(epoch FROM created_at) * 1000)::float8 AS committed_at FROM outbox ORDER BY seq LIMIT $1',
       [limit],
     );
@@ -164,11 +165,11 @@ export class PostgresOutbox extends Outbox implements IEventHandler<DomainEvent 
   }
 
   async sent(entries: OutboxEntry[]): Promise<void> {
-    await this.sync.pool.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [entries.map((e) => e.seq)]);
+    await this.pool.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [entries.map((e) => e.seq)]);
   }
 
   async backlog(): Promise<number> {
-    const { rows } = await this.sync.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
     return Number(rows[0].n);
   }
 
