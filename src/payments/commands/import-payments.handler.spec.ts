@@ -1,24 +1,19 @@
-import type { CommandBus, EventBus } from '@nestjs/cqrs';
+import type { EventBus } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
 import { OrganizationForbiddenError, RequestValidationError } from '../../errors';
 import { PaymentStore } from '../store/payment.store';
-import { CreatePaymentCommand } from './create-payment.command';
 import { CreatePaymentHandler } from './create-payment.handler';
 import { ImportPaymentsCommand } from './import-payments.command';
 import { ImportPaymentsHandler } from './import-payments.handler';
 import { MemoryPaymentWriter } from './payment.writer';
 
-/**
- * The handler over a real store: its command bus routes CreatePaymentCommand to the real
- * CreatePaymentHandler (as CqrsModule does), whose event bus records what is published.
- */
+/** The handler over a real store and the real CreatePaymentHandler, whose event bus records what is published. */
 function setup(config = new AppConfig()) {
   const store = new PaymentStore(config);
   const published: unknown[] = [];
   const eventBus = { publish: (event: unknown) => void published.push(event) } as unknown as EventBus;
   const create = new CreatePaymentHandler(new MemoryPaymentWriter(store), eventBus);
-  const commandBus = { execute: (command: CreatePaymentCommand) => create.execute(command) } as unknown as CommandBus;
-  const handler = new ImportPaymentsHandler(commandBus, config);
+  const handler = new ImportPaymentsHandler(create, config);
   return { store, published, handler };
 }
 

@@ -1,16 +1,18 @@
-import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppConfig } from '../../config';
 import { AppError, RequestValidationError } from '../../errors';
 import { ProblemBody, toProblem } from '../../problem.filter';
 import { validateDto } from '../../validation.pipe';
 import { CreatePaymentDto } from '../create-payment.dto';
 import { CreatePaymentCommand } from './create-payment.command';
+import { CreatePaymentHandler } from './create-payment.handler';
 import { ImportItemResult, ImportPaymentsCommand, ImportResult } from './import-payments.command';
 
 @CommandHandler(ImportPaymentsCommand)
 export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsCommand> {
+  /** Each item is the create use case itself, called in process: no second trip through the bus per item. */
   constructor(
-    private readonly commandBus: CommandBus,
+    private readonly create: CreatePaymentHandler,
     private readonly config: AppConfig,
   ) {}
 
@@ -38,7 +40,7 @@ export class ImportPaymentsHandler implements ICommandHandler<ImportPaymentsComm
     const valid = validateDto(CreatePaymentDto, item);
     if (!valid.ok) return failed(index, paymentId, new RequestValidationError(valid.errors));
     try {
-      const { payment, created } = await this.commandBus.execute(new CreatePaymentCommand(valid.value));
+      const { payment, created } = await this.create.execute(new CreatePaymentCommand(valid.value));
       return { index, paymentId: payment.paymentId, status: created ? 201 : 200 };
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
