@@ -57,7 +57,8 @@ import {
 import { LokiEngine } from './loki';
 import { atRealtimePriority, Budget, CpuProbe, describeIdle, gc, hasTaskset, machineInfo, noiseSample, pinSelf, realtimeTiming, Timing, timeIterations } from './measure';
 import { NaiveEngine } from './naive';
-import { postgresReport, postgresSection } from './postgres';
+import { postgresReport } from './pg-report';
+import { postgresSection } from './postgres';
 import { messagingReport, messagingSection } from './bench-messaging';
 import { tracingReport, tracingSection } from './bench-tracing';
 import { ProjectEngine } from './project';

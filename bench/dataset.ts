@@ -37,9 +37,6 @@ export const LARGEST_ORG_RANK = 1;
 /** The "mid-size" class of the issue: ranks 10-30 (~5-20k payments each at 1M). */
 export const MID_ORG_RANKS = Array.from({ length: 21 }, (_, i) => 10 + i);
 
-// test/pg-helpers.ts takes it from here (as seededRandom)
-export { mulberry32 };
-
 /** First index whose cumulative weight exceeds u. */
 function pick(cdf: Float64Array, u: number): number {
   let lo = 0;

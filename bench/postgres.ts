@@ -45,7 +45,6 @@ import type { PgLoadCase, PgResults } from './pg-results';
 import { pgSettings } from './pg-settings';
 
 // bench.ts takes the report from here too (bench-pg.ts from pg-report.ts)
-export { postgresReport } from './pg-report';
 
 export async function postgresSection(o: { n: number; smoke: boolean; pinned: boolean; log: (msg: string) => void }): Promise<PgResults> {
   const base = process.env.BENCH_PG_URL ?? PG_DEFAULT_URL;

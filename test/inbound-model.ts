@@ -1,5 +1,5 @@
 import type { CloudEventInput, Received } from './broker-helpers';
-import { seededRandom } from './pg-helpers';
+import { mulberry32 } from './seeded-random';
 
 /**
  * The fault tests' side of the messaging contract: a generator of inbound command sequences
@@ -28,7 +28,7 @@ const CURRENCIES = ['EUR', 'USD', 'GBP'];
  * in a random interleaving that keeps every payment's own order.
  */
 export function planInbound(ns: string, total: number, seed: number): InboundPlan {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const perPayment: CloudEventInput[][] = [];

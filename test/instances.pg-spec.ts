@@ -10,10 +10,10 @@ import {
   percentile,
   Query,
   searchAll,
-  seededRandom,
   sqlStats,
   statsOf,
 } from './pg-helpers';
+import { mulberry32 } from './seeded-random';
 import { openStream } from './sse-client';
 import { createTestDatabase, startTestApp, TestApp, TestDatabase } from './test-app';
 
@@ -222,7 +222,7 @@ describe('convergence after a burst of writes over both instances', () => {
   const outcome: Record<string, number> = {};
 
   beforeAll(async () => {
-    const random = seededRandom(seed);
+    const random = mulberry32(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
     const bodies: Body[] = Array.from({ length: 300 }, () =>
       paymentBody({

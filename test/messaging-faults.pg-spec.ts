@@ -3,7 +3,8 @@ import { outboxLockSql } from '../src/messaging/outbox';
 import { OUTBOX_LOCK } from '../src/persistence/postgres';
 import { closeAllBrokerConnections, createVhost, Received, TestBroker, TestVhost, uniquePrefix, until } from './broker-helpers';
 import { checkOutbound, compareWithModel, InboundModel, modelOf, OutboundCheck, paymentKey, planInbound, StoredPayment } from './inbound-model';
-import { connectSql, mapLimit, seededRandom } from './pg-helpers';
+import { connectSql, mapLimit } from './pg-helpers';
+import { mulberry32 } from './seeded-random';
 import { ServiceProcess, startService, waitUntil } from './service-process';
 import { createTestDatabase, TestDatabase } from './test-app';
 
@@ -256,7 +257,7 @@ describe('messaging faults (real process, broker and PostgreSQL)', () => {
     cleanups.push(() => lock.end());
     await lock.query(outboxLockSql('pg_advisory_lock'), [OUTBOX_LOCK]);
     let service = await boot(fx);
-    const random = seededRandom(SEED + 2);
+    const random = mulberry32(SEED + 2);
     const ids = Array.from({ length: 1200 }, (_, i) => `out-${i}`);
     const org = (i: number) => `org-${i % 3}`;
     const amounts = ids.map(() => 1000 + Math.floor(random() * 100_000));

@@ -56,9 +56,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i];
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing burst can be replayed. */
-export { mulberry32 as seededRandom } from '../bench/dataset';
-
 export type Query = Record<string, string | number>;
 
 /** Every item of a search, walking nextCursor from the first page (asserting 200 and a stable total). */
